@@ -1,0 +1,3 @@
+module uwsgo
+
+go 1.24

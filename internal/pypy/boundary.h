@@ -1,0 +1,45 @@
+/* The C side of uwsgo's PyPy boundary: what crosses between Go and Python.
+ *
+ * Go hands the setup module one struct uwsgo_api (by address, as pypy_execute_source_ptr's
+ * c_argument). Go fills the first group of pointers (Python calls them), the setup module
+ * fills the second group with cffi callbacks (Go calls them through the trampolines below).
+ * The layout is mirrored by the ffi.cdef in pypy_setup.py: change both together. */
+#ifndef UWSGO_BOUNDARY_H
+#define UWSGO_BOUNDARY_H
+
+#include <stdint.h>
+
+struct uwsgo_api {
+	/* Python -> Go: filled in by Go before the setup module runs. */
+	long (*send)(long req, const char *head, long headlen, const char *body, long bodylen, int final);
+	long (*sendfile)(long req, const char *head, long headlen, int fd, int64_t offset, int64_t length);
+	void (*log)(const char *msg, long len);
+	void (*report)(int what, const char *text, long len);
+	/* Go -> Python: filled in by the setup module. */
+	long (*handle)(long req, const char *vars, long varslen, const char *body, long bodylen, int bodyfd);
+	long (*step)(int what, const char *arg, long arglen);
+};
+
+/* Loading. Each returns 0 on success, else a negative code and a message in errbuf. */
+int uwsgo_cpython_present(void);
+int uwsgo_pypy_present(void);
+int uwsgo_load(const char *lib, char *errbuf, int errlen);
+const char *uwsgo_loaded_path(void);
+
+/* The embedding API, called once, in this order, on the process's main thread. */
+void uwsgo_startup(void);
+int uwsgo_setup_home(const char *home);
+int uwsgo_execute_setup(const char *source);
+void uwsgo_init_threads(void);
+
+/* Calls into Python: every one attaches the calling OS thread to PyPy on first use. */
+long uwsgo_handle(long req, const char *vars, long varslen, const char *body, long bodylen, int bodyfd);
+long uwsgo_step(int what, const char *arg, long arglen);
+int uwsgo_hooks_installed(void);
+int uwsgo_attached_threads(void);
+
+/* Go owns signals: remember Go's handlers before Python runs, put back any Python changed. */
+void uwsgo_save_signals(void);
+int uwsgo_restore_signals(void);
+
+#endif

@@ -1,0 +1,286 @@
+// Package pypy is uwsgo's boundary with PyPy and the only package that uses cgo.
+//
+// It loads libpypy-c at run time (dlopen: no link-time dependency, so one uwsgo binary runs
+// any PyPy), starts it through PyPy's embedding API, and runs the setup module
+// (pypy_setup.py) with the address of one C struct, struct uwsgo_api in boundary.h. That
+// struct is the whole contract: Go fills in the functions Python may call (send a response,
+// log, report), the setup module fills in the ones Go calls (handle a request, run a start-up
+// step). The setup module reads it with cffi in ABI mode, so nothing is compiled at run time.
+//
+// Threads: Go calls Python from whatever OS thread a goroutine happens to run on. Every call
+// goes through a C trampoline that attaches that thread to PyPy on first use; the caller
+// (the dispatcher) bounds how many goroutines are inside Python at once. Requests are named
+// by small integers (the dispatcher's slot numbers), never by Go pointers.
+//
+// Signals belong to Go: the handlers Go installed are saved before Python runs and put back
+// after each start-up step, since Python's signal.signal() would otherwise take a signal
+// away from Go silently.
+package pypy
+
+/*
+#cgo LDFLAGS: -ldl
+#include <stdlib.h>
+#include "boundary.h"
+*/
+import "C"
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// SetupSource is the embedded setup module; --print-sym uwsgi_pypy_setup prints it.
+//
+//go:embed pypy_setup.py
+var SetupSource string
+
+// Step is a start-up action the setup module performs; the numbers are shared with
+// pypy_setup.py (STEP_*).
+type Step int
+
+const (
+	StepPath       Step = 1 // put a directory first on sys.path
+	StepEval       Step = 2 // run Python source
+	StepExec       Step = 3 // run a Python file
+	StepWSGIModule Step = 4 // load MODULE[:CALLABLE] as the app
+	StepWSGIFile   Step = 5 // load a mod_wsgi-style file's "application"
+	StepPostFork   Step = 6 // call uwsgi.post_fork_hook if the app set one
+	StepConfig     Step = 7 // a vars block of settings (threads, processes, options)
+)
+
+var stepNames = map[Step]string{
+	StepPath: "--pypy-pp", StepEval: "--pypy-eval", StepExec: "--pypy-exec",
+	StepWSGIModule: "--pypy-wsgi", StepWSGIFile: "--pypy-wsgi-file", StepPostFork: "post-fork hook",
+	StepConfig: "configuration",
+}
+
+// Outcomes of Handle, shared with pypy_setup.py (HANDLED ... NO_APP).
+const (
+	Handled             = 0 // the response was handed over with Send/SendFile, final included
+	FailedBeforeHeaders = 1 // the app failed and nothing was sent: answer 500
+	FailedAfterHeaders  = 2 // the app failed mid-response: cut the connection
+	NoApp               = 3 // no app is loaded: answer 500
+)
+
+// Results of Sink.Send and Sink.SendFile as Python sees them.
+const (
+	SendOK         = 0
+	SendClientGone = -1 // stop producing: nobody is listening
+	SendBadStatus  = -2
+	SendBadHeader  = -3
+)
+
+// Sink receives what Python hands back for a request. Slices alias Python's memory and are
+// valid only during the call: copy what you keep. Calls for one request come on the
+// goroutine that called Handle for it.
+type Sink interface {
+	Send(req int, head, body []byte, final bool) int
+	SendFile(req int, head []byte, fd int, offset, length int64) int
+}
+
+// report kinds (REPORT_* in pypy_setup.py)
+const (
+	reportError   = 1
+	reportVersion = 2
+	reportApp     = 3
+)
+
+var (
+	sink    Sink
+	logSink = func(msg []byte) { os.Stderr.Write(msg) }
+
+	reportMu  sync.Mutex
+	lastError string
+	version   string
+	appDesc   string
+)
+
+// SetSink names the receiver of responses; set it before the first Handle.
+func SetSink(s Sink) { sink = s }
+
+// SetLog names where Python's log messages (tracebacks, uwsgi.log) go.
+func SetLog(f func(msg []byte)) { logSink = f }
+
+// Runtime is a started PyPy.
+type Runtime struct {
+	Home, HomeSource string
+	Lib              string // the library loaded; "" when PyPy was already in the process
+	Version          string // sys.version, one line
+}
+
+// LoadError says why no library could be loaded, with every candidate tried.
+type LoadError struct{ Tried []string }
+
+func (e *LoadError) Error() string {
+	return "cannot load libpypy-c; tried:\n  " + strings.Join(e.Tried, "\n  ") +
+		"\ninstall PyPy (Debian: apt-get install pypy3) or name the library with --pypy-lib"
+}
+
+// Load makes libpypy-c's embedding API callable: from the process itself when PyPy is
+// already there (library mode), else the first candidate of in that loads.
+func Load(in *Install) (*Runtime, error) {
+	if C.uwsgo_cpython_present() != 0 {
+		return nil, errors.New("CPython (libpython) is already loaded in this process: mixing libpython and libpypy-c in one process is forbidden")
+	}
+	rt := &Runtime{Home: in.Home, HomeSource: in.HomeSource}
+	var errbuf [512]C.char
+	if C.uwsgo_pypy_present() != 0 {
+		if rc := C.uwsgo_load(nil, &errbuf[0], C.int(len(errbuf))); rc != 0 {
+			return nil, fmt.Errorf("PyPy is in this process but incomplete: %s", C.GoString(&errbuf[0]))
+		}
+		return rt, nil
+	}
+	var tried []string
+	for _, lib := range in.Libs {
+		if strings.Contains(lib, "/") {
+			if _, err := os.Stat(lib); err != nil {
+				tried = append(tried, lib+": no such file")
+				continue
+			}
+		}
+		cs := C.CString(lib)
+		rc := C.uwsgo_load(cs, &errbuf[0], C.int(len(errbuf)))
+		C.free(unsafe.Pointer(cs))
+		switch rc {
+		case 0:
+			rt.Lib = C.GoString(C.uwsgo_loaded_path())
+			if rt.Home == "" {
+				rt.Home, rt.HomeSource = HomeOfLibrary(resolvedPath(lib)), "the library's name"
+				if rt.Home == "" {
+					return nil, fmt.Errorf("loaded %s but cannot tell PyPy's home from it: give --pypy-home", lib)
+				}
+			}
+			return rt, nil
+		case -2:
+			return nil, fmt.Errorf("%s is not a usable libpypy-c: %s (a PyPy built with --shared exports rpython_startup_code, pypy_setup_home, pypy_execute_source_ptr, pypy_init_threads and pypy_thread_attach)", lib, C.GoString(&errbuf[0]))
+		}
+		tried = append(tried, lib+": "+C.GoString(&errbuf[0]))
+	}
+	return nil, &LoadError{Tried: tried}
+}
+
+// Start boots PyPy and runs the setup module (name says where it came from, for errors).
+// It must run on the thread that will stay PyPy's main thread, with Go's signal handlers
+// already installed.
+func (rt *Runtime) Start(setup, name string) error {
+	C.uwsgo_save_signals()
+	if rt.Lib != "" {
+		C.uwsgo_startup()
+		home := C.CString(rt.Home)
+		rc := C.uwsgo_setup_home(home)
+		C.free(unsafe.Pointer(home))
+		if rc != 0 {
+			return fmt.Errorf("pypy_setup_home(%s) failed (%d): not a PyPy home matching %s", rt.Home, int(rc), rt.Lib)
+		}
+	}
+	src := C.CString(setup)
+	rc := C.uwsgo_execute_setup(src)
+	C.free(unsafe.Pointer(src))
+	if rc != 0 {
+		return fmt.Errorf("the setup module %s raised an exception (traceback above)", name)
+	}
+	if C.uwsgo_hooks_installed() == 0 {
+		return fmt.Errorf("the setup module %s did not set the handle and step hooks of struct uwsgo_api", name)
+	}
+	C.uwsgo_init_threads()
+	RestoreSignals()
+	reportMu.Lock()
+	rt.Version = version
+	reportMu.Unlock()
+	return nil
+}
+
+// StepError is a start-up step that raised, with Python's traceback.
+type StepError struct {
+	Step      Step
+	Arg       string
+	Traceback string
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("%s %s failed:\n%s", stepNames[e.Step], e.Arg, strings.TrimRight(e.Traceback, "\n"))
+}
+
+// Do runs one start-up step in Python and puts back any signal handler it changed.
+func Do(s Step, arg string) error {
+	reportMu.Lock()
+	lastError = ""
+	reportMu.Unlock()
+	var p *C.char
+	if len(arg) > 0 {
+		p = (*C.char)(unsafe.Pointer(unsafe.StringData(arg)))
+	}
+	rc := C.uwsgo_step(C.int(s), p, C.long(len(arg)))
+	RestoreSignals()
+	if rc == 0 {
+		return nil
+	}
+	reportMu.Lock()
+	defer reportMu.Unlock()
+	return &StepError{Step: s, Arg: arg, Traceback: lastError}
+}
+
+// App describes the loaded app as the setup module reported it ("" if none).
+func App() string {
+	reportMu.Lock()
+	defer reportMu.Unlock()
+	return appDesc
+}
+
+// Handle runs one request in Python. vars is the request's vars block; the body is either
+// in memory (body) or in a file (bodyFD >= 0, positioned at its start).
+func Handle(req int, vars, body []byte, bodyFD int) int {
+	var bp *C.char
+	if len(body) > 0 {
+		bp = (*C.char)(unsafe.Pointer(unsafe.SliceData(body)))
+	}
+	return int(C.uwsgo_handle(C.long(req), (*C.char)(unsafe.Pointer(unsafe.SliceData(vars))), C.long(len(vars)), bp, C.long(len(body)), C.int(bodyFD)))
+}
+
+// RestoreSignals puts back Go's handlers for any signal Python took; it returns how many.
+func RestoreSignals() int { return int(C.uwsgo_restore_signals()) }
+
+// AttachedThreads is how many OS threads have run Python so far.
+func AttachedThreads() int { return int(C.uwsgo_attached_threads()) }
+
+func bytesOf(p *C.char, n C.long) []byte {
+	if p == nil || n <= 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))
+}
+
+//export uwsgoSend
+func uwsgoSend(req C.long, head *C.char, headlen C.long, body *C.char, bodylen C.long, final C.int) C.long {
+	return C.long(sink.Send(int(req), bytesOf(head, headlen), bytesOf(body, bodylen), final != 0))
+}
+
+//export uwsgoSendfile
+func uwsgoSendfile(req C.long, head *C.char, headlen C.long, fd C.int, offset, length C.int64_t) C.long {
+	return C.long(sink.SendFile(int(req), bytesOf(head, headlen), int(fd), int64(offset), int64(length)))
+}
+
+//export uwsgoLog
+func uwsgoLog(msg *C.char, n C.long) {
+	logSink(bytesOf(msg, n))
+}
+
+//export uwsgoReport
+func uwsgoReport(what C.int, text *C.char, n C.long) {
+	s := string(bytesOf(text, n))
+	reportMu.Lock()
+	defer reportMu.Unlock()
+	switch what {
+	case reportError:
+		lastError = s
+	case reportVersion:
+		version = s
+	case reportApp:
+		appDesc = s
+	}
+}

@@ -1,0 +1,398 @@
+"""uwsgo's setup module: the Python half of the boundary with Go.
+
+uwsgo runs this file once per process with pypy_execute_source_ptr(); the global
+`c_argument` is then the address of `struct uwsgo_api` (internal/pypy/boundary.h). Go
+has filled in the functions Python calls (send, sendfile, log, report); this module fills
+in the two Go calls (handle, step). cffi is used in ABI mode only (cdef + cast +
+callback): nothing is compiled, so no C compiler or header is needed at run time.
+
+Replace this file with `--pypy-setup FILE`; `uwsgo --print-sym uwsgi_pypy_setup` prints
+it. A replacement must keep the struct layout and the numbers below.
+
+The request path is kept short on purpose: Go has already read the whole request and
+encoded its CGI variables as a uwsgi vars block; here it becomes the environ, the app
+runs, and the response goes back in one call when the app returns a list.
+"""
+
+import io
+import json
+import os
+import sys
+import traceback
+import types
+
+import cffi
+
+ffi = cffi.FFI()
+ffi.cdef("""
+struct uwsgo_api {
+    long (*send)(long, const char *, long, const char *, long, int);
+    long (*sendfile)(long, const char *, long, int, int64_t, int64_t);
+    void (*log)(const char *, long);
+    void (*report)(int, const char *, long);
+    long (*handle)(long, const char *, long, const char *, long, int);
+    long (*step)(int, const char *, long);
+};
+""")
+api = ffi.cast("struct uwsgo_api *", c_argument)  # noqa: F821 (set by PyPy)
+
+# Start-up steps Go asks for (pypy.Step in Go).
+STEP_PATH, STEP_EVAL, STEP_EXEC, STEP_WSGI_MODULE, STEP_WSGI_FILE, STEP_POST_FORK, STEP_CONFIG = range(1, 8)
+# What handle() returns (pypy.Handled ... in Go).
+HANDLED, FAILED_BEFORE_HEADERS, FAILED_AFTER_HEADERS, NO_APP = range(4)
+# What send() returns.
+SEND_CLIENT_GONE, SEND_BAD_STATUS, SEND_BAD_HEADER = -1, -2, -3
+# What report() carries.
+REPORT_ERROR, REPORT_VERSION, REPORT_APP = 1, 2, 3
+
+
+def _log(text):
+    data = text.encode("utf-8", "replace")
+    api.log(data, len(data))
+
+
+def _report(what, text):
+    data = text.encode("utf-8", "replace")
+    api.report(what, data, len(data))
+
+
+# ---------------------------------------------------------------- the uwsgi module
+
+uwsgi = types.ModuleType("uwsgi", "uwsgo's implementation of uWSGI's Python API")
+uwsgi.version = b"0.0.0"
+uwsgi.numproc = 1
+uwsgi.opt = {}
+uwsgi.post_fork_hook = None
+uwsgi.masterpid = lambda: 0
+uwsgi.worker_id = lambda: 1
+
+
+def _uwsgi_log(message):
+    _log(str(message) + "\n")
+
+
+uwsgi.log = _uwsgi_log
+sys.modules["uwsgi"] = uwsgi
+
+
+# ---------------------------------------------------------------- WSGI
+
+
+class FileWrapper(object):
+    """wsgi.file_wrapper: a real file goes out with sendfile(2), anything else is read."""
+
+    def __init__(self, filelike, blksize=65536):
+        self.filelike = filelike
+        self.blksize = blksize
+        close = getattr(filelike, "close", None)
+        if close is not None:
+            self.close = close
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        data = self.filelike.read(self.blksize)
+        if data:
+            return data
+        raise StopIteration
+
+
+class _NoBody(object):
+    """wsgi.input of a request without a body: stateless, so one serves all."""
+
+    __slots__ = ()
+
+    def read(self, size=-1):
+        return b""
+
+    def readline(self, size=-1):
+        return b""
+
+    def readlines(self, hint=-1):
+        return []
+
+    def __iter__(self):
+        return iter(())
+
+
+_no_body = _NoBody()
+
+
+class _ClientGone(Exception):
+    pass
+
+
+_base = {
+    "wsgi.version": (1, 0),
+    "wsgi.url_scheme": "http",
+    "wsgi.errors": sys.stderr,
+    "wsgi.multithread": False,
+    "wsgi.multiprocess": False,
+    "wsgi.run_once": False,
+    "wsgi.file_wrapper": FileWrapper,
+    "wsgi.input_terminated": True,
+}
+_app = None
+
+
+def _environ(data):
+    """Decodes a uwsgi vars block (u16-LE length, key, u16-LE length, value ...)."""
+    env = _base.copy()
+    i = 0
+    n = len(data)
+    while i < n:
+        j = i + 2 + (data[i] | data[i + 1] << 8)
+        key = data[i + 2:j].decode("latin-1")
+        i = j + 2 + (data[j] | data[j + 1] << 8)
+        env[key] = data[j + 2:i].decode("latin-1")
+    return env
+
+
+def _bad_head(status, headers, code):
+    """Names what Go refused, for the traceback the user will read."""
+    if code == SEND_BAD_STATUS:
+        return "invalid status %r: it must be a 3-digit code, a space and a reason" % (status,)
+    for name, value in headers:
+        if not name or any(c in name for c in ' \t\r\n:()<>@,;\\"/[]?={}') or "\r" in value or "\n" in value or "\0" in value:
+            return "invalid response header %r" % ((name, value),)
+    return "invalid response header"
+
+
+class _Response(object):
+    __slots__ = ("req", "status", "headers", "sent")
+
+    def __init__(self, req):
+        self.req = req
+        self.status = None
+        self.headers = None
+        self.sent = False
+
+    def start_response(self, status, headers, exc_info=None):
+        if exc_info is not None:
+            try:
+                if self.sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.status is not None:
+            raise AssertionError("start_response() called a second time without exc_info")
+        if type(status) is not str:
+            raise TypeError("the status must be a str, not %s" % type(status).__name__)
+        if type(headers) is not list:
+            raise TypeError("the headers must be a list of (name, value) tuples, not %s" % type(headers).__name__)
+        self.status = status
+        self.headers = headers
+        return self.write
+
+    def head(self):
+        if self.status is None:
+            raise AssertionError("the app did not call start_response()")
+        parts = [self.status, "\r\n"]
+        for name, value in self.headers:
+            if type(name) is not str or type(value) is not str:
+                raise TypeError("response header %r: names and values must be str" % ((name, value),))
+            parts += (name, ": ", value, "\r\n")
+        return "".join(parts).encode("latin-1")
+
+    def send(self, data, final):
+        if self.sent:
+            rc = api.send(self.req, ffi.NULL, 0, data, len(data), final)
+        else:
+            head = self.head()
+            rc = api.send(self.req, head, len(head), data, len(data), final)
+        if rc < 0:
+            if rc == SEND_CLIENT_GONE:
+                raise _ClientGone()
+            raise ValueError(_bad_head(self.status, self.headers, rc))
+        self.sent = True
+
+    def write(self, data):
+        """The legacy write() callable start_response returns (PEP 3333)."""
+        if type(data) is not bytes:
+            raise TypeError("write() takes bytes, not %s" % type(data).__name__)
+        self.send(data, 0)
+
+    def sendfile(self, wrapper):
+        f = wrapper.filelike
+        try:
+            fd = f.fileno()
+            offset = f.tell()
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            return False
+        head = b"" if self.sent else self.head()
+        rc = api.sendfile(self.req, head, len(head), fd, offset, -1)
+        if rc == 1:  # not a regular file: iterate instead
+            return False
+        if rc < 0:
+            if rc == SEND_CLIENT_GONE:
+                raise _ClientGone()
+            raise ValueError(_bad_head(self.status, self.headers, rc))
+        self.sent = True
+        return True
+
+    def finish(self, result):
+        try:
+            if type(result) is list and not self.sent:
+                self.send(b"".join(result), 1)
+                return HANDLED
+            if type(result) is FileWrapper and self.sendfile(result):
+                return HANDLED
+            for chunk in result:
+                if type(chunk) is not bytes:
+                    raise TypeError("the app yielded %s, not bytes" % type(chunk).__name__)
+                if chunk:
+                    self.send(chunk, 0)
+            self.send(b"", 1)
+            return HANDLED
+        except _ClientGone:
+            return HANDLED
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+
+
+@ffi.callback("long(long, const char *, long, const char *, long, int)")
+def _handle(req, vars_p, vars_n, body_p, body_n, body_fd):
+    env = None
+    resp = None
+    inp = _no_body
+    try:
+        env = _environ(ffi.unpack(vars_p, vars_n))
+        if body_fd >= 0:
+            inp = io.open(os.dup(body_fd), "rb")
+        elif body_n > 0:
+            inp = io.BytesIO(ffi.unpack(body_p, body_n))
+        env["wsgi.input"] = inp
+        scheme = env.get("UWSGI_SCHEME")
+        if scheme:
+            env["wsgi.url_scheme"] = scheme
+        app = _app
+        if app is None:
+            return NO_APP
+        resp = _Response(req)
+        return resp.finish(app(env, resp.start_response))
+    except BaseException:
+        where = ""
+        if env is not None:
+            where = " for %s %s" % (env.get("REQUEST_METHOD"), env.get("REQUEST_URI"))
+        _log("exception in the app%s:\n%s" % (where, traceback.format_exc()))
+        if resp is not None and resp.sent:
+            return FAILED_AFTER_HEADERS
+        return FAILED_BEFORE_HEADERS
+    finally:
+        if body_fd >= 0 and inp is not _no_body:
+            inp.close()
+
+
+# ---------------------------------------------------------------- start-up steps
+
+_main = sys.modules.get("__main__")
+if _main is None:
+    _main = sys.modules["__main__"] = types.ModuleType("__main__")
+_path_front = 0
+
+
+def _add_path(directory):
+    global _path_front
+    sys.path.insert(_path_front, directory)
+    _path_front += 1
+
+
+def _run_source(code, filename):
+    exec(compile(code, filename, "exec"), _main.__dict__)
+
+
+def _run_file(path):
+    with open(path, "rb") as f:
+        code = f.read()
+    _main.__dict__["__file__"] = path
+    _run_source(code, path)
+
+
+def _set_app(app, what):
+    global _app
+    if not callable(app):
+        raise TypeError("%s is %r, which is not callable" % (what, app))
+    _app = app
+    uwsgi.applications = {"": app}
+    _report(REPORT_APP, what)
+
+
+def _load_module(spec):
+    import importlib
+
+    name, _, attr = spec.partition(":")
+    module = importlib.import_module(name)
+    app = module
+    for part in (attr or "application").split("."):
+        if not hasattr(app, part):
+            raise AttributeError("module %r has no callable %r (from --pypy-wsgi %s)" % (name, attr or "application", spec))
+        app = getattr(app, part)
+    _set_app(app, "%s:%s" % (name, attr or "application"))
+
+
+def _load_file(path):
+    import importlib.machinery
+    import importlib.util
+
+    path = os.path.abspath(path)
+    name = "uwsgi_file_" + "".join(c if c.isalnum() else "_" for c in path)
+    loader = importlib.machinery.SourceFileLoader(name, path)
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    if not hasattr(module, "application"):
+        raise AttributeError("%s defines no callable named 'application'" % path)
+    _set_app(module.application, "%s:application" % path)
+
+
+def _post_fork(_):
+    hook = getattr(uwsgi, "post_fork_hook", None)
+    if hook is not None:
+        hook()
+
+
+def _configure(text):
+    conf = json.loads(text)
+    uwsgi.version = conf["version"].encode()
+    uwsgi.numproc = conf["processes"]
+    uwsgi.opt = {k: (v[0] if len(v) == 1 else v) for k, v in ((k, [x.encode() for x in vs]) for k, vs in conf["options"])}
+    _base["wsgi.multithread"] = conf["threads"] > 1
+    _base["wsgi.multiprocess"] = conf["processes"] > 1
+
+
+_steps = {
+    STEP_PATH: _add_path,
+    STEP_EVAL: lambda code: _run_source(code, "<pypy-eval>"),
+    STEP_EXEC: _run_file,
+    STEP_WSGI_MODULE: _load_module,
+    STEP_WSGI_FILE: _load_file,
+    STEP_POST_FORK: _post_fork,
+    STEP_CONFIG: _configure,
+}
+
+
+@ffi.callback("long(int, const char *, long)")
+def _step(what, arg_p, arg_n):
+    try:
+        arg = ffi.unpack(arg_p, arg_n).decode("utf-8", "surrogateescape") if arg_n else ""
+        _steps[what](arg)
+        return 0
+    except BaseException:
+        _report(REPORT_ERROR, traceback.format_exc())
+        return -1
+
+
+api.handle = _handle
+api.step = _step
+# The callbacks must outlive this module's namespace: keep them where the process keeps uwsgi.
+uwsgi._uwsgo_keep = (ffi, _handle, _step)
+sys.path.insert(0, "")
+_report(REPORT_VERSION, "PyPy %s (Python %s)" % (".".join(map(str, sys.pypy_version_info[:3])), sys.version.split()[0]))

@@ -1,0 +1,279 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"uwsgo/internal/proto"
+)
+
+// conn is one client connection; its goroutine runs serve.
+type conn struct {
+	s   *Server
+	nc  net.Conn
+	br  *bufio.Reader
+	ci  proto.ConnInfo
+	x   exchange
+	out []byte // responses not yet written: pipelined ones are written together
+
+	mu   sync.Mutex // guards idle against Shutdown's wake-up
+	idle bool
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{s: s, nc: nc, br: bufio.NewReaderSize(nc, 8192), ci: connInfo(nc)}
+	c.x.c = c
+	return c
+}
+
+func connInfo(nc net.Conn) proto.ConnInfo {
+	ci := proto.ConnInfo{Scheme: "http", ServerName: "localhost"}
+	if a, ok := nc.LocalAddr().(*net.TCPAddr); ok {
+		ci.ServerName, ci.ServerPort = a.IP.String(), strconv.Itoa(a.Port)
+	}
+	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		ci.RemoteAddr, ci.RemotePort = a.IP.String(), strconv.Itoa(a.Port)
+	}
+	return ci
+}
+
+func (c *conn) serve() {
+	defer c.s.untrack(c)
+	defer c.nc.Close()
+	for first := true; ; first = false {
+		if !c.awaitRequest(first) {
+			c.flush()
+			return
+		}
+		if !c.handle() {
+			c.flush()
+			return
+		}
+		// With more pipelined requests already read, answer them in one write.
+		if c.br.Buffered() == 0 || len(c.out) >= 64<<10 {
+			if !c.flush() {
+				return
+			}
+		}
+	}
+}
+
+// awaitRequest waits for the first byte of the next request: up to the keep-alive time
+// between requests, the socket timeout for the first. It is the only place a connection
+// is idle, and so the only place Shutdown wakes it.
+func (c *conn) awaitRequest(first bool) bool {
+	if c.br.Buffered() > 0 {
+		return true // a pipelined request was already received: it is answered, even when draining
+	}
+	if !c.flush() {
+		return false
+	}
+	wait := c.s.cfg.KeepAlive
+	if first {
+		wait = c.s.cfg.SocketTimeout
+	}
+	c.mu.Lock()
+	if c.s.draining.Load() {
+		c.mu.Unlock()
+		return false
+	}
+	c.idle = true
+	c.mu.Unlock()
+	c.nc.SetReadDeadline(time.Now().Add(wait))
+	_, err := c.br.Peek(1)
+	c.mu.Lock()
+	c.idle = false
+	c.mu.Unlock()
+	return err == nil
+}
+
+func (c *conn) wakeIfIdle() {
+	c.mu.Lock()
+	if c.idle {
+		c.nc.SetReadDeadline(time.Now())
+	}
+	c.mu.Unlock()
+}
+
+// flush writes the pending responses.
+func (c *conn) flush() bool {
+	if len(c.out) == 0 {
+		return true
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.SocketTimeout))
+	_, err := c.nc.Write(c.out)
+	c.out = c.out[:0]
+	if cap(c.out) > 1<<20 {
+		c.out = nil // one large response must not pin its memory to an idle connection
+	}
+	return err == nil
+}
+
+var errTooLarge = &proto.Error{Status: http.StatusRequestEntityTooLarge, Reason: "request body larger than --limit-post"}
+
+// handle reads, runs and answers one request; false means close the connection.
+func (c *conn) handle() bool {
+	x := &c.x
+	start := time.Now()
+	c.nc.SetReadDeadline(start.Add(c.s.cfg.SocketTimeout))
+	if err := proto.ReadRequest(c.br, proto.Limits{MaxHeadBytes: c.s.cfg.MaxHeadBytes}, &x.req); err != nil {
+		c.refuse(err)
+		return false
+	}
+	defer x.releaseBody()
+	if err := c.readBody(x); err != nil {
+		c.refuse(err)
+		return false
+	}
+	x.vars = x.req.AppendVars(x.vars[:0], &c.ci, x.bodyLen)
+	x.begin(!x.req.Close && c.s.cfg.KeepAlive > 0 && !c.s.draining.Load())
+
+	rc := c.s.run(x)
+	status := x.finish(rc)
+	c.s.Requests.Add(1)
+	if c.s.cfg.AccessLog {
+		c.s.cfg.Log.Printf("%s %s %s => %d, %d bytes in %.3f ms", c.ci.RemoteAddr, x.req.Method, x.req.Target, status, x.sent, float64(time.Since(start).Microseconds())/1000)
+	}
+	if x.file != nil && !c.sendFile(x) {
+		return false
+	}
+	return !x.close
+}
+
+// refuse answers a request that never reaches Python, then closes: after a malformed
+// head nothing that follows on the connection can be trusted.
+func (c *conn) refuse(err error) {
+	var pe *proto.Error
+	if !errors.As(err, &pe) {
+		return // the client went away or stalled: nobody to answer
+	}
+	body := pe.Reason + "\n"
+	c.out = append(c.out, "HTTP/1.1 "...)
+	c.out = strconv.AppendInt(c.out, int64(pe.Status), 10)
+	c.out = append(c.out, ' ')
+	c.out = append(c.out, http.StatusText(pe.Status)...)
+	c.out = append(c.out, "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: "...)
+	c.out = strconv.AppendInt(c.out, int64(len(body)), 10)
+	c.out = append(c.out, "\r\n"...)
+	c.out = append(c.out, *dateHeader.Load()...)
+	c.out = append(c.out, "\r\n"...)
+	c.out = append(c.out, body...)
+	c.s.cfg.Log.Printf("%s: refused with %d: %s", c.nc.RemoteAddr(), pe.Status, pe.Reason)
+	if !c.flush() {
+		return
+	}
+	// Closing with unread input makes the kernel send RST, which can destroy the answer
+	// before the client reads it: half-close, then drain a little.
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		tc.CloseWrite()
+		c.nc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		io.Copy(io.Discard, io.LimitReader(c.br, 256<<10))
+	}
+}
+
+// readBody reads the whole body before Python sees the request: in memory up to
+// PostBuffering, the rest in an unlinked temporary file.
+func (c *conn) readBody(x *exchange) error {
+	req := &x.req
+	x.bodyLen = -1
+	if !req.Chunked && req.ContentLength < 0 {
+		return nil
+	}
+	limit := c.s.cfg.LimitPost
+	if limit > 0 && req.ContentLength > limit {
+		return errTooLarge
+	}
+	if req.ExpectContinue && (req.Chunked || req.ContentLength > 0) {
+		c.out = append(c.out, "HTTP/1.1 100 Continue\r\n\r\n"...)
+		if !c.flush() {
+			return io.ErrUnexpectedEOF
+		}
+	}
+	var r io.Reader
+	if req.Chunked {
+		r = proto.NewChunkedReader(c.br, proto.Limits{MaxHeadBytes: c.s.cfg.MaxHeadBytes})
+	} else {
+		r = io.LimitReader(c.br, req.ContentLength)
+	}
+	if limit > 0 {
+		r = io.LimitReader(r, limit+1)
+	}
+	n, err := readInto(&x.bodyBuf, r, c.s.cfg.PostBuffering+1)
+	if err != nil {
+		return err
+	}
+	if n > c.s.cfg.PostBuffering {
+		f, err := os.CreateTemp("", "uwsgo-body-")
+		if err != nil {
+			return err
+		}
+		os.Remove(f.Name())
+		x.bodyFile = f
+		if _, err := f.Write(x.bodyBuf); err != nil {
+			return err
+		}
+		m, err := io.Copy(f, r)
+		if err != nil {
+			return err
+		}
+		n += m
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		x.bodyBuf = x.bodyBuf[:0]
+	} else {
+		x.body = x.bodyBuf
+	}
+	if limit > 0 && n > limit {
+		return errTooLarge
+	}
+	if !req.Chunked && n < req.ContentLength {
+		return io.ErrUnexpectedEOF
+	}
+	x.bodyLen = n
+	return nil
+}
+
+// readInto reads r into *buf until EOF or max bytes.
+func readInto(buf *[]byte, r io.Reader, max int64) (int64, error) {
+	b := (*buf)[:0]
+	for int64(len(b)) < max {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		room := b[len(b):min(int64(cap(b)), max)]
+		n, err := r.Read(room)
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			*buf = b
+			return int64(len(b)), err
+		}
+	}
+	*buf = b
+	return int64(len(b)), nil
+}
+
+// sendFile writes a wsgi.file_wrapper body after its head; the kernel copies it
+// (sendfile) when the connection is TCP.
+func (c *conn) sendFile(x *exchange) bool {
+	defer func() { x.file.Close(); x.file = nil }()
+	if !c.flush() {
+		return false
+	}
+	if _, err := x.file.Seek(x.fileOffset, io.SeekStart); err != nil {
+		return false
+	}
+	c.nc.SetWriteDeadline(time.Time{})
+	n, err := io.Copy(c.nc, io.LimitReader(x.file, x.fileLength))
+	return err == nil && n == x.fileLength
+}

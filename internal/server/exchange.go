@@ -1,0 +1,249 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"uwsgo/internal/proto"
+	"uwsgo/internal/pypy"
+)
+
+// exchange is one request and its response, reused for every request of a connection.
+// The Sink methods (send, sendFile) run on the connection's goroutine, inside the call into
+// Python: they copy what Python hands over and never write to the client themselves,
+// except through a stream.
+type exchange struct {
+	c    *conn
+	req  proto.Request
+	vars []byte
+
+	body     []byte   // the body when it fits in memory (aliases bodyBuf)
+	bodyBuf  []byte   // reused between requests
+	bodyFile *os.File // the body when it did not
+	bodyLen  int64    // -1: the request had no body framing
+
+	mark      int  // len(c.out) before this response, to take it back on failure
+	keepAlive bool // the connection may serve another request after this one
+	close     bool // it must not
+	started   bool // the app's head was accepted
+	noBody    bool // HEAD, 1xx, 204, 304
+	chunked   bool // streamed with chunked framing
+	remaining int64
+	sent      int64 // body bytes the app produced, for the log
+	status    int
+	stream    *stream
+
+	file       *os.File // a wsgi.file_wrapper body, written after the head
+	fileOffset int64
+	fileLength int64
+}
+
+func (x *exchange) bodyFD() int {
+	if x.bodyFile == nil {
+		return -1
+	}
+	return int(x.bodyFile.Fd())
+}
+
+func (x *exchange) releaseBody() {
+	x.body = nil
+	if x.bodyFile != nil {
+		x.bodyFile.Close()
+		x.bodyFile = nil
+	}
+	if cap(x.bodyBuf) > 256<<10 {
+		x.bodyBuf = nil
+	}
+}
+
+func (x *exchange) begin(keepAlive bool) {
+	x.mark = len(x.c.out)
+	x.keepAlive, x.close = keepAlive, !keepAlive
+	x.started, x.noBody, x.chunked = false, false, false
+	x.remaining, x.sent, x.status = -1, 0, 0
+}
+
+func (x *exchange) isHEAD() bool {
+	m := x.req.Method
+	return len(m) == 4 && m[0] == 'H' && m[1] == 'E' && m[2] == 'A' && m[3] == 'D'
+}
+
+// startResponse turns the app's head into the response head, choosing the framing: the
+// app's Content-Length, else the exact length when the whole body is already here, else
+// chunked (HTTP/1.1) or end-of-connection (HTTP/1.0).
+func (x *exchange) startResponse(head []byte, whole bool, length int64) int {
+	c := x.c
+	out, h, rc := appendAppHead(c.out, head)
+	if rc != 0 {
+		c.out = c.out[:x.mark]
+		return rc
+	}
+	x.started, x.status = true, h.code
+	x.close = x.close || h.close
+	x.noBody = x.isHEAD() || h.code < 200 || h.code == 204 || h.code == 304
+	bodiless := h.code < 200 || h.code == 204 || h.code == 304
+	switch {
+	case h.contentLength >= 0:
+		x.remaining = h.contentLength
+	case bodiless:
+	case whole:
+		out = append(out, "Content-Length: "...)
+		out = strconv.AppendInt(out, length, 10)
+		out = append(out, "\r\n"...)
+		x.remaining = length
+	case x.noBody:
+		// HEAD with a streamed body: its length is unknown, and no body follows anyway.
+	case x.req.ProtoMinor >= 1:
+		out = append(out, "Transfer-Encoding: chunked\r\n"...)
+		x.chunked = true
+	default:
+		x.close = true // an HTTP/1.0 client reads to the end of the connection
+	}
+	if x.close {
+		out = append(out, "Connection: close\r\n"...)
+	} else if x.req.KeepAlive10 {
+		out = append(out, "Connection: keep-alive\r\n"...)
+	}
+	if !h.hasDate {
+		out = append(out, *dateHeader.Load()...)
+	}
+	c.out = append(out, "\r\n"...)
+	return 0
+}
+
+// send receives the app's head (first call only), then body bytes.
+func (x *exchange) send(head, body []byte, final bool) int {
+	if !x.started {
+		if rc := x.startResponse(head, final, int64(len(body))); rc != 0 {
+			return rc
+		}
+		if !final {
+			x.stream = newStream(x.c)
+		}
+	}
+	x.sent += int64(len(body))
+	body = x.frame(body)
+	if x.stream == nil {
+		x.c.out = append(x.c.out, body...)
+		x.endBody(final)
+		return pypy.SendOK
+	}
+	if x.chunked && len(body) > 0 {
+		x.stream.push(fmt.Appendf(nil, "%x\r\n", len(body)), body, []byte("\r\n"))
+	} else {
+		x.stream.push(body)
+	}
+	if final {
+		x.endBody(true)
+	}
+	if x.stream.failed() {
+		return pypy.SendClientGone
+	}
+	return pypy.SendOK
+}
+
+// frame cuts what the framing allows: nothing after HEAD and the bodiless statuses,
+// nothing beyond the app's own Content-Length.
+func (x *exchange) frame(body []byte) []byte {
+	if x.noBody {
+		return nil
+	}
+	if x.remaining >= 0 {
+		if int64(len(body)) > x.remaining {
+			body = body[:x.remaining]
+		}
+		x.remaining -= int64(len(body))
+	}
+	return body
+}
+
+// endBody closes the body's framing. A body shorter than the Content-Length the app
+// promised leaves the client waiting for bytes that never come: close instead.
+func (x *exchange) endBody(final bool) {
+	if !final {
+		return
+	}
+	if x.remaining > 0 && !x.noBody {
+		x.c.s.cfg.Log.Printf("%s %s: the app's Content-Length is %d bytes more than its body; closing the connection", x.req.Method, x.req.Target, x.remaining)
+		x.close = true
+	}
+	if x.chunked {
+		x.stream.push([]byte("0\r\n\r\n"))
+	}
+}
+
+// sendFile takes a wsgi.file_wrapper over a real file: the kernel will copy it after the
+// slot is released. It answers 1 when the file is not a regular one: the setup module
+// then iterates over it instead.
+func (x *exchange) sendFile(head []byte, fd int, offset, length int64) int {
+	if x.started {
+		return 1
+	}
+	// A description of our own: the app's file object may move its offset or be closed.
+	f, err := os.Open("/proc/self/fd/" + strconv.Itoa(fd))
+	if err != nil {
+		return 1
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return 1
+	}
+	size := max(st.Size()-offset, 0)
+	if length >= 0 {
+		size = min(size, length)
+	}
+	if rc := x.startResponse(head, true, size); rc != 0 {
+		f.Close()
+		return rc
+	}
+	if x.remaining >= 0 {
+		size = min(size, x.remaining)
+		x.remaining -= size
+	}
+	x.sent = size
+	x.endBody(true)
+	if x.noBody || size == 0 {
+		f.Close()
+		return pypy.SendOK
+	}
+	x.file, x.fileOffset, x.fileLength = f, offset, size
+	return pypy.SendOK
+}
+
+// finish settles the response after Python returned and the slot is free, and says
+// which status the log reports.
+func (x *exchange) finish(rc int) int {
+	c := x.c
+	if x.stream != nil {
+		if rc != pypy.Handled {
+			x.close = true
+		}
+		if err := x.stream.finish(); err != nil {
+			x.close = true
+		}
+		x.stream = nil
+		return x.status
+	}
+	switch rc {
+	case pypy.Handled:
+		if !x.started {
+			x.close = true
+			return 0
+		}
+	case pypy.FailedAfterHeaders:
+		x.close = true
+	case pypy.NoApp:
+		c.s.cfg.Log.Printf("no app loaded (dynamic mode): answering 500 to %s %s", x.req.Method, x.req.Target)
+		fallthrough
+	default:
+		c.out = c.out[:x.mark]
+		x.sent = 0
+		x.started = false
+		const msg = "Internal Server Error\n"
+		x.startResponse([]byte("500 Internal Server Error\r\nContent-Type: text/plain\r\n"), true, int64(len(msg)))
+		c.out = append(c.out, x.frame([]byte(msg))...)
+	}
+	return x.status
+}

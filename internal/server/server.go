@@ -1,0 +1,181 @@
+// Package server is uwsgo's network side: listeners, the HTTP/1.1 connection loop, the
+// dispatcher that runs requests in Python, and the response writer.
+//
+// The rule that shapes it: a slow client never holds Python. A connection's goroutine reads
+// the whole request first (head, then body: in memory up to Config.PostBuffering, else in
+// an unlinked temporary file), and only then takes one of the Config.Threads slots and
+// calls Python on its own goroutine. Python hands the response back through the Sink
+// methods, which copy it into the connection's output buffer; the slot is released before a
+// single byte is written to the client. Only a streamed response (the app yields its body
+// piece by piece) is written while Python runs, through a writer goroutine with a bounded
+// queue, so a slow reader slows that one app down instead of blocking its thread on a
+// socket.
+//
+// Calling Python on the request's own goroutine, rather than handing requests to a pool of
+// dedicated Python threads, is measured: a hand-off costs ~2.7 context switches per request
+// and halves throughput (../shared/DESIGN.md, "The hand-off is the hot spot").
+package server
+
+import (
+	"context"
+	"errors"
+	"log"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"uwsgo/internal/pypy"
+)
+
+// Config is what the server needs from the options.
+type Config struct {
+	Threads       int           // requests in Python at once
+	MaxHeadBytes  int           // request line + headers
+	LimitPost     int64         // largest body accepted; 0: no limit
+	PostBuffering int64         // bodies above this go to a temporary file
+	SocketTimeout time.Duration // a stalled read or write closes the connection
+	KeepAlive     time.Duration // idle time allowed between requests; 0: one request per connection
+	AccessLog     bool          // a line per request
+	Log           *log.Logger
+}
+
+// Server serves requests to the app loaded in this process's PyPy.
+type Server struct {
+	cfg      Config
+	slots    chan int
+	inPython []*exchange // by slot; written only by the goroutine holding the slot
+
+	mu        sync.Mutex
+	conns     map[*conn]struct{}
+	listeners []net.Listener
+	draining  atomic.Bool
+	active    sync.WaitGroup
+
+	Requests atomic.Int64
+}
+
+// New makes a server and makes it the receiver of Python's responses.
+func New(cfg Config) *Server {
+	s := &Server{
+		cfg:      cfg,
+		slots:    make(chan int, cfg.Threads),
+		inPython: make([]*exchange, cfg.Threads),
+		conns:    make(map[*conn]struct{}),
+	}
+	for i := 0; i < cfg.Threads; i++ {
+		s.slots <- i
+	}
+	pypy.SetSink(s)
+	return s
+}
+
+// Serve accepts connections on ln until Shutdown or Close.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.draining.Load() {
+		s.mu.Unlock()
+		return net.ErrClosed
+	}
+	s.listeners = append(s.listeners, ln)
+	s.mu.Unlock()
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.draining.Load() || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			// Out of file descriptors and the like: wait and retry rather than die.
+			var ne net.Error
+			if errors.As(err, &ne) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.cfg.Log.Printf("accept on %s: %v; retrying in %v", ln.Addr(), err, backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		c := newConn(s, nc)
+		if !s.track(c) {
+			nc.Close()
+			continue
+		}
+		go c.serve()
+	}
+}
+
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining.Load() {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.active.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.active.Done()
+}
+
+// Shutdown stops accepting, lets every request already received finish and be answered,
+// closes idle connections, and returns when all are done or ctx ends (then it cuts them).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining.Store(true)
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.wakeIfIdle()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.active.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.Close()
+		return ctx.Err()
+	}
+}
+
+// Close cuts every connection at once.
+func (s *Server) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.draining.Store(true)
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.nc.Close()
+	}
+}
+
+// run calls the app for x holding one slot: at most Threads requests are in Python.
+func (s *Server) run(x *exchange) int {
+	slot := <-s.slots
+	s.inPython[slot] = x
+	rc := pypy.Handle(slot, x.vars, x.body, x.bodyFD())
+	s.inPython[slot] = nil
+	s.slots <- slot
+	return rc
+}
+
+// Send implements pypy.Sink.
+func (s *Server) Send(slot int, head, body []byte, final bool) int {
+	return s.inPython[slot].send(head, body, final)
+}
+
+// SendFile implements pypy.Sink.
+func (s *Server) SendFile(slot int, head []byte, fd int, offset, length int64) int {
+	return s.inPython[slot].sendFile(head, fd, offset, length)
+}

@@ -1,0 +1,250 @@
+// Package worker makes a serving process out of the options: it binds the sockets, starts
+// PyPy, runs the start-up steps in uWSGI's order, serves, and stops on a signal.
+//
+// The order, as in uWSGI's PyPy plugin: --pypy-pp paths, then --pypy-eval and
+// --pypy-exec in the order given (uWSGI's "before fork"), then the app, then
+// --pypy-eval-post-fork and --pypy-exec-post-fork and uwsgi.post_fork_hook.
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"uwsgo/internal/options"
+	"uwsgo/internal/pypy"
+	"uwsgo/internal/server"
+)
+
+// Version is uwsgo's version, as --version and uwsgi.version say it.
+const Version = "0.1.0"
+
+// ExitNoApp is uWSGI's exit status when --need-app finds no app.
+const ExitNoApp = 22
+
+// Failure is a start-up error with the exit status it deserves.
+type Failure struct {
+	Status int
+	Err    error
+}
+
+func (f *Failure) Error() string { return f.Err.Error() }
+
+func fail(status int, format string, args ...any) *Failure {
+	return &Failure{Status: status, Err: fmt.Errorf(format, args...)}
+}
+
+// Run serves until SIGINT/SIGTERM (graceful) or SIGQUIT (immediate). It must be called on
+// the process's main goroutine, locked to the main thread: that thread becomes PyPy's.
+func Run(cfg *options.Config, logger *log.Logger) error {
+	if !cfg.Bool("honour-stdin") {
+		if err := stdinFromDevNull(); err != nil {
+			return fail(1, "replacing stdin with /dev/null: %v", err)
+		}
+	}
+	listeners, err := listen(cfg, logger)
+	if err != nil {
+		return err
+	}
+	rt, err := startPyPy(cfg, logger)
+	if err != nil {
+		return err
+	}
+	if err := load(cfg, logger); err != nil {
+		return err
+	}
+
+	s := server.New(server.Config{
+		Threads:       int(cfg.Int("threads")),
+		MaxHeadBytes:  int(cfg.Int("buffer-size")),
+		LimitPost:     cfg.Int("limit-post"),
+		PostBuffering: cfg.Int("post-buffering"),
+		SocketTimeout: time.Duration(cfg.Int("socket-timeout")) * time.Second,
+		KeepAlive:     time.Duration(cfg.Int("http-keepalive")) * time.Second,
+		AccessLog:     !cfg.Bool("disable-logging"),
+		Log:           logger,
+	})
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
+	for _, ln := range listeners {
+		go func() {
+			if err := s.Serve(ln); err != nil {
+				logger.Printf("serving %s: %v", ln.Addr(), err)
+			}
+		}()
+	}
+	mode := "single process"
+	if t := cfg.Int("threads"); t > 1 {
+		mode = fmt.Sprintf("single process, %d threads", t)
+	}
+	logger.Printf("uwsgo %s ready (pid %d, %s, %s)", Version, os.Getpid(), mode, rt.Version)
+
+	sig := <-stop
+	if sig == syscall.SIGQUIT {
+		logger.Printf("%v: stopping now", sig)
+		s.Close()
+		return nil
+	}
+	logger.Printf("%v: finishing requests in flight, then stopping", sig)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	go func() {
+		if again := <-stop; again != nil {
+			logger.Printf("%v again: stopping now", again)
+			cancel()
+		}
+	}()
+	if err := s.Shutdown(ctx); err != nil {
+		logger.Printf("stopped with requests unfinished: %v", err)
+	}
+	logger.Printf("served %d requests; Python ran on %d OS threads", s.Requests.Load(), pypy.AttachedThreads())
+	return nil
+}
+
+func stdinFromDevNull() error {
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return syscall.Dup3(int(f.Fd()), 0, 0)
+}
+
+func listen(cfg *options.Config, logger *log.Logger) ([]net.Listener, error) {
+	addrs := cfg.All("http-socket")
+	if len(addrs) == 0 {
+		return nil, fail(1, "no socket to serve on: give --http-socket ADDR (for example --http-socket :9090)")
+	}
+	var lns []net.Listener
+	for _, a := range addrs {
+		ln, err := server.Listen(a)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, fail(1, "--http-socket %s: %v", a, err)
+		}
+		logger.Printf("HTTP on %s", ln.Addr())
+		lns = append(lns, ln)
+	}
+	return lns, nil
+}
+
+func startPyPy(cfg *options.Config, logger *log.Logger) (*pypy.Runtime, error) {
+	in, err := pypy.Locate(cfg.Get("pypy-home"), cfg.Get("pypy-lib"), os.Getenv, pypy.LookPath)
+	if err != nil {
+		return nil, fail(1, "%v", err)
+	}
+	rt, err := pypy.Load(in)
+	if err != nil {
+		return nil, fail(1, "%v", err)
+	}
+	setup, name := pypy.SetupSource, "(embedded)"
+	if f := cfg.Get("pypy-setup"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fail(1, "--pypy-setup: %v", err)
+		}
+		setup, name = string(b), f
+	}
+	pypy.SetLog(func(msg []byte) { os.Stderr.Write(msg) })
+	if err := rt.Start(setup, name); err != nil {
+		return nil, fail(1, "%v", err)
+	}
+	lib := rt.Lib
+	if lib == "" {
+		lib = "already in this process"
+	}
+	logger.Printf("%s; home %s (from %s); library %s", rt.Version, rt.Home, rt.HomeSource, lib)
+	return rt, nil
+}
+
+// load runs the start-up steps. An app that fails to load stops the process only with
+// --need-app; otherwise the process serves 500s and says so (uWSGI's "dynamic mode").
+func load(cfg *options.Config, logger *log.Logger) error {
+	conf, _ := json.Marshal(map[string]any{
+		"version":   Version,
+		"threads":   cfg.Int("threads"),
+		"processes": 1,
+		"options":   givenOptions(cfg),
+	})
+	if err := pypy.Do(pypy.StepConfig, string(conf)); err != nil {
+		return fail(1, "%v", err)
+	}
+	for _, dir := range cfg.All("pypy-pp") {
+		if err := pypy.Do(pypy.StepPath, dir); err != nil {
+			return fail(1, "%v", err)
+		}
+	}
+	if err := run(cfg.Seq("pypy-eval", "pypy-exec")); err != nil {
+		return err
+	}
+
+	appErr := loadApp(cfg)
+	if appErr == nil {
+		logger.Printf("app loaded: %s", pypy.App())
+	} else if cfg.Bool("need-app") {
+		return &Failure{Status: ExitNoApp, Err: fmt.Errorf("%v\n--need-app: exiting with status %d", appErr, ExitNoApp)}
+	} else {
+		logger.Printf("%v", appErr)
+		logger.Printf("no app loaded: every request will be answered with 500 (dynamic mode); --need-app makes this fatal")
+	}
+
+	if err := run(cfg.Seq("pypy-eval-post-fork", "pypy-exec-post-fork")); err != nil {
+		return err
+	}
+	if err := pypy.Do(pypy.StepPostFork, ""); err != nil {
+		return fail(1, "%v", err)
+	}
+	return nil
+}
+
+func loadApp(cfg *options.Config) error {
+	file, module := cfg.Get("pypy-wsgi-file"), cfg.Get("pypy-wsgi")
+	switch {
+	case file != "" && module != "":
+		return errors.New("give --pypy-wsgi or --pypy-wsgi-file, not both")
+	case file != "":
+		return pypy.Do(pypy.StepWSGIFile, file)
+	case module != "":
+		return pypy.Do(pypy.StepWSGIModule, module)
+	}
+	return errors.New("no app given (--pypy-wsgi MODULE or --pypy-wsgi-file FILE)")
+}
+
+func run(steps []options.Setting) error {
+	for _, st := range steps {
+		s := pypy.StepEval
+		if strings.HasPrefix(st.Opt.Name, "pypy-exec") {
+			s = pypy.StepExec
+		}
+		if err := pypy.Do(s, st.Value); err != nil {
+			return fail(1, "%v", err)
+		}
+	}
+	return nil
+}
+
+// givenOptions lists every option given with all its values, for uwsgi.opt.
+func givenOptions(cfg *options.Config) [][2]any {
+	var out [][2]any
+	index := map[string]int{}
+	for _, st := range cfg.Settings {
+		i, ok := index[st.Opt.Name]
+		if !ok {
+			i = len(out)
+			index[st.Opt.Name] = i
+			out = append(out, [2]any{st.Opt.Name, []string{}})
+		}
+		out[i][1] = append(out[i][1].([]string), st.Value)
+	}
+	return out
+}
