@@ -1,0 +1,240 @@
+package options
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+// loadIni reads one "FILE[:SECTION]" and records its settings in place.
+func (p *parser) loadIni(spec string, from where) error {
+	if spec == "" {
+		return fmt.Errorf("empty ini file name (%s)", from.place())
+	}
+	file, section := splitIniSpec(spec)
+	if file == "" {
+		if p.lastIni == "" {
+			return fmt.Errorf("ini %q names only a section, but no ini file was loaded before it (%s)", spec, from.place())
+		}
+		file = p.lastIni
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return fmt.Errorf("cannot read ini file %s (%s): %v", file, from.place(), err)
+	}
+	id := abs + "[" + section + "]"
+	for i, open := range p.includes {
+		if open == id {
+			chain := append(append([]string{}, p.includes[i:]...), id)
+			return fmt.Errorf("ini files include each other in a loop (%s): %s", from.place(), strings.Join(chain, " -> "))
+		}
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot read ini file %s (%s): %v", abs, from.place(), err)
+	}
+	p.lastIni = abs
+	p.includes = append(p.includes, id)
+	defer func() { p.includes = p.includes[:len(p.includes)-1] }()
+
+	magic := p.host.magic(file, abs)
+	found := false
+	inSection := false
+	text := strings.TrimPrefix(string(data), "\uFEFF")
+	for n, line := range strings.Split(text, "\n") {
+		w := where{src: fromIni, origin: abs + ":" + strconv.Itoa(n+1)}
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "", line[0] == '#', line[0] == ';':
+			continue
+		case line[0] == '[':
+			if !strings.HasSuffix(line, "]") {
+				if inSection {
+					return fmt.Errorf("section header %q has no closing ] (%s)", line, w.origin)
+				}
+				// Other sections belong to other tools (paste.deploy and
+				// friends share these files); their syntax is not ours to judge.
+				continue
+			}
+			inSection = strings.TrimSpace(line[1:len(line)-1]) == section
+			found = found || inSection
+			continue
+		case !inSection:
+			continue
+		}
+		key, value, hasEq := strings.Cut(line, "=")
+		key = strings.TrimSpace(key)
+		value = strings.TrimSpace(value)
+		o := Lookup(key)
+		if !hasEq && (o == nil || o.Kind != Flag) {
+			// uWSGI reads a bare word as an empty value, which only makes
+			// sense for a flag ("master" = "master = true"); anywhere else
+			// it is a mistake worth stopping for.
+			return fmt.Errorf("expected key = value, got %q (%s)", line, w.origin)
+		}
+		if key == "" {
+			return fmt.Errorf("missing option name before = in %q (%s)", line, w.origin)
+		}
+		value, err := p.expand(value, magic, w)
+		if err != nil {
+			return err
+		}
+		if o == nil {
+			p.addCustom(key, key, value, w)
+			continue
+		}
+		if err := p.set(o, key, value, w); err != nil {
+			return err
+		}
+	}
+	if !found {
+		return fmt.Errorf("ini file %s has no [%s] section (%s)", abs, section, from.place())
+	}
+	return nil
+}
+
+// splitIniSpec splits "FILE:SECTION". Paths may contain colons, so only the
+// last one counts, only when what follows looks like a section name, and
+// only when the whole string is not itself an existing file.
+func splitIniSpec(spec string) (file, section string) {
+	i := strings.LastIndexByte(spec, ':')
+	if i < 0 || !plausibleSection(spec[i+1:]) {
+		return spec, "uwsgi"
+	}
+	if _, err := os.Stat(spec); err == nil {
+		return spec, "uwsgi"
+	}
+	return spec[:i], spec[i+1:]
+}
+
+func plausibleSection(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case r == '-', r == '_', r == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// expand resolves magic variables (%d, %n, ...) and placeholders (%(name))
+// in an ini value. A % followed by anything else is kept as is, as uWSGI
+// does, so values meant for other formatters (strftime, log formats) pass.
+func (p *parser) expand(value string, magic map[byte]string, w where) (string, error) {
+	if !strings.Contains(value, "%") {
+		return value, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(value); i++ {
+		c := value[i]
+		if c != '%' || i+1 == len(value) {
+			b.WriteByte(c)
+			continue
+		}
+		next := value[i+1]
+		if next == '(' {
+			end := strings.IndexByte(value[i+2:], ')')
+			if end < 0 {
+				return "", fmt.Errorf("unclosed %%( in %q (%s)", value, w.origin)
+			}
+			name := value[i+2 : i+2+end]
+			v, err := p.placeholder(name, w)
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(v)
+			i += 2 + end
+			continue
+		}
+		if m, ok := magic[next]; ok {
+			b.WriteString(m)
+			i++
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), nil
+}
+
+func (p *parser) placeholder(name string, w where) (string, error) {
+	if strings.ContainsAny(name, " \t") {
+		return "", fmt.Errorf("%%(%s) is not supported: uwsgo does not do uWSGI's placeholder arithmetic (%s)", name, w.origin)
+	}
+	if name == "" {
+		return "", fmt.Errorf("empty placeholder %%() (%s)", w.origin)
+	}
+	key := name
+	if o := Lookup(name); o != nil {
+		key = o.Name
+	} else {
+		p.referenced[name] = true
+	}
+	if v, ok := p.current[key]; ok {
+		return v, nil
+	}
+	return "", fmt.Errorf("%%(%s) is undefined (%s): no option or placeholder %s is set before this line", name, w.origin, name)
+}
+
+// hostInfo holds the magic values that do not depend on the file, looked up
+// once per Parse.
+type hostInfo struct {
+	hostname string
+	cwd      string
+}
+
+func newHostInfo() *hostInfo {
+	h := &hostInfo{}
+	h.hostname, _ = os.Hostname()
+	h.cwd, _ = os.Getwd()
+	return h
+}
+
+// magic builds uWSGI's magic variables for one ini file. given is the path
+// as written (for %o), abs its absolute form.
+func (h *hostInfo) magic(given, abs string) map[byte]string {
+	dir, base := filepath.Split(abs) // dir keeps its trailing slash, as uWSGI's %d does
+	ext := filepath.Ext(base)
+	m := map[byte]string{
+		'%': "%",
+		'p': abs,
+		's': base,
+		'd': dir,
+		'n': strings.TrimSuffix(base, ext),
+		'e': strings.TrimPrefix(ext, "."),
+		'c': filepath.Base(strings.TrimSuffix(dir, "/")),
+		'o': given,
+		'k': strconv.Itoa(runtime.NumCPU()),
+		'u': strconv.Itoa(os.Getuid()),
+		'g': strconv.Itoa(os.Getgid()),
+		'[': "\x1b",
+	}
+	if dir == "/" {
+		m['c'] = ""
+	}
+	if h.hostname != "" {
+		m['h'] = h.hostname
+	}
+	if h.cwd != "" {
+		m['v'] = h.cwd
+	}
+	// %0..%9 are the components of the directory, outermost first.
+	parts := strings.FieldsFunc(dir, func(r rune) bool { return r == '/' })
+	for i := 0; i < len(parts) && i < 10; i++ {
+		m['0'+byte(i)] = parts[i]
+	}
+	return m
+}

@@ -1,0 +1,215 @@
+// Package options reads uwsgo's configuration from the three places uWSGI
+// reads it from — UWSGI_* environment variables, the command line and ini
+// files — and describes it for --help.
+//
+// Design:
+//
+//   - One table (Table, in table.go) is the only description of an option.
+//     The command-line parser, the ini reader, the environment reader, value
+//     validation and the help text are all driven by it, so adding an option
+//     is adding one row: there is no per-option parsing code anywhere.
+//
+//   - Parsing does not fill a struct of typed fields. It produces Config, the
+//     ordered list of every setting with where it came from. uWSGI's semantics
+//     depend on order (the last value of a single-value option wins, list
+//     options accumulate, --pypy-eval and --pypy-exec run interleaved in the
+//     order given), and error messages and logs want to say which file and
+//     line a value came from, so order and origin are kept and the typed
+//     accessors (Get, Int, Bool, All, Seq) are computed from them.
+//
+//   - Values are validated while parsing (numbers, ranges, booleans), so a
+//     bad configuration fails at startup with the option, the offending value
+//     and its origin, and later packages can use the accessors without error
+//     handling.
+//
+//   - Order follows uWSGI: the environment first, then the command line, with
+//     each ini file's settings spliced in where its --ini appeared ("expand as
+//     soon as possible"). Positional FILE.ini arguments are loaded after all
+//     options, because that is what uWSGI's getopt loop does.
+//
+//   - Unknown names are errors with a suggestion, except the ones uWSGI
+//     itself gives meaning to: custom placeholders (an unknown ini key or
+//     UWSGI_* variable is accepted only when some ini value uses it as
+//     %(name)) and the variables uWSGI sets in its own children.
+package options
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Kind is the shape of an option's value.
+type Kind uint8
+
+const (
+	Flag   Kind = iota // boolean: --master, --master=true|false|1|0|yes|no|on|off
+	String             // one value, the last one given wins
+	Int                // a whole number, validated while parsing (Min/Max when set)
+	List               // repeatable; every value kept, in order
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Flag:
+		return "flag"
+	case String:
+		return "string"
+	case Int:
+		return "int"
+	case List:
+		return "list"
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Option describes one configuration option. Rows live in Table.
+type Option struct {
+	Name    string   // canonical, e.g. "http-socket"
+	Aliases []string // e.g. "pypy-python-path", "pypy-pythonpath" for "pypy-pp"
+	Short   byte     // one-letter form (-h), 0 if none
+	Kind    Kind
+	Group   string // help section: "Sockets", "PyPy", "Processes", "HTTP", "Logging", "General"
+	Meta    string // placeholder in help: ADDR, FILE, DIR, CODE, N, BYTES, SECONDS, NAME
+	Default string // "" when none; shown in help
+	// Min and Max bound an Int. Int values are always whole numbers (never
+	// negative: every numeric setting is a size, a count or a duration);
+	// Min raises the lower bound and Max, when not 0, sets an upper one, so
+	// both 0 means any whole number.
+	Min, Max int64
+	Help     string // one line
+	UWSGI    string // how it differs from uWSGI's option of the same name, when it does ("" = same)
+}
+
+// Setting is one value given for one option.
+type Setting struct {
+	Opt    *Option
+	Value  string // as given, placeholders resolved; "true"/"false" for flags
+	Origin string // where it came from: "command line", "/abs/app.ini:12", "$UWSGI_HTTP_SOCKET"
+}
+
+// Config is every setting in the order given: environment first, then the command
+// line with each ini file's settings spliced in at the place of its --ini.
+type Config struct{ Settings []Setting }
+
+// Lookup finds an option by name or alias, nil if unknown.
+func Lookup(name string) *Option {
+	if name == "" {
+		return nil
+	}
+	// A linear scan keeps Table the single source of truth: an index built
+	// once could go stale if a test or a later init appends rows.
+	for i := range Table {
+		o := &Table[i]
+		if o.Name == name {
+			return o
+		}
+		for _, a := range o.Aliases {
+			if a == name {
+				return o
+			}
+		}
+	}
+	return nil
+}
+
+func lookupShort(c byte) *Option {
+	for i := range Table {
+		if Table[i].Short != 0 && Table[i].Short == c {
+			return &Table[i]
+		}
+	}
+	return nil
+}
+
+// mustLookup panics on an unknown name: the accessors are called with
+// constant names from Go code, and a typo there is a programming error that
+// should fail the first test that reaches it, not read as "not set".
+func mustLookup(name string) *Option {
+	o := Lookup(name)
+	if o == nil {
+		panic(fmt.Sprintf("options: no option named %q in Table", name))
+	}
+	return o
+}
+
+func (c *Config) settings() []Setting {
+	if c == nil {
+		return nil
+	}
+	return c.Settings
+}
+
+// last returns the last value given for the option, if any. Options are
+// matched by canonical name rather than pointer so that a Config built by
+// hand (in tests of other packages) behaves like a parsed one.
+func (c *Config) last(o *Option) (string, bool) {
+	s := c.settings()
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i].Opt != nil && s[i].Opt.Name == o.Name {
+			return s[i].Value, true
+		}
+	}
+	return "", false
+}
+
+// Has reports whether the option was given at all (name or alias).
+func (c *Config) Has(name string) bool {
+	_, ok := c.last(mustLookup(name))
+	return ok
+}
+
+// Get returns the last value given, else the option's Default.
+func (c *Config) Get(name string) string {
+	o := mustLookup(name)
+	if v, ok := c.last(o); ok {
+		return v
+	}
+	return o.Default
+}
+
+// All returns every value given, in order; meant for List options.
+func (c *Config) All(name string) []string {
+	o := mustLookup(name)
+	var out []string
+	for _, s := range c.settings() {
+		if s.Opt != nil && s.Opt.Name == o.Name {
+			out = append(out, s.Value)
+		}
+	}
+	return out
+}
+
+// Int returns the last value given, else Default, else 0.
+func (c *Config) Int(name string) int64 {
+	n, err := strconv.ParseInt(c.Get(name), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// Bool returns the last value of a Flag, else Default == "true".
+func (c *Config) Bool(name string) bool {
+	o := mustLookup(name)
+	if v, ok := c.last(o); ok {
+		b, _ := parseBool(v)
+		return b
+	}
+	return o.Default == "true"
+}
+
+// Seq returns the settings of any of the named options, interleaved in the
+// order they were given; --pypy-eval and --pypy-exec must run in that order.
+func (c *Config) Seq(names ...string) []Setting {
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		want[mustLookup(n).Name] = true
+	}
+	var out []Setting
+	for _, s := range c.settings() {
+		if s.Opt != nil && want[s.Opt.Name] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
