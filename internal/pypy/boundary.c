@@ -61,6 +61,7 @@ int uwsgo_load(const char *lib, char *errbuf, int errlen) {
 	api.sendfile = (long (*)(long, const char *, long, int, int64_t, int64_t))uwsgoSendfile;
 	api.log = (void (*)(const char *, long))uwsgoLog;
 	api.report = (void (*)(int, const char *, long))uwsgoReport;
+	api.signal = (long (*)(int, int))uwsgoSignal;
 	return 0;
 }
 
@@ -90,7 +91,7 @@ int uwsgo_execute_setup(const char *source) {
 
 void uwsgo_init_threads(void) { pypy_threads(); }
 
-int uwsgo_hooks_installed(void) { return api.handle != NULL && api.step != NULL; }
+int uwsgo_hooks_installed(void) { return api.handle != NULL && api.step != NULL && api.deliver_signal != NULL; }
 int uwsgo_attached_threads(void) { return __atomic_load_n(&attached_threads, __ATOMIC_RELAXED); }
 
 long uwsgo_handle(long req, const char *vars, long varslen, const char *body, long bodylen, int bodyfd) {
@@ -101,6 +102,11 @@ long uwsgo_handle(long req, const char *vars, long varslen, const char *body, lo
 long uwsgo_step(int what, const char *arg, long arglen) {
 	attach();
 	return api.step(what, arg, arglen);
+}
+
+long uwsgo_deliver_signal(int signum) {
+	attach();
+	return api.deliver_signal(signum);
 }
 
 static struct sigaction go_handlers[NSIG];

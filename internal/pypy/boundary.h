@@ -15,9 +15,11 @@ struct uwsgo_api {
 	long (*sendfile)(long req, const char *head, long headlen, int fd, int64_t offset, int64_t length);
 	void (*log)(const char *msg, long len);
 	void (*report)(int what, const char *text, long len);
+	long (*signal)(int signum, int disposition);
 	/* Go -> Python: filled in by the setup module. */
 	long (*handle)(long req, const char *vars, long varslen, const char *body, long bodylen, int bodyfd);
 	long (*step)(int what, const char *arg, long arglen);
+	long (*deliver_signal)(int signum);
 };
 
 /* Loading. Each returns 0 on success, else a negative code and a message in errbuf. */
@@ -35,6 +37,7 @@ void uwsgo_init_threads(void);
 /* Calls into Python: every one attaches the calling OS thread to PyPy on first use. */
 long uwsgo_handle(long req, const char *vars, long varslen, const char *body, long bodylen, int bodyfd);
 long uwsgo_step(int what, const char *arg, long arglen);
+long uwsgo_deliver_signal(int signum);
 int uwsgo_hooks_installed(void);
 int uwsgo_attached_threads(void);
 

@@ -12,9 +12,11 @@
 // (the dispatcher) bounds how many goroutines are inside Python at once. Requests are named
 // by small integers (the dispatcher's slot numbers), never by Go pointers.
 //
-// Signals belong to Go: the handlers Go installed are saved before Python runs and put back
-// after each start-up step, since Python's signal.signal() would otherwise take a signal
-// away from Go silently.
+// Signals belong to Go. Python's signal.signal() would install libpypy's handler and take
+// the signal away from Go silently, so the setup module replaces it with a shim that asks
+// Go (SetSignalRouter) to watch the signal and to call the handler back (DeliverSignal);
+// and, for code that reaches the C level anyway, the handlers Go installed are saved
+// before Python runs and put back after each start-up step.
 package pypy
 
 /*
@@ -31,6 +33,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"unsafe"
 )
 
@@ -83,6 +86,13 @@ type Sink interface {
 	SendFile(req int, head []byte, fd int, offset, length int64) int
 }
 
+// What the app asked signal.signal() to do with a signal (SIGNAL_* in pypy_setup.py).
+const (
+	SignalDefault = 0 // SIG_DFL
+	SignalIgnore  = 1 // SIG_IGN
+	SignalHandle  = 2 // a Python callable: call DeliverSignal when it arrives
+)
+
 // report kinds (REPORT_* in pypy_setup.py)
 const (
 	reportError   = 1
@@ -91,7 +101,8 @@ const (
 )
 
 var (
-	sink    Sink
+	sink          Sink
+	signalRequest = func(sig syscall.Signal, disposition int) bool { return false }
 	logSink = func(msg []byte) { os.Stderr.Write(msg) }
 
 	reportMu  sync.Mutex
@@ -102,6 +113,10 @@ var (
 
 // SetSink names the receiver of responses; set it before the first Handle.
 func SetSink(s Sink) { sink = s }
+
+// SetSignalRouter names who takes the signal dispositions Python code asks for; it
+// answers false for a signal uwsgo keeps for itself.
+func SetSignalRouter(f func(sig syscall.Signal, disposition int) bool) { signalRequest = f }
 
 // SetLog names where Python's log messages (tracebacks, uwsgi.log) go.
 func SetLog(f func(msg []byte)) { logSink = f }
@@ -242,6 +257,10 @@ func Handle(req int, vars, body []byte, bodyFD int) int {
 	return int(C.uwsgo_handle(C.long(req), (*C.char)(unsafe.Pointer(unsafe.SliceData(vars))), C.long(len(vars)), bp, C.long(len(body)), C.int(bodyFD)))
 }
 
+// DeliverSignal runs the handler the app registered for sig. Like every call into
+// Python, the caller must hold a slot.
+func DeliverSignal(sig syscall.Signal) { C.uwsgo_deliver_signal(C.int(sig)) }
+
 // RestoreSignals puts back Go's handlers for any signal Python took; it returns how many.
 func RestoreSignals() int { return int(C.uwsgo_restore_signals()) }
 
@@ -268,6 +287,14 @@ func uwsgoSendfile(req C.long, head *C.char, headlen C.long, fd C.int, offset, l
 //export uwsgoLog
 func uwsgoLog(msg *C.char, n C.long) {
 	logSink(bytesOf(msg, n))
+}
+
+//export uwsgoSignal
+func uwsgoSignal(signum, disposition C.int) C.long {
+	if !signalRequest(syscall.Signal(signum), int(disposition)) {
+		return -1
+	}
+	return 0
 }
 
 //export uwsgoReport

@@ -30,8 +30,10 @@ struct uwsgo_api {
     long (*sendfile)(long, const char *, long, int, int64_t, int64_t);
     void (*log)(const char *, long);
     void (*report)(int, const char *, long);
+    long (*signal)(int, int);
     long (*handle)(long, const char *, long, const char *, long, int);
     long (*step)(int, const char *, long);
+    long (*deliver_signal)(int);
 };
 """)
 api = ffi.cast("struct uwsgo_api *", c_argument)  # noqa: F821 (set by PyPy)
@@ -42,6 +44,8 @@ STEP_PATH, STEP_EVAL, STEP_EXEC, STEP_WSGI_MODULE, STEP_WSGI_FILE, STEP_POST_FOR
 HANDLED, FAILED_BEFORE_HEADERS, FAILED_AFTER_HEADERS, NO_APP = range(4)
 # What send() returns.
 SEND_CLIENT_GONE, SEND_BAD_STATUS, SEND_BAD_HEADER = -1, -2, -3
+# What signal() asks Go for (pypy.Signal* in Go).
+SIGNAL_DEFAULT, SIGNAL_IGNORE, SIGNAL_HANDLE = range(3)
 # What report() carries.
 REPORT_ERROR, REPORT_VERSION, REPORT_APP = 1, 2, 3
 
@@ -286,6 +290,57 @@ def _handle(req, vars_p, vars_n, body_p, body_n, body_fd):
             inp.close()
 
 
+# ---------------------------------------------------------------- signals
+# Go owns the process's signals: PyPy's own handler would take a signal away from Go
+# without a word. signal.signal() asks Go to watch the signal instead, and Go calls
+# _deliver_signal when it comes. Go refuses (and logs why) the signals it uses itself.
+
+import signal as _signal
+
+_signal_handlers = {}
+_pypy_getsignal = _signal.getsignal
+
+
+def _uwsgo_signal(signalnum, handler):
+    signum = int(signalnum)
+    if not 1 <= signum < _signal.NSIG:
+        raise ValueError("signal number out of range")
+    if handler == _signal.SIG_DFL:
+        disposition = SIGNAL_DEFAULT
+    elif handler == _signal.SIG_IGN:
+        disposition = SIGNAL_IGNORE
+    elif callable(handler):
+        disposition = SIGNAL_HANDLE
+    else:
+        raise TypeError("signal handler must be signal.SIG_IGN, signal.SIG_DFL, or a callable object")
+    previous = _uwsgo_getsignal(signum)
+    api.signal(signum, disposition)
+    _signal_handlers[signum] = handler
+    return previous
+
+
+def _uwsgo_getsignal(signalnum):
+    signum = int(signalnum)
+    if signum in _signal_handlers:
+        return _signal_handlers[signum]
+    return _pypy_getsignal(signum)
+
+
+@ffi.callback("long(int)")
+def _deliver_signal(signum):
+    handler = _signal_handlers.get(signum)
+    if callable(handler):
+        try:
+            handler(signum, None)
+        except BaseException:
+            _log("exception in the handler of signal %d:\n%s" % (signum, traceback.format_exc()))
+    return 0
+
+
+_signal.signal = _uwsgo_signal
+_signal.getsignal = _uwsgo_getsignal
+
+
 # ---------------------------------------------------------------- start-up steps
 
 _main = sys.modules.get("__main__")
@@ -392,7 +447,8 @@ def _step(what, arg_p, arg_n):
 
 api.handle = _handle
 api.step = _step
+api.deliver_signal = _deliver_signal
 # The callbacks must outlive this module's namespace: keep them where the process keeps uwsgi.
-uwsgi._uwsgo_keep = (ffi, _handle, _step)
+uwsgi._uwsgo_keep = (ffi, _handle, _step, _deliver_signal)
 sys.path.insert(0, "")
 _report(REPORT_VERSION, "PyPy %s (Python %s)" % (".".join(map(str, sys.pypy_version_info[:3])), sys.version.split()[0]))

@@ -179,3 +179,10 @@ func (s *Server) Send(slot int, head, body []byte, final bool) int {
 func (s *Server) SendFile(slot int, head []byte, fd int, offset, length int64) int {
 	return s.inPython[slot].sendFile(head, fd, offset, length)
 }
+
+// InPython runs f holding a slot, as every call into Python must.
+func (s *Server) InPython(f func()) {
+	slot := <-s.slots
+	defer func() { s.slots <- slot }()
+	f()
+}

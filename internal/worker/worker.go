@@ -54,6 +54,8 @@ func Run(cfg *options.Config, logger *log.Logger) error {
 	if err != nil {
 		return err
 	}
+	appSigs := newAppSignals(logger)
+	pypy.SetSignalRouter(appSigs.route)
 	rt, err := startPyPy(cfg, logger)
 	if err != nil {
 		return err
@@ -72,6 +74,7 @@ func Run(cfg *options.Config, logger *log.Logger) error {
 		AccessLog:     !cfg.Bool("disable-logging"),
 		Log:           logger,
 	})
+	go appSigs.deliver(s.InPython)
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
 	for _, ln := range listeners {
