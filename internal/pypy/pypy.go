@@ -103,7 +103,7 @@ const (
 var (
 	sink          Sink
 	signalRequest = func(sig syscall.Signal, disposition int) bool { return false }
-	logSink = func(msg []byte) { os.Stderr.Write(msg) }
+	logSink       = func(msg []byte) { os.Stderr.Write(msg) }
 
 	reportMu  sync.Mutex
 	lastError string
