@@ -84,11 +84,11 @@ func Run(cfg *options.Config, logger *log.Logger) error {
 			}
 		}()
 	}
-	mode := "single process"
+	threads := "1 thread"
 	if t := cfg.Int("threads"); t > 1 {
-		mode = fmt.Sprintf("single process, %d threads", t)
+		threads = fmt.Sprintf("%d threads", t)
 	}
-	logger.Printf("uwsgo %s ready (pid %d, %s, %s)", Version, os.Getpid(), mode, rt.Version)
+	logger.Printf("uwsgo %s ready (pid %d, single process, %s, %s)", Version, os.Getpid(), threads, rt.Version)
 
 	sig := <-stop
 	if sig == syscall.SIGQUIT {
