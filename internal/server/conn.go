@@ -22,6 +22,7 @@ type conn struct {
 	ci  proto.ConnInfo
 	x   exchange
 	out []byte // responses not yet written: pipelined ones are written together
+	cr  proto.ChunkedReader
 
 	mu   sync.Mutex // guards idle against Shutdown's wake-up
 	idle bool
@@ -116,6 +117,16 @@ func (c *conn) flush() bool {
 	return err == nil
 }
 
+var errTruncated = &proto.Error{Status: http.StatusBadRequest, Reason: "the request body ended before its announced length"}
+
+// truncated answers a body cut short with 400: a client that only half-closed still reads it.
+func truncated(err error) error {
+	if err == io.ErrUnexpectedEOF {
+		return errTruncated
+	}
+	return err
+}
+
 var errTooLarge = &proto.Error{Status: http.StatusRequestEntityTooLarge, Reason: "request body larger than --limit-post"}
 
 // handle reads, runs and answers one request; false means close the connection.
@@ -198,7 +209,8 @@ func (c *conn) readBody(x *exchange) error {
 	}
 	var r io.Reader
 	if req.Chunked {
-		r = proto.NewChunkedReader(c.br, proto.Limits{MaxHeadBytes: c.s.cfg.MaxHeadBytes})
+		c.cr.Reset(c.br, proto.Limits{MaxHeadBytes: c.s.cfg.MaxHeadBytes})
+		r = &c.cr
 	} else {
 		r = io.LimitReader(c.br, req.ContentLength)
 	}
@@ -207,7 +219,7 @@ func (c *conn) readBody(x *exchange) error {
 	}
 	n, err := readInto(&x.bodyBuf, r, c.s.cfg.PostBuffering+1)
 	if err != nil {
-		return err
+		return truncated(err)
 	}
 	if n > c.s.cfg.PostBuffering {
 		f, err := os.CreateTemp("", "uwsgo-body-")
@@ -221,7 +233,7 @@ func (c *conn) readBody(x *exchange) error {
 		}
 		m, err := io.Copy(f, r)
 		if err != nil {
-			return err
+			return truncated(err)
 		}
 		n += m
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -235,7 +247,7 @@ func (c *conn) readBody(x *exchange) error {
 		return errTooLarge
 	}
 	if !req.Chunked && n < req.ContentLength {
-		return io.ErrUnexpectedEOF
+		return errTruncated
 	}
 	x.bodyLen = n
 	return nil
