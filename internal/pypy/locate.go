@@ -116,12 +116,9 @@ func HomeOfLibrary(lib string) string {
 // releases and Debian use. pypy_setup_home is no check: Debian's build falls back to its
 // compiled-in prefix when the home is wrong, so a typo would load some other PyPy.
 func StdlibOf(home string) (string, error) {
-	st, err := os.Stat(home)
-	if err != nil {
-		return "", err
-	}
-	if !st.IsDir() {
-		return "", errors.New("not a directory")
+	const holds = "a PyPy home holds the standard library: os.py, lib-python/3/os.py or lib/pypy3*/os.py"
+	if st, err := os.Stat(home); err != nil || !st.IsDir() {
+		return "", errors.New("no such directory (" + holds + ")")
 	}
 	tried := []string{filepath.Join(home, "os.py"), filepath.Join(home, "lib-python", "3", "os.py")}
 	globbed, _ := filepath.Glob(filepath.Join(home, "lib", "pypy3*", "os.py"))

@@ -28,6 +28,7 @@ import "C"
 
 import (
 	_ "embed"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -193,11 +194,11 @@ func (rt *Runtime) Start(setup, name string) error {
 			return fmt.Errorf("pypy_setup_home(%s) failed (%d): not a PyPy home matching %s", rt.Home, int(rc), rt.Lib)
 		}
 	}
-	src := C.CString(setup)
+	src := C.CString(bootstrap(setup, name))
 	rc := C.uwsgo_execute_setup(src)
 	C.free(unsafe.Pointer(src))
 	if rc != 0 {
-		return fmt.Errorf("the setup module %s raised an exception (traceback above)", name)
+		return fmt.Errorf("the setup module %s raised an exception (its traceback is above)", name)
 	}
 	if C.uwsgo_hooks_installed() == 0 {
 		return fmt.Errorf("the setup module %s did not set the handle and step hooks of struct uwsgo_api", name)
@@ -208,6 +209,25 @@ func (rt *Runtime) Start(setup, name string) error {
 	rt.Version = version
 	reportMu.Unlock()
 	return nil
+}
+
+// bootstrap wraps the setup module so that it runs under its own file name and module name
+// and an exception shows its traceback: pypy_execute_source_ptr itself prints only PyPy's
+// internal "debug: OperationError" lines (which still follow the traceback). The source travels base64-encoded, so no quoting can break.
+func bootstrap(setup, name string) string {
+	enc := base64.StdEncoding.EncodeToString
+	return `def _uwsgo_bootstrap(c_argument):
+    import base64, traceback
+    name = base64.b64decode("` + enc([]byte(name)) + `").decode("utf-8", "replace")
+    source = base64.b64decode("` + enc([]byte(setup)) + `")
+    namespace = {"__name__": "uwsgi_pypy_setup", "__file__": name, "c_argument": c_argument}
+    try:
+        exec(compile(source, name, "exec"), namespace)
+    except BaseException:
+        traceback.print_exc()
+        raise
+_uwsgo_bootstrap(c_argument)
+`
 }
 
 // StepError is a start-up step that raised, with Python's traceback.

@@ -150,7 +150,7 @@ func startPyPy(cfg *options.Config, logger *log.Logger) (*pypy.Runtime, error) {
 	if err != nil {
 		return nil, fail(1, "%v", err)
 	}
-	setup, name := pypy.SetupSource, "(embedded)"
+	setup, name := pypy.SetupSource, "<embedded uwsgi_pypy_setup>"
 	if f := cfg.Get("pypy-setup"); f != "" {
 		b, err := os.ReadFile(f)
 		if err != nil {

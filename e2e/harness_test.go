@@ -1,0 +1,230 @@
+// Package e2e runs the real uwsgo binary on the real PyPy with real sockets and clients.
+// Nothing here mocks PyPy: a test that needs it and cannot find it fails.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "uwsgo-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "uwsgo")
+	build := exec.Command("go", "build", "-o", binary, "uwsgo/cmd/uwsgo")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building uwsgo:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// testdata returns the absolute path of a file in testdata/.
+func testdata(name string) string {
+	p, err := filepath.Abs(filepath.Join("testdata", name))
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// logBuffer collects a process's output; safe for concurrent use.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Server is a running uwsgo.
+type Server struct {
+	t    *testing.T
+	Addr string // host:port of its HTTP socket
+	Cmd  *exec.Cmd
+	out  *logBuffer
+	done chan struct{}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Start runs uwsgo with args and --http-socket on a free port, and waits until it says
+// it is ready. The server is stopped (SIGTERM, then SIGKILL) when the test ends.
+func Start(t *testing.T, args ...string) *Server {
+	t.Helper()
+	addr := freeAddr(t)
+	s := StartWith(t, append([]string{"--http-socket", addr}, args...)...)
+	s.Addr = addr
+	return s
+}
+
+// StartWith runs uwsgo with exactly args (the caller names the sockets) and waits for ready.
+func StartWith(t *testing.T, args ...string) *Server {
+	t.Helper()
+	s := &Server{t: t, out: &logBuffer{}, done: make(chan struct{})}
+	s.Cmd = exec.Command(binary, args...)
+	s.Cmd.Stdout, s.Cmd.Stderr = s.out, s.out
+	if err := s.Cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.Cmd.Wait(); close(s.done) }()
+	t.Cleanup(s.Stop)
+	if !s.WaitLog(" ready (", 20*time.Second) {
+		t.Fatalf("uwsgo %s did not become ready; its output:\n%s", strings.Join(args, " "), s.Log())
+	}
+	return s
+}
+
+// Stop ends the server gracefully, or kills it after 10 s.
+func (s *Server) Stop() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	s.Cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		s.Cmd.Process.Kill()
+		<-s.done
+		s.t.Errorf("uwsgo did not stop within 10 s of SIGTERM; its output:\n%s", s.Log())
+	}
+}
+
+// Exited waits up to d for the process to end and returns its exit status (-1: still running).
+func (s *Server) Exited(d time.Duration) int {
+	select {
+	case <-s.done:
+		return s.Cmd.ProcessState.ExitCode()
+	case <-time.After(d):
+		return -1
+	}
+}
+
+// Log is everything the server printed so far.
+func (s *Server) Log() string { return s.out.String() }
+
+// WaitLog waits until the output contains substr, or the process exits, or d passes.
+func (s *Server) WaitLog(substr string, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if strings.Contains(s.Log(), substr) {
+			return true
+		}
+		select {
+		case <-s.done:
+			return strings.Contains(s.Log(), substr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return false
+}
+
+// URL is the http:// URL of path on the server.
+func (s *Server) URL(path string) string { return "http://" + s.Addr + path }
+
+// Get fetches path and returns the response with its body read.
+func (s *Server) Get(path string) (*http.Response, string) {
+	s.t.Helper()
+	resp, err := http.Get(s.URL(path))
+	if err != nil {
+		s.t.Fatalf("GET %s: %v\nserver output:\n%s", path, err, s.Log())
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatalf("GET %s: reading body: %v", path, err)
+	}
+	return resp, string(b)
+}
+
+// Raw writes request bytes on a new connection, half-closes it, and returns everything
+// the server sends until it closes the connection (or 5 s pass).
+func (s *Server) Raw(request string) string {
+	s.t.Helper()
+	c, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, request); err != nil {
+		s.t.Fatal(err)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	b, _ := io.ReadAll(c)
+	return string(b)
+}
+
+// Dial opens a raw connection to the server with a buffered reader for its answers.
+func (s *Server) Dial() (net.Conn, *bufio.Reader) {
+	s.t.Helper()
+	c, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c, bufio.NewReader(c)
+}
+
+// RunToExit runs uwsgo with args expecting it to stop by itself within d; it returns the
+// exit status and the output.
+func RunToExit(t *testing.T, d time.Duration, env []string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out := &logBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+		return cmd.ProcessState.ExitCode(), out.String()
+	case <-time.After(d):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("uwsgo %s still running after %v; output:\n%s", strings.Join(args, " "), d, out.String())
+		return -1, ""
+	}
+}

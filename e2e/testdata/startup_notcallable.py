@@ -1,0 +1,2 @@
+# An app file whose "application" cannot be called.
+application = 42

@@ -1,0 +1,1 @@
+# Importable only when startup_pp_c/ is on sys.path.
