@@ -1,6 +1,7 @@
 package options
 
 import (
+	"os"
 	"testing"
 )
 
@@ -140,7 +141,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"--http-sockt=:80"}, "unknown option --http-sockt (command line); did you mean --http-socket?"},
 		{[]string{"--trheads", "2"}, "unknown option --trheads (command line); did you mean --threads?"},
 		{[]string{"--pypy-pythonpth", "x"}, "unknown option --pypy-pythonpth (command line); did you mean --pypy-pythonpath?"},
-		{[]string{"--master"}, "unknown option --master (command line)"},
+		{[]string{"--emperor"}, "unknown option --emperor (command line)"},
 		{[]string{"--"}, ""},
 		{[]string{"--="}, "unknown option -- (command line)"},
 		{[]string{"--http-socket"}, "--http-socket needs a value (ADDR)"},
@@ -171,5 +172,34 @@ func TestNumbersAtTheBoundsAreAccepted(t *testing.T) {
 	c := mustParse(t, []string{"--threads", "1024", "--buffer-size", "1024", "--limit-post", "0", "--http-keepalive", "0"})
 	if c.Int("threads") != 1024 || c.Int("buffer-size") != 1024 || c.Int("limit-post") != 0 || c.Int("http-keepalive") != 0 {
 		t.Errorf("bounds: %q", values(c))
+	}
+}
+
+func TestImplicitValue(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--chmod-socket"}, "666"},
+		{[]string{"--chmod-socket", "--master"}, "666"},
+		{[]string{"--chmod-socket", "660"}, "660"},
+		{[]string{"--chmod-socket=600"}, "600"},
+	} {
+		cfg, err := Parse(c.args, nil)
+		if err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		if got := cfg.Get("chmod-socket"); got != c.want {
+			t.Errorf("%v: chmod-socket %q, want %q", c.args, got, c.want)
+		}
+	}
+	dir := t.TempDir()
+	ini := dir + "/a.ini"
+	if err := os.WriteFile(ini, []byte("[uwsgi]\nchmod-socket\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse([]string{"--ini", ini}, nil)
+	if err != nil || cfg.Get("chmod-socket") != "666" {
+		t.Fatalf("a bare chmod-socket line in an ini file: %v %q", err, cfg.Get("chmod-socket"))
 	}
 }

@@ -50,8 +50,8 @@ func TestEnvironmentIni(t *testing.T) {
 func TestEnvironmentErrors(t *testing.T) {
 	wantError(t, parseError(t, nil, "UWSGI_HTTP_SOCKT=:80"),
 		"unknown option $UWSGI_HTTP_SOCKT (environment); did you mean $UWSGI_HTTP_SOCKET?")
-	wantError(t, parseError(t, nil, "UWSGI_MASTER=1"),
-		"unknown option $UWSGI_MASTER (environment)")
+	wantError(t, parseError(t, nil, "UWSGI_EMPEROR=1"),
+		"unknown option $UWSGI_EMPEROR (environment)")
 	wantError(t, parseError(t, nil, "UWSGI_THREADS=lots"),
 		`$UWSGI_THREADS wants a whole number from 1 to 1024, got "lots" (environment)`)
 	wantError(t, parseError(t, nil, "UWSGI_NEED_APP=perhaps"),

@@ -75,7 +75,7 @@ func (p *parser) loadIni(spec string, from where) error {
 		key = strings.TrimSpace(key)
 		value = strings.TrimSpace(value)
 		o := Lookup(key)
-		if !hasEq && (o == nil || o.Kind != Flag) {
+		if !hasEq && (o == nil || (o.Kind != Flag && o.Implicit == "")) {
 			// uWSGI reads a bare word as an empty value, which only makes
 			// sense for a flag ("master" = "master = true"); anywhere else
 			// it is a mistake worth stopping for.

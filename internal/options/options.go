@@ -78,6 +78,9 @@ type Option struct {
 	Min, Max int64
 	Help     string // one line
 	UWSGI    string // how it differs from uWSGI's option of the same name, when it does ("" = same)
+	// Implicit is the value of a String option given without one (uWSGI's optional
+	// arguments: a bare --chmod-socket means 666). "" means the value is required.
+	Implicit string
 }
 
 // Setting is one value given for one option.

@@ -95,6 +95,9 @@ func Parse(args []string, environ []string) (*Config, error) {
 // set validates one value and records it; an ini option loads the file
 // right away so that its settings land exactly here in the order.
 func (p *parser) set(o *Option, spelled, value string, w where) error {
+	if value == "" && o.Implicit != "" {
+		value = o.Implicit
+	}
 	switch o.Kind {
 	case Flag:
 		b, ok := parseBool(value)
@@ -195,9 +198,12 @@ func (p *parser) commandLine(args []string) error {
 				return unknownError(name, spelled, commandLine)
 			}
 			if !hasValue {
-				if o.Kind == Flag {
+				switch {
+				case o.Kind == Flag:
 					afterFlag, afterSpelled = o, spelled
-				} else {
+				case o.Implicit != "" && (i+1 == len(args) || strings.HasPrefix(args[i+1], "-")):
+					value = o.Implicit
+				default:
 					// The option needs a value, so the next argument is it
 					// even when it starts with "-" (--pypy-eval "-1").
 					if i+1 == len(args) {

@@ -36,6 +36,21 @@ var Table = []Option{
 		Name: "http-socket", Kind: List, Group: "Sockets", Meta: "ADDR",
 		Help: "serve HTTP/1.1 on ADDR: host:port, :port, [::1]:port or a UNIX socket path",
 	},
+	{
+		Name: "http", Kind: List, Group: "Sockets", Meta: "ADDR",
+		Help:  "the same as --http-socket",
+		UWSGI: "uWSGI starts a separate HTTP router process; uwsgo's workers speak HTTP/1.1 themselves",
+	},
+	{
+		Name: "listen", Short: 'l', Kind: Int, Group: "Sockets", Meta: "N",
+		Default: "0", Min: 0, Max: 65535,
+		Help:  "listen queue (backlog) of every socket; 0 = the system's maximum (net.core.somaxconn)",
+		UWSGI: "uWSGI's default is 100",
+	},
+	{
+		Name: "chmod-socket", Kind: String, Group: "Sockets", Meta: "MODE", Implicit: "666",
+		Help: "permissions of UNIX sockets (octal; given alone: 666)",
+	},
 
 	// PyPy
 	{
@@ -83,6 +98,58 @@ var Table = []Option{
 
 	// Processes
 	{
+		Name: "master", Short: 'M', Kind: Flag, Group: "Processes",
+		Help: "run a master process that starts, watches, respawns and reloads the workers",
+	},
+	{
+		Name: "processes", Aliases: []string{"workers"}, Short: 'p', Kind: Int, Group: "Processes", Meta: "N",
+		Default: "1", Min: 1, Max: 1024,
+		Help:  "worker processes; more than one implies --master",
+		UWSGI: "uWSGI without --master forks unsupervised workers; uwsgo always supervises them",
+	},
+	{
+		Name: "binary-path", Kind: String, Group: "Processes", Meta: "FILE",
+		Help: "the executable the master starts for each worker (default: the running one)",
+	},
+	{
+		Name: "harakiri", Short: 't', Kind: Int, Group: "Processes", Meta: "SECONDS",
+		Default: "0", Min: 0,
+		Help: "kill (and respawn) a worker whose request runs longer than this; 0 = never",
+	},
+	{
+		Name: "max-requests", Short: 'R', Kind: Int, Group: "Processes", Meta: "N",
+		Default: "0", Min: 0,
+		Help: "replace a worker after it served this many requests; 0 = never",
+	},
+	{
+		Name: "reload-on-rss", Kind: Int, Group: "Processes", Meta: "MB",
+		Default: "0", Min: 0,
+		Help: "replace a worker whose resident memory grows past this; 0 = never",
+	},
+	{
+		Name: "max-worker-lifetime", Kind: Int, Group: "Processes", Meta: "SECONDS",
+		Default: "0", Min: 0,
+		Help: "replace a worker after it ran this long; 0 = never",
+	},
+	{
+		Name: "worker-reload-mercy", Kind: Int, Group: "Processes", Meta: "SECONDS",
+		Default: "60", Min: 1,
+		Help: "how long a stopping worker may take to finish its requests before it is killed",
+	},
+	{
+		Name: "die-on-term", Kind: Flag, Group: "Processes",
+		Help:  "accepted for uWSGI 2.0 configurations: SIGTERM always stops uwsgo gracefully",
+		UWSGI: "uWSGI 2.0 reloads on SIGTERM unless this is given; uwsgo follows uWSGI 2.1",
+	},
+	{
+		Name: "touch-reload", Kind: List, Group: "Processes", Meta: "FILE",
+		Help: "reload the workers gracefully when FILE's modification time changes",
+	},
+	{
+		Name: "master-fifo", Kind: List, Group: "Processes", Meta: "PATH",
+		Help: "a FIFO taking one-letter commands: r/w reload, R/W reload now, q stop, Q stop now, s stats",
+	},
+	{
 		Name: "threads", Kind: Int, Group: "Processes", Meta: "N",
 		Default: "1", Min: 1, Max: 1024,
 		Help: "threads serving requests",
@@ -127,6 +194,45 @@ var Table = []Option{
 		UWSGI: "uWSGI's option of this name switches keep-alive on in its HTTP router and its value is optional; here the value is required",
 	},
 
+	// Operations
+	{
+		Name: "chdir", Kind: String, Group: "Operations", Meta: "DIR",
+		Help: "change to DIR before anything else",
+	},
+	{
+		Name: "pidfile", Kind: String, Group: "Operations", Meta: "FILE",
+		Help: "write the master's (or the single process's) pid to FILE",
+	},
+	{
+		Name: "daemonize", Short: 'd', Kind: String, Group: "Operations", Meta: "LOGFILE",
+		Help: "go to the background, logging to LOGFILE",
+	},
+	{
+		Name: "logto", Kind: String, Group: "Operations", Meta: "FILE",
+		Help: "append the log (uwsgo's and the app's output) to FILE",
+	},
+	{
+		Name: "uid", Kind: String, Group: "Operations", Meta: "USER",
+		Help: "run as this user (name or number) once the sockets are bound",
+	},
+	{
+		Name: "gid", Kind: String, Group: "Operations", Meta: "GROUP",
+		Help: "run as this group (name or number) once the sockets are bound",
+	},
+	{
+		Name: "vacuum", Kind: Flag, Group: "Operations",
+		Help: "remove UNIX sockets and the pidfile on exit",
+	},
+	{
+		Name: "stats", Kind: String, Group: "Operations", Meta: "ADDR",
+		Help: "serve uWSGI's stats JSON on ADDR (TCP or UNIX) to every connection",
+	},
+	{
+		Name: "stats-http", Kind: Flag, Group: "Operations",
+		Help:  "speak HTTP on --stats: the JSON at /, Prometheus metrics at /metrics",
+		UWSGI: "uWSGI has no Prometheus output",
+	},
+
 	// Logging
 	{
 		Name: "disable-logging", Short: 'L', Kind: Flag, Group: "Logging",
@@ -136,4 +242,4 @@ var Table = []Option{
 
 // groupOrder is the order of sections in --help: from how to start, to
 // where it listens, what it runs, how it runs it, and what it prints.
-var groupOrder = []string{"General", "Sockets", "PyPy", "Processes", "HTTP", "Logging"}
+var groupOrder = []string{"General", "Sockets", "PyPy", "Processes", "HTTP", "Operations", "Logging"}

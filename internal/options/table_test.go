@@ -206,9 +206,10 @@ func TestSuggest(t *testing.T) {
 		"HTTP-SOCKET":    "http-socket",
 		"http_socket":    "http-socket",
 		"pypy-pythonpth": "pypy-pythonpath",
-		"master":         "",
+		"emperor":        "",
 		"x":              "",
-		"processes":      "",
+		"mastr":          "master",
+		"proceses":       "processes",
 	} {
 		if got := suggest(in); got != want {
 			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
