@@ -1,4 +1,7 @@
 // Command uwsgo serves Python WSGI apps on an embedded PyPy, with uWSGI's command line.
+//
+// One binary plays three parts: a single process that serves (the default), the master
+// (--master, or --processes above 1), and the workers a master starts (worker.IsChild).
 package main
 
 import (
@@ -8,8 +11,12 @@ import (
 	"os"
 	"runtime"
 
+	"uwsgo/internal/instance"
+	"uwsgo/internal/master"
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
+	"uwsgo/internal/scoreboard"
+	"uwsgo/internal/stats"
 	"uwsgo/internal/worker"
 )
 
@@ -22,6 +29,10 @@ func main() {
 }
 
 func uwsgo(args []string) int {
+	logger := log.New(os.Stderr, "", log.LstdFlags)
+	if worker.IsChild() {
+		return exitStatus(worker.Child(logger), logger)
+	}
 	cfg, err := options.Parse(args, os.Environ())
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "uwsgo: %v\n(uwsgo --help lists the options)\n", err)
@@ -42,14 +53,42 @@ func uwsgo(args []string) int {
 		fmt.Print(pypy.SetupSource)
 		return 0
 	}
-	logger := log.New(os.Stderr, "", log.LstdFlags)
-	if err := worker.Run(cfg, logger); err != nil {
+
+	in, err := instance.Prepare(cfg, logger)
+	if err != nil {
 		logger.Printf("uwsgo: %v", err)
-		var f *worker.Failure
-		if errors.As(err, &f) {
-			return f.Status
-		}
 		return 1
 	}
-	return 0
+	if in == nil {
+		return 0 // --daemonize: the background copy carries on
+	}
+	if cfg.Bool("master") || cfg.Int("processes") > 1 {
+		return master.Run(cfg, logger, in)
+	}
+	defer in.Close()
+	env := worker.Env{Board: scoreboard.Private(int(cfg.Int("threads"))), ID: 1, Processes: 1}
+	for _, s := range in.Sockets {
+		env.Listeners = append(env.Listeners, s.Listener)
+	}
+	if addr := cfg.Get("stats"); addr != "" {
+		src := &stats.Source{Board: env.Board, Sockets: in.Sockets, PID: os.Getpid(), Version: worker.Version}
+		if err := stats.Serve(addr, cfg.Bool("stats-http"), src, logger); err != nil {
+			logger.Printf("uwsgo: --stats %s: %v", addr, err)
+			return 1
+		}
+	}
+	return exitStatus(worker.Serve(cfg, logger, env), logger)
 }
+
+func exitStatus(err error, logger *log.Logger) int {
+	if err == nil {
+		return 0
+	}
+	logger.Printf("uwsgo: %v", err)
+	var f *worker.Failure
+	if errors.As(err, &f) {
+		return f.Status
+	}
+	return 1
+}
+

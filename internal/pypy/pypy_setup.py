@@ -418,6 +418,9 @@ def _configure(text):
     conf = json.loads(text)
     uwsgi.version = conf["version"].encode()
     uwsgi.numproc = conf["processes"]
+    worker_id, master_pid = conf["worker_id"], conf["master_pid"]
+    uwsgi.worker_id = lambda: worker_id
+    uwsgi.masterpid = lambda: master_pid
     uwsgi.opt = {k: (v[0] if len(v) == 1 else v) for k, v in ((k, [x.encode() for x in vs]) for k, vs in conf["options"])}
     _base["wsgi.multithread"] = conf["threads"] > 1
     _base["wsgi.multiprocess"] = conf["processes"] > 1

@@ -48,6 +48,7 @@ type Worker struct {
 	TxBytes    atomic.Uint64
 	RunMicros  atomic.Uint64 // total request time, for the average
 	Respawns   atomic.Uint64 // how many processes had this worker id before
+	Harakiris  atomic.Uint64 // how many of them harakiri killed
 	HasApp     atomic.Int64
 	app        [DescSize]byte
 }

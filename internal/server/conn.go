@@ -148,7 +148,7 @@ func (c *conn) handle() bool {
 
 	rc := c.s.run(x)
 	status := x.finish(rc)
-	c.s.Requests.Add(1)
+	c.s.stats.TxBytes.Add(uint64(x.sent))
 	if c.s.cfg.AccessLog {
 		c.s.cfg.Log.Printf("%s %s %s => %d, %d bytes in %.3f ms", c.ci.RemoteAddr, x.req.Method, x.req.Target, status, x.sent, float64(time.Since(start).Microseconds())/1000)
 	}

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"uwsgo/internal/pypy"
+	"uwsgo/internal/scoreboard"
 )
 
 // Config is what the server needs from the options.
@@ -38,6 +39,8 @@ type Config struct {
 	KeepAlive     time.Duration // idle time allowed between requests; 0: one request per connection
 	AccessLog     bool          // a line per request
 	Log           *log.Logger
+	Board         *scoreboard.Board // where the counters and running requests are published
+	Record        int               // this process's record on Board
 }
 
 // Server serves requests to the app loaded in this process's PyPy.
@@ -52,7 +55,7 @@ type Server struct {
 	draining  atomic.Bool
 	active    sync.WaitGroup
 
-	Requests atomic.Int64
+	stats *scoreboard.Worker
 }
 
 // New makes a server and makes it the receiver of Python's responses.
@@ -62,6 +65,7 @@ func New(cfg Config) *Server {
 		slots:    make(chan int, cfg.Threads),
 		inPython: make([]*exchange, cfg.Threads),
 		conns:    make(map[*conn]struct{}),
+		stats:    cfg.Board.Worker(cfg.Record),
 	}
 	for i := 0; i < cfg.Threads; i++ {
 		s.slots <- i
@@ -160,13 +164,22 @@ func (s *Server) Close() {
 	}
 }
 
-// run calls the app for x holding one slot: at most Threads requests are in Python.
+// run calls the app for x holding one slot: at most Threads requests are in Python. The
+// slot's core on the scoreboard shows the request while it runs (harakiri reads it).
 func (s *Server) run(x *exchange) int {
 	slot := <-s.slots
+	core := s.cfg.Board.Core(s.cfg.Record, slot)
+	core.Begin(x.req.Method, x.req.Target)
 	s.inPython[slot] = x
 	rc := pypy.Handle(slot, x.vars, x.body, x.bodyFD())
 	s.inPython[slot] = nil
+	micros := core.End()
 	s.slots <- slot
+	s.stats.Requests.Add(1)
+	s.stats.RunMicros.Add(uint64(micros))
+	if rc == pypy.FailedBeforeHeaders || rc == pypy.FailedAfterHeaders {
+		s.stats.Exceptions.Add(1)
+	}
 	return rc
 }
 

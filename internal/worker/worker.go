@@ -1,9 +1,11 @@
-// Package worker makes a serving process out of the options: it binds the sockets, starts
-// PyPy, runs the start-up steps in uWSGI's order, serves, and stops on a signal.
+// Package worker is a process that serves: it starts PyPy, runs the start-up steps in
+// uWSGI's order, serves on the sockets it was given, and stops on a signal. It is the
+// whole of a single-process instance, and what the master starts for each worker.
 //
 // The order, as in uWSGI's PyPy plugin: --pypy-pp paths, then --pypy-eval and
 // --pypy-exec in the order given (uWSGI's "before fork"), then the app, then
-// --pypy-eval-post-fork and --pypy-exec-post-fork and uwsgi.post_fork_hook.
+// --pypy-eval-post-fork and --pypy-exec-post-fork and uwsgi.post_fork_hook. Each
+// worker of a master does all of it itself, which is uWSGI's --lazy-apps.
 package worker
 
 import (
@@ -21,6 +23,7 @@ import (
 
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
+	"uwsgo/internal/scoreboard"
 	"uwsgo/internal/server"
 )
 
@@ -42,17 +45,26 @@ func fail(status int, format string, args ...any) *Failure {
 	return &Failure{Status: status, Err: fmt.Errorf(format, args...)}
 }
 
-// Run serves until SIGINT/SIGTERM (graceful) or SIGQUIT (immediate). It must be called on
-// the process's main goroutine, locked to the main thread: that thread becomes PyPy's.
-func Run(cfg *options.Config, logger *log.Logger) error {
+// Env is what a worker process is given by whoever started it: the single-process path of
+// cmd/uwsgo, or the master (see Child).
+type Env struct {
+	Listeners []net.Listener
+	Board     *scoreboard.Board
+	Record    int // this worker's record on Board
+	ID        int // uWSGI's worker id: 1..Processes
+	Processes int
+	MasterPID int          // 0 without a master
+	Ready     func(string) // told once serving, with the app loaded ("" for none)
+}
+
+// Serve runs a worker: it starts PyPy, loads the app and serves on env.Listeners until
+// SIGINT/SIGTERM (graceful) or SIGQUIT (immediate). It must be called on the process's
+// main goroutine, locked to the main thread: that thread becomes PyPy's.
+func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	if !cfg.Bool("honour-stdin") {
 		if err := stdinFromDevNull(); err != nil {
 			return fail(1, "replacing stdin with /dev/null: %v", err)
 		}
-	}
-	listeners, err := listen(cfg, logger)
-	if err != nil {
-		return err
 	}
 	appSigs := newAppSignals(logger)
 	pypy.SetSignalRouter(appSigs.route)
@@ -60,7 +72,7 @@ func Run(cfg *options.Config, logger *log.Logger) error {
 	if err != nil {
 		return err
 	}
-	if err := load(cfg, logger); err != nil {
+	if err := load(cfg, logger, env); err != nil {
 		return err
 	}
 
@@ -73,31 +85,43 @@ func Run(cfg *options.Config, logger *log.Logger) error {
 		KeepAlive:     time.Duration(cfg.Int("http-keepalive")) * time.Second,
 		AccessLog:     !cfg.Bool("disable-logging"),
 		Log:           logger,
+		Board:         env.Board,
+		Record:        env.Record,
 	})
 	go appSigs.deliver(s.InPython)
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
-	for _, ln := range listeners {
+	for _, ln := range env.Listeners {
 		go func() {
 			if err := s.Serve(ln); err != nil {
 				logger.Printf("serving %s: %v", ln.Addr(), err)
 			}
 		}()
 	}
-	threads := "1 thread"
-	if t := cfg.Int("threads"); t > 1 {
-		threads = fmt.Sprintf("%d threads", t)
+	rec := env.Board.Worker(env.Record)
+	rec.PID.Store(int64(os.Getpid()))
+	rec.SetApp(pypy.App())
+	rec.State.Store(scoreboard.Ready)
+	if env.Ready != nil {
+		env.Ready(pypy.App())
 	}
-	logger.Printf("uwsgo %s ready (pid %d, single process, %s, %s)", Version, os.Getpid(), threads, rt.Version)
+	if env.MasterPID == 0 {
+		threads := "1 thread"
+		if t := cfg.Int("threads"); t > 1 {
+			threads = fmt.Sprintf("%d threads", t)
+		}
+		logger.Printf("uwsgo %s ready (pid %d, single process, %s, %s)", Version, os.Getpid(), threads, rt.Version)
+	}
 
 	sig := <-stop
+	rec.State.Store(scoreboard.Stopping)
 	if sig == syscall.SIGQUIT {
 		logger.Printf("%v: stopping now", sig)
 		s.Close()
 		return nil
 	}
 	logger.Printf("%v: finishing requests in flight, then stopping", sig)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Int("worker-reload-mercy"))*time.Second)
 	defer cancel()
 	go func() {
 		if again := <-stop; again != nil {
@@ -108,7 +132,7 @@ func Run(cfg *options.Config, logger *log.Logger) error {
 	if err := s.Shutdown(ctx); err != nil {
 		logger.Printf("stopped with requests unfinished: %v", err)
 	}
-	logger.Printf("served %d requests; Python ran on %d OS threads", s.Requests.Load(), pypy.AttachedThreads())
+	logger.Printf("served %d requests; Python ran on %d OS threads", rec.Requests.Load(), pypy.AttachedThreads())
 	return nil
 }
 
@@ -119,26 +143,6 @@ func stdinFromDevNull() error {
 	}
 	defer f.Close()
 	return syscall.Dup3(int(f.Fd()), 0, 0)
-}
-
-func listen(cfg *options.Config, logger *log.Logger) ([]net.Listener, error) {
-	addrs := cfg.All("http-socket")
-	if len(addrs) == 0 {
-		return nil, fail(1, "no socket to serve on: give --http-socket ADDR (for example --http-socket :9090)")
-	}
-	var lns []net.Listener
-	for _, a := range addrs {
-		ln, err := server.Listen(a)
-		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-			return nil, fail(1, "--http-socket %s: %v", a, err)
-		}
-		logger.Printf("HTTP on %s", ln.Addr())
-		lns = append(lns, ln)
-	}
-	return lns, nil
 }
 
 func startPyPy(cfg *options.Config, logger *log.Logger) (*pypy.Runtime, error) {
@@ -172,12 +176,14 @@ func startPyPy(cfg *options.Config, logger *log.Logger) (*pypy.Runtime, error) {
 
 // load runs the start-up steps. An app that fails to load stops the process only with
 // --need-app; otherwise the process serves 500s and says so (uWSGI's "dynamic mode").
-func load(cfg *options.Config, logger *log.Logger) error {
+func load(cfg *options.Config, logger *log.Logger, env Env) error {
 	conf, _ := json.Marshal(map[string]any{
-		"version":   Version,
-		"threads":   cfg.Int("threads"),
-		"processes": 1,
-		"options":   givenOptions(cfg),
+		"version":    Version,
+		"threads":    cfg.Int("threads"),
+		"processes":  env.Processes,
+		"worker_id":  env.ID,
+		"master_pid": env.MasterPID,
+		"options":    givenOptions(cfg),
 	})
 	if err := pypy.Do(pypy.StepConfig, string(conf)); err != nil {
 		return fail(1, "%v", err)

@@ -1,0 +1,563 @@
+// Package master is uWSGI's master process in Go: it owns the sockets and the scoreboard,
+// starts the workers, restarts the ones that die, reloads them gracefully, kills the ones
+// stuck past --harakiri, recycles them on their limits, and stops them all on a signal.
+//
+// Go cannot fork a running runtime, so a worker is a new execution of the binary
+// (--binary-path, by default the running one) that inherits the sockets, the scoreboard and
+// a control socket (see worker.Child), and gets the master's parsed configuration. Every
+// worker loads PyPy and the app itself, which is uWSGI's --lazy-apps model.
+//
+// All decisions are taken on one goroutine (run), from events: a worker ready or exited,
+// a signal, a FIFO command, the one-second tick. Nothing else touches the process table,
+// so it needs no lock. Workers report their counters through the scoreboard.
+//
+// A reload never leaves a worker id without a process accepting: the new worker starts
+// next to the old one, and the old one is told to finish its requests (SIGTERM) only once
+// the new one serves; it is killed if it takes longer than --worker-reload-mercy.
+package master
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"uwsgo/internal/instance"
+	"uwsgo/internal/options"
+	"uwsgo/internal/scoreboard"
+	"uwsgo/internal/stats"
+	"uwsgo/internal/worker"
+)
+
+// proc is one worker process.
+type proc struct {
+	id, record int
+	cmd        *exec.Cmd
+	pid        int
+	ctl        *os.File
+	spawned    time.Time
+	ready      bool
+	app        string
+	replaces   *proc     // the process this one takes over from, stopped once this one is ready
+	replacedBy *proc     // set while a replacement is starting
+	stopping   string    // why it was asked to stop ("" while it is wanted)
+	killAt     time.Time // when it is killed if still there
+}
+
+type event struct {
+	ready   *proc
+	msg     worker.ReadyMessage
+	exited  *proc
+	status  *os.ProcessState
+	signal  os.Signal
+	command byte
+	respawn int // a worker id whose delayed respawn is due
+}
+
+// Master is a running master process.
+type Master struct {
+	cfg       *options.Config
+	log       *log.Logger
+	in        *instance.Instance
+	files     []*os.File // the sockets, as handed to workers
+	board     *scoreboard.Board
+	binary    string
+	n         int // processes
+	events    chan event
+	procs     map[*proc]bool
+	fails     map[int]int // worker id -> deaths before becoming ready, in a row
+	spawns    map[int]uint64
+	harakiris map[int]uint64
+	mtimes    map[string]time.Time
+	started   bool // every first-generation worker was ready once
+	exiting   string
+	status    int // exit status
+}
+
+// Run is the master's life; it returns the exit status.
+func Run(cfg *options.Config, logger *log.Logger, in *instance.Instance) int {
+	m := &Master{
+		cfg: cfg, log: logger, in: in,
+		n:         int(cfg.Int("processes")),
+		events:    make(chan event, 64),
+		procs:     map[*proc]bool{},
+		fails:     map[int]int{},
+		spawns:    map[int]uint64{},
+		harakiris: map[int]uint64{},
+		mtimes:    map[string]time.Time{},
+	}
+	if err := m.setup(); err != nil {
+		logger.Printf("uwsgo: %v", err)
+		return 1
+	}
+	return m.run()
+}
+
+func (m *Master) setup() error {
+	m.binary = m.cfg.Get("binary-path")
+	if m.binary == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("finding the running executable for the workers (give --binary-path): %w", err)
+		}
+		m.binary = self
+	}
+	for _, s := range m.in.Sockets {
+		f, err := s.Listener.(interface{ File() (*os.File, error) }).File()
+		if err != nil {
+			return fmt.Errorf("socket %s: %w", s.Addr, err)
+		}
+		m.files = append(m.files, f)
+	}
+	// Twice the processes: during a reload, old and new workers run side by side.
+	board, err := scoreboard.Create(2*m.n, int(m.cfg.Int("threads")))
+	if err != nil {
+		return err
+	}
+	m.board = board
+	for _, fifo := range m.cfg.All("master-fifo") {
+		if err := m.listenFIFO(fifo); err != nil {
+			return fmt.Errorf("--master-fifo %s: %w", fifo, err)
+		}
+	}
+	if addr := m.cfg.Get("stats"); addr != "" {
+		if err := stats.Serve(addr, m.cfg.Bool("stats-http"), m.statsSource(), m.log); err != nil {
+			return fmt.Errorf("--stats %s: %w", addr, err)
+		}
+	}
+	return nil
+}
+
+func (m *Master) run() int {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
+	go func() {
+		for s := range sigs {
+			m.events <- event{signal: s}
+		}
+	}()
+	m.log.Printf("uwsgo %s master (pid %d): %s, %d processes of %d threads, workers run %s",
+		worker.Version, os.Getpid(), mode(m.n, int(m.cfg.Int("threads"))), m.n, m.cfg.Int("threads"), m.binary)
+	for id := 1; id <= m.n; id++ {
+		m.spawn(id, nil)
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for len(m.procs) > 0 || m.exiting == "" {
+		select {
+		case e := <-m.events:
+			m.handle(e)
+		case <-tick.C:
+			m.tick()
+		}
+	}
+	m.in.Close()
+	m.log.Printf("master: %s: every worker is gone, exiting with status %d", m.exiting, m.status)
+	return m.status
+}
+
+// mode names the process model as uWSGI's startup log does.
+func mode(processes, threads int) string {
+	switch {
+	case processes > 1 && threads > 1:
+		return "preforking+threaded"
+	case processes > 1:
+		return "preforking"
+	case threads > 1:
+		return "threaded"
+	}
+	return "single worker"
+}
+
+func (m *Master) handle(e event) {
+	switch {
+	case e.ready != nil:
+		m.onReady(e.ready, e.msg)
+	case e.exited != nil:
+		m.onExit(e.exited, e.status)
+	case e.signal != nil:
+		switch e.signal {
+		case syscall.SIGHUP:
+			m.reload("SIGHUP")
+		case syscall.SIGTERM, syscall.SIGINT:
+			m.shutdown(e.signal.String(), false)
+		case syscall.SIGQUIT:
+			m.shutdown(e.signal.String(), true)
+		}
+	case e.command != 0:
+		m.onCommand(e.command)
+	case e.respawn != 0:
+		if m.exiting == "" && m.current(e.respawn) == nil {
+			m.spawn(e.respawn, nil)
+		}
+	}
+}
+
+// spawn starts a worker for id; with old, the new one takes over from old once ready.
+func (m *Master) spawn(id int, old *proc) {
+	record := -1
+	for r := 0; r < m.board.Records(); r++ {
+		if m.board.Worker(r).State.Load() == scoreboard.Free {
+			record = r
+			break
+		}
+	}
+	if record < 0 {
+		m.log.Printf("master: no free scoreboard record for worker %d; retrying in a second", id)
+		m.later(time.Second, id)
+		return
+	}
+	p := &proc{id: id, record: record, replaces: old, spawned: time.Now()}
+	m.board.Reset(record)
+	rec := m.board.Worker(record)
+	rec.ID.Store(int64(id))
+	rec.Spawned.Store(p.spawned.UnixMicro())
+	rec.Respawns.Store(m.spawns[id])
+	rec.Harakiris.Store(m.harakiris[id])
+	rec.State.Store(scoreboard.Starting)
+	m.spawns[id]++
+
+	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		m.log.Printf("master: worker %d: socketpair: %v; retrying in a second", id, err)
+		rec.State.Store(scoreboard.Free)
+		m.later(time.Second, id)
+		return
+	}
+	p.ctl = os.NewFile(uintptr(pair[0]), "worker control")
+	child := os.NewFile(uintptr(pair[1]), "master control")
+	defer child.Close()
+
+	cmd := exec.Command(m.binary, os.Args[1:]...)
+	cmd.Args[0] = fmt.Sprintf("uwsgo worker %d", id) // what ps shows, like uWSGI's process names
+	cmd.Env = worker.ChildEnviron(m.cfg, id, record, m.board.Records(), len(m.files))
+	cmd.ExtraFiles = append([]*os.File{child, m.board.File()}, m.files...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if m.cfg.Bool("honour-stdin") {
+		cmd.Stdin = os.Stdin
+	}
+	// Its own process group: a terminal's ^C goes to the master, which stops the workers
+	// in order. Pdeathsig: a worker never outlives a master that was killed outright.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		m.log.Printf("master: starting worker %d (%s): %v; retrying in a second", id, m.binary, err)
+		p.ctl.Close()
+		rec.State.Store(scoreboard.Free)
+		m.later(time.Second, id)
+		return
+	}
+	p.cmd, p.pid = cmd, cmd.Process.Pid
+	if old != nil {
+		old.replacedBy = p
+	}
+	m.procs[p] = true
+	go func() {
+		sc := bufio.NewScanner(p.ctl)
+		for sc.Scan() {
+			var msg worker.ReadyMessage
+			if json.Unmarshal(sc.Bytes(), &msg) == nil {
+				m.events <- event{ready: p, msg: msg}
+			}
+		}
+	}()
+	go func() {
+		cmd.Wait()
+		m.events <- event{exited: p, status: cmd.ProcessState}
+	}()
+}
+
+func (m *Master) later(d time.Duration, id int) {
+	time.AfterFunc(d, func() { m.events <- event{respawn: id} })
+}
+
+// current is the wanted process of worker id (not one being replaced or stopped).
+func (m *Master) current(id int) *proc {
+	for p := range m.procs {
+		if p.id == id && p.stopping == "" && p.replacedBy == nil {
+			return p
+		}
+	}
+	return nil
+}
+
+func (m *Master) onReady(p *proc, msg worker.ReadyMessage) {
+	p.ready, p.app = true, msg.App
+	m.fails[p.id] = 0
+	what := "app " + msg.App
+	if msg.App == "" {
+		what = "no app (dynamic mode: every request gets 500)"
+	}
+	m.log.Printf("master: worker %d (pid %d) is ready: %s", p.id, p.pid, what)
+	if old := p.replaces; old != nil && m.procs[old] {
+		m.stop(old, "replaced by pid "+fmt.Sprint(p.pid))
+	}
+	p.replaces = nil
+	if !m.started && m.allReady() {
+		m.started = true
+		m.log.Printf("uwsgo %s ready (master pid %d, %d processes, %d threads each)", worker.Version, os.Getpid(), m.n, m.cfg.Int("threads"))
+	}
+}
+
+func (m *Master) allReady() bool {
+	for id := 1; id <= m.n; id++ {
+		if p := m.current(id); p == nil || !p.ready {
+			return false
+		}
+	}
+	return true
+}
+
+// stop asks p to finish its requests and exit, and sets the time it is killed anyway.
+func (m *Master) stop(p *proc, why string) {
+	if p.stopping != "" {
+		return
+	}
+	p.stopping = why
+	p.killAt = time.Now().Add(time.Duration(m.cfg.Int("worker-reload-mercy")) * time.Second)
+	m.log.Printf("master: stopping worker %d (pid %d): %s", p.id, p.pid, why)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+}
+
+func (m *Master) onExit(p *proc, st *os.ProcessState) {
+	delete(m.procs, p)
+	p.ctl.Close()
+	m.board.Worker(p.record).State.Store(scoreboard.Free)
+	if p.replaces != nil && p.replaces.replacedBy == p {
+		p.replaces.replacedBy = nil // the old one goes on serving
+	}
+	how := describeExit(st)
+	switch {
+	case m.exiting != "":
+		m.log.Printf("master: worker %d (pid %d) %s", p.id, p.pid, how)
+		return
+	case p.stopping != "":
+		m.log.Printf("master: worker %d (pid %d) %s (%s)", p.id, p.pid, how, p.stopping)
+		if m.current(p.id) == nil && p.replacedBy == nil {
+			m.spawn(p.id, nil)
+		}
+		return
+	case st.ExitCode() == worker.ExitNoApp:
+		m.log.Printf("master: worker %d (pid %d) could not load the app and --need-app is set: stopping with status %d", p.id, p.pid, worker.ExitNoApp)
+		m.status = worker.ExitNoApp
+		m.shutdown("--need-app", false)
+		return
+	}
+	if p.replacedBy != nil {
+		// It was about to be replaced anyway: the replacement takes its place.
+		m.log.Printf("master: worker %d (pid %d) %s while its replacement starts", p.id, p.pid, how)
+		p.replacedBy.replaces = nil
+		return
+	}
+	if p.ready {
+		m.log.Printf("master: worker %d (pid %d) %s: respawning it", p.id, p.pid, how)
+		m.spawn(p.id, nil)
+		return
+	}
+	// Died while starting: wait longer each time it happens again, so that a broken app
+	// or configuration does not make the master spin.
+	m.fails[p.id]++
+	n := m.fails[p.id]
+	delay := min(time.Duration(1<<min(n-1, 6))*500*time.Millisecond, 30*time.Second)
+	m.log.Printf("master: worker %d (pid %d) %s before it was ready (%d time(s) in a row): respawning in %v", p.id, p.pid, how, n, delay)
+	m.later(delay, p.id)
+}
+
+func describeExit(st *os.ProcessState) string {
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return "was killed by " + ws.Signal().String()
+	}
+	return fmt.Sprintf("exited with status %d", st.ExitCode())
+}
+
+// reload replaces every worker gracefully: new ones start next to the old ones, and each
+// old one finishes its requests once its replacement serves.
+func (m *Master) reload(why string) {
+	if m.exiting != "" {
+		return
+	}
+	m.log.Printf("master: %s: reloading the workers gracefully", why)
+	for id := 1; id <= m.n; id++ {
+		m.replace(id, why)
+	}
+}
+
+func (m *Master) replace(id int, why string) {
+	p := m.current(id)
+	if p == nil {
+		return // dead or starting: what starts next is already new
+	}
+	m.spawn(id, p)
+}
+
+// reloadNow stops every worker at once and starts new ones: uWSGI's brutal reload.
+func (m *Master) reloadNow(why string) {
+	m.log.Printf("master: %s: reloading the workers now", why)
+	for p := range m.procs {
+		p.stopping = why
+		p.cmd.Process.Signal(syscall.SIGQUIT)
+		p.killAt = time.Now().Add(2 * time.Second)
+	}
+}
+
+// shutdown stops every worker: gracefully (they finish their requests), or at once.
+func (m *Master) shutdown(why string, now bool) {
+	if m.exiting == "" {
+		m.exiting = why
+		how := "finishing requests in flight"
+		if now {
+			how = "stopping now"
+		}
+		m.log.Printf("master: %s: %s, then exiting", why, how)
+	}
+	mercy := time.Duration(m.cfg.Int("worker-reload-mercy")) * time.Second
+	sig := syscall.SIGTERM
+	if now {
+		sig, mercy = syscall.SIGQUIT, 2*time.Second
+	}
+	for p := range m.procs {
+		if p.stopping == "" || now {
+			p.stopping = why
+			p.killAt = time.Now().Add(mercy)
+			p.cmd.Process.Signal(sig)
+		}
+	}
+}
+
+// tick runs once a second: harakiri, the recycling limits, mercy deadlines, touch-reload.
+func (m *Master) tick() {
+	now := time.Now()
+	harakiri := m.cfg.Int("harakiri")
+	for p := range m.procs {
+		if p.stopping != "" && now.After(p.killAt) {
+			m.log.Printf("master: worker %d (pid %d) did not stop within the mercy time: killing it", p.id, p.pid)
+			p.cmd.Process.Kill()
+			p.killAt = now.Add(time.Hour)
+			continue
+		}
+		if !p.ready || p.stopping != "" {
+			continue
+		}
+		if harakiri > 0 {
+			for t := 0; t < m.board.Threads(); t++ {
+				core := m.board.Core(p.record, t)
+				started := core.Started.Load()
+				if started != 0 && now.UnixMicro()-started > harakiri*1e6 {
+					m.log.Printf("master: HARAKIRI: worker %d (pid %d) has been running %q for more than %d s: killing it", p.id, p.pid, core.Desc(), harakiri)
+					m.harakiris[p.id]++
+					p.cmd.Process.Kill()
+					p.stopping = "harakiri"
+					p.killAt = now.Add(time.Hour)
+					break
+				}
+			}
+			if p.stopping != "" {
+				continue
+			}
+		}
+		if why := m.recycleReason(p, now); why != "" && p.replacedBy == nil {
+			m.log.Printf("master: worker %d (pid %d) %s: replacing it", p.id, p.pid, why)
+			m.spawn(p.id, p)
+		}
+	}
+	m.checkTouch()
+}
+
+func (m *Master) recycleReason(p *proc, now time.Time) string {
+	rec := m.board.Worker(p.record)
+	if n := m.cfg.Int("max-requests"); n > 0 && rec.Requests.Load() >= uint64(n) {
+		return fmt.Sprintf("served %d requests (--max-requests %d)", rec.Requests.Load(), n)
+	}
+	if s := m.cfg.Int("max-worker-lifetime"); s > 0 && now.Sub(p.spawned) > time.Duration(s)*time.Second {
+		return fmt.Sprintf("ran for %d s (--max-worker-lifetime %d)", int(now.Sub(p.spawned).Seconds()), s)
+	}
+	if mb := m.cfg.Int("reload-on-rss"); mb > 0 {
+		if rss := residentBytes(p.pid); rss > mb<<20 {
+			return fmt.Sprintf("uses %d MB of memory (--reload-on-rss %d)", rss>>20, mb)
+		}
+	}
+	return ""
+}
+
+// residentBytes reads a process's resident memory from /proc.
+func residentBytes(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
+	if err != nil {
+		return 0
+	}
+	var size, resident int64
+	fmt.Sscan(string(b), &size, &resident)
+	return resident * int64(os.Getpagesize())
+}
+
+func (m *Master) checkTouch() {
+	for _, f := range m.cfg.All("touch-reload") {
+		st, err := os.Stat(f)
+		if err != nil {
+			continue
+		}
+		prev, seen := m.mtimes[f]
+		m.mtimes[f] = st.ModTime()
+		if seen && !st.ModTime().Equal(prev) {
+			m.reload("--touch-reload " + f)
+		}
+	}
+}
+
+// listenFIFO reads one-letter commands from a FIFO, as uWSGI's master FIFO does.
+func (m *Master) listenFIFO(path string) error {
+	if st, err := os.Stat(path); err == nil && st.Mode()&os.ModeNamedPipe == 0 {
+		return errors.New("exists and is not a FIFO")
+	} else if err != nil {
+		if err := syscall.Mkfifo(path, 0o600); err != nil {
+			return err
+		}
+	}
+	// Opened for writing too, so that it never reads end-of-file between writers.
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, err := f.Read(buf)
+			if err != nil {
+				return
+			}
+			for _, c := range buf[:n] {
+				if c != '\n' && c != ' ' {
+					m.events <- event{command: c}
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+func (m *Master) onCommand(c byte) {
+	switch c {
+	case 'r', 'w', 'c':
+		m.reload("master FIFO '" + string(c) + "'")
+	case 'R', 'W':
+		m.reloadNow("master FIFO '" + string(c) + "'")
+	case 'q':
+		m.shutdown("master FIFO 'q'", false)
+	case 'Q':
+		m.shutdown("master FIFO 'Q'", true)
+	case 's':
+		b, _ := json.MarshalIndent(stats.Document(m.statsSource()), "", "  ")
+		m.log.Printf("master: stats:\n%s", b)
+	default:
+		m.log.Printf("master: unknown FIFO command %q (known: r w c R W q Q s)", c)
+	}
+}
+
+func (m *Master) statsSource() *stats.Source {
+	return &stats.Source{Board: m.board, Sockets: m.in.Sockets, PID: os.Getpid(), Version: worker.Version}
+}

@@ -1,0 +1,100 @@
+package worker
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"uwsgo/internal/options"
+	"uwsgo/internal/scoreboard"
+)
+
+// What a master gives each worker it starts (a new execution of the same binary: Go
+// cannot fork a running runtime). The descriptors:
+const (
+	fdControl       = 3 // a socket to the master: "ready" goes up it; EOF means the master is gone
+	fdBoard         = 4 // the scoreboard
+	fdFirstListener = 5 // the listening sockets, in the order configured
+)
+
+// The environment: ChildEnv is "ID,RECORD,RECORDS,LISTENERS"; ConfigEnv the master's
+// configuration (options.Config.Encode).
+const (
+	ChildEnv  = "UWSGO_WORKER"
+	ConfigEnv = "UWSGO_CONFIG"
+)
+
+// ReadyMessage is what a worker tells its master once it serves.
+type ReadyMessage struct {
+	PID int    `json:"pid"`
+	App string `json:"app"`
+}
+
+// IsChild says whether a master started this process as a worker.
+func IsChild() bool { return os.Getenv(ChildEnv) != "" }
+
+// Child serves as the worker a master asked for.
+func Child(logger *log.Logger) error {
+	var id, record, records, listeners int
+	if _, err := fmt.Sscanf(os.Getenv(ChildEnv), "%d,%d,%d,%d", &id, &record, &records, &listeners); err != nil {
+		return fail(1, "%s=%q: %v", ChildEnv, os.Getenv(ChildEnv), err)
+	}
+	cfg, err := options.Decode(os.Getenv(ConfigEnv))
+	if err != nil {
+		return fail(1, "%v", err)
+	}
+	// The app's own subprocesses must not believe they are workers.
+	os.Unsetenv(ChildEnv)
+	os.Unsetenv(ConfigEnv)
+	// SIGHUP is the master's (reload); a stray one sent to every uwsgo process by name must
+	// not kill the workers. An app can still take it with signal.signal().
+	signal.Ignore(syscall.SIGHUP)
+	logger.SetPrefix("worker " + strconv.Itoa(id) + ": ")
+	logger.SetFlags(logger.Flags() | log.Lmsgprefix)
+
+	board, err := scoreboard.Open(os.NewFile(fdBoard, "scoreboard"), records, int(cfg.Int("threads")))
+	if err != nil {
+		return fail(1, "%v", err)
+	}
+	env := Env{Board: board, Record: record, ID: id, Processes: int(cfg.Int("processes")), MasterPID: os.Getppid()}
+	for i := 0; i < listeners; i++ {
+		f := os.NewFile(uintptr(fdFirstListener+i), "listener")
+		ln, err := net.FileListener(f)
+		f.Close()
+		if err != nil {
+			return fail(1, "inherited socket %d: %v", i, err)
+		}
+		env.Listeners = append(env.Listeners, ln)
+	}
+	ctl := os.NewFile(fdControl, "master")
+	env.Ready = func(app string) {
+		b, _ := json.Marshal(ReadyMessage{PID: os.Getpid(), App: app})
+		ctl.Write(append(b, '\n'))
+	}
+	go func() {
+		io.Copy(io.Discard, ctl)
+		logger.Printf("the master (pid %d) is gone: stopping", env.MasterPID)
+		syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	}()
+	return Serve(cfg, logger, env)
+}
+
+// ChildEnviron is the environment of a worker the master starts.
+func ChildEnviron(cfg *options.Config, id, record, records, listeners int) []string {
+	env := make([]string, 0, len(os.Environ())+2)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, ChildEnv+"=") && !strings.HasPrefix(kv, ConfigEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	return append(env,
+		fmt.Sprintf("%s=%d,%d,%d,%d", ChildEnv, id, record, records, listeners),
+		ConfigEnv+"="+cfg.Encode())
+}
