@@ -91,4 +91,3 @@ func exitStatus(err error, logger *log.Logger) int {
 	}
 	return 1
 }
-
