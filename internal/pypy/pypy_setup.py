@@ -190,13 +190,15 @@ class _Response(object):
         return self.write
 
     def head(self):
+        """Status, then a line per header: name NUL value. NUL never survives Go's checks
+        of a name or a value, so a CR, LF or colon hidden in one cannot forge a header."""
         if self.status is None:
             raise AssertionError("the app did not call start_response()")
         parts = [self.status, "\r\n"]
         for name, value in self.headers:
             if type(name) is not str or type(value) is not str:
                 raise TypeError("response header %r: names and values must be str" % ((name, value),))
-            parts += (name, ": ", value, "\r\n")
+            parts += (name, "\0", value, "\r\n")
         return "".join(parts).encode("latin-1")
 
     def send(self, data, final):

@@ -242,7 +242,7 @@ func (x *exchange) finish(rc int) int {
 		x.sent = 0
 		x.started = false
 		const msg = "Internal Server Error\n"
-		x.startResponse([]byte("500 Internal Server Error\r\nContent-Type: text/plain\r\n"), true, int64(len(msg)))
+		x.startResponse([]byte("500 Internal Server Error\r\nContent-Type\x00text/plain\r\n"), true, int64(len(msg)))
 		c.out = append(c.out, x.frame([]byte(msg))...)
 	}
 	return x.status

@@ -28,7 +28,7 @@ func init() {
 	}
 }
 
-// appendAppHead checks the app's "NNN Reason\r\nName: value\r\n..." and appends it to out
+// appendAppHead checks the app's "NNN Reason\r\nName\x00value\r\n..." and appends it to out
 // as an HTTP/1.1 status line and header lines (without the blank line). Hop-by-hop
 // headers are dropped: framing and connection management are the server's (PEP 3333
 // forbids apps to send them), though Connection: close is honoured. It returns one of
@@ -45,11 +45,11 @@ func appendAppHead(out, head []byte) ([]byte, appHead, int) {
 	out = append(out, "\r\n"...)
 	for len(rest) > 0 {
 		line, rest = cutLine(rest)
-		colon := indexByte(line, ':')
-		if colon <= 0 {
+		sep := indexByte(line, 0)
+		if sep <= 0 {
 			return out, h, pypy.SendBadHeader
 		}
-		name, value := line[:colon], trimOWS(line[colon+1:])
+		name, value := line[:sep], trimOWS(line[sep+1:])
 		for _, c := range name {
 			if !tokenChar[c] {
 				return out, h, pypy.SendBadHeader
