@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -113,6 +114,17 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		logger.Printf("uwsgo %s ready (pid %d, single process, %s, %s)", Version, os.Getpid(), threads, rt.Version)
 	}
 
+	if path := os.Getenv(ProfileEnv); path != "" {
+		if env.MasterPID != 0 {
+			path = fmt.Sprintf("%s.%d", path, env.ID)
+		}
+		if stopProfile, err := startProfile(path); err != nil {
+			logger.Printf("%s: %v", ProfileEnv, err)
+		} else {
+			defer stopProfile()
+		}
+	}
+
 	sig := <-stop
 	rec.State.Store(scoreboard.Stopping)
 	if sig == syscall.SIGQUIT {
@@ -134,6 +146,22 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	}
 	logger.Printf("served %d requests; Python ran on %d OS threads", rec.Requests.Load(), pypy.AttachedThreads())
 	return nil
+}
+
+// ProfileEnv names a file to write a Go CPU profile of the worker's whole serving life to
+// (".N" is appended for worker N of a master), for the benchmarks: bench/ reads it.
+const ProfileEnv = "UWSGO_CPUPROFILE"
+
+func startProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func stdinFromDevNull() error {
