@@ -24,7 +24,7 @@ import (
 
 // Socket is one bound listening socket.
 type Socket struct {
-	Proto    string // "http"
+	Proto    string // "http" or "uwsgi"
 	Addr     string // as configured
 	Listener net.Listener
 	UnixPath string // the socket file of a UNIX socket, "" otherwise
@@ -86,10 +86,25 @@ func (in *Instance) Close() {
 	}
 }
 
+// Address is one socket to bind, with the protocol it speaks.
+type Address struct{ Proto, Addr, Option string }
+
+// Addresses lists the sockets the options ask for, in the order the instance binds them
+// (and so the order in which a master's workers inherit them).
+func Addresses(cfg *options.Config) []Address {
+	var out []Address
+	for _, o := range []struct{ option, proto string }{{"http-socket", "http"}, {"http", "http"}, {"socket", "uwsgi"}} {
+		for _, a := range cfg.All(o.option) {
+			out = append(out, Address{Proto: o.proto, Addr: a, Option: o.option})
+		}
+	}
+	return out
+}
+
 func (in *Instance) bind(cfg *options.Config, logger *log.Logger) error {
-	addrs := append(cfg.All("http-socket"), cfg.All("http")...)
+	addrs := Addresses(cfg)
 	if len(addrs) == 0 {
-		return errors.New("no socket to serve on: give --http-socket ADDR (for example --http-socket :9090)")
+		return errors.New("no socket to serve on: give --http-socket ADDR (for example --http-socket :9090) or --socket ADDR (uwsgi protocol, for nginx)")
 	}
 	mode := uint64(0)
 	if m := cfg.Get("chmod-socket"); m != "" {
@@ -99,11 +114,11 @@ func (in *Instance) bind(cfg *options.Config, logger *log.Logger) error {
 		}
 	}
 	for _, a := range addrs {
-		ln, err := Listen(a, int(cfg.Int("listen")))
+		ln, err := Listen(a.Addr, int(cfg.Int("listen")))
 		if err != nil {
-			return fmt.Errorf("--http-socket %s: %w", a, err)
+			return fmt.Errorf("--%s %s: %w", a.Option, a.Addr, err)
 		}
-		s := &Socket{Proto: "http", Addr: a, Listener: ln}
+		s := &Socket{Proto: a.Proto, Addr: a.Addr, Listener: ln}
 		in.Sockets = append(in.Sockets, s)
 		if ul, ok := ln.(*net.UnixListener); ok {
 			s.UnixPath = ul.Addr().String()
@@ -118,7 +133,14 @@ func (in *Instance) bind(cfg *options.Config, logger *log.Logger) error {
 				}
 			}
 		}
-		logger.Printf("HTTP on %s", ln.Addr())
+		if a.Proto == "uwsgi" {
+			logger.Printf("uwsgi protocol on %s", ln.Addr())
+			if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+				logger.Printf("WARNING: the uwsgi protocol on %s is reachable from every network interface: it trusts its peer (REMOTE_ADDR, HTTPS, SCRIPT_NAME come from the packet) and runs any registered RPC function; bind it to 127.0.0.1 or a UNIX socket behind your proxy", ln.Addr())
+			}
+		} else {
+			logger.Printf("HTTP on %s", ln.Addr())
+		}
 	}
 	return nil
 }

@@ -37,6 +37,10 @@ var Table = []Option{
 		Help: "serve HTTP/1.1 on ADDR: host:port, :port, [::1]:port or a UNIX socket path",
 	},
 	{
+		Name: "socket", Aliases: []string{"uwsgi-socket"}, Short: 's', Kind: List, Group: "Sockets", Meta: "ADDR",
+		Help: "serve the uwsgi protocol (nginx's uwsgi_pass, RPC) on ADDR: host:port or a UNIX socket path; keep it private",
+	},
+	{
 		Name: "http", Kind: List, Group: "Sockets", Meta: "ADDR",
 		Help:  "the same as --http-socket",
 		UWSGI: "uWSGI starts a separate HTTP router process; uwsgo's workers speak HTTP/1.1 themselves",

@@ -2,6 +2,7 @@
 #include <dlfcn.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "boundary.h"
@@ -62,6 +63,9 @@ int uwsgo_load(const char *lib, char *errbuf, int errlen) {
 	api.log = (void (*)(const char *, long))uwsgoLog;
 	api.report = (void (*)(int, const char *, long))uwsgoReport;
 	api.signal = (long (*)(int, int))uwsgoSignal;
+	api.rpc_reply = (long (*)(long, const char *, long))uwsgoRPCReply;
+	api.rpc_call = (long (*)(const char *, long, const char *, long, char **, long *))uwsgoRPCCall;
+	api.free = free;
 	return 0;
 }
 
@@ -91,7 +95,9 @@ int uwsgo_execute_setup(const char *source) {
 
 void uwsgo_init_threads(void) { pypy_threads(); }
 
-int uwsgo_hooks_installed(void) { return api.handle != NULL && api.step != NULL && api.deliver_signal != NULL; }
+int uwsgo_hooks_installed(void) {
+	return api.handle != NULL && api.step != NULL && api.deliver_signal != NULL && api.rpc != NULL;
+}
 int uwsgo_attached_threads(void) { return __atomic_load_n(&attached_threads, __ATOMIC_RELAXED); }
 
 long uwsgo_handle(long req, const char *vars, long varslen, const char *body, long bodylen, int bodyfd) {
@@ -107,6 +113,11 @@ long uwsgo_step(int what, const char *arg, long arglen) {
 long uwsgo_deliver_signal(int signum) {
 	attach();
 	return api.deliver_signal(signum);
+}
+
+long uwsgo_rpc(long req, const char *items, long len) {
+	attach();
+	return api.rpc(req, items, len);
 }
 
 static struct sigaction go_handlers[NSIG];

@@ -16,10 +16,14 @@ struct uwsgo_api {
 	void (*log)(const char *msg, long len);
 	void (*report)(int what, const char *text, long len);
 	long (*signal)(int signum, int disposition);
+	long (*rpc_reply)(long req, const char *result, long len);
+	long (*rpc_call)(const char *node, long nodelen, const char *items, long itemslen, char **result, long *resultlen);
+	void (*free)(void *p);
 	/* Go -> Python: filled in by the setup module. */
 	long (*handle)(long req, const char *vars, long varslen, const char *body, long bodylen, int bodyfd);
 	long (*step)(int what, const char *arg, long arglen);
 	long (*deliver_signal)(int signum);
+	long (*rpc)(long req, const char *items, long len);
 };
 
 /* Loading. Each returns 0 on success, else a negative code and a message in errbuf. */
@@ -38,6 +42,7 @@ void uwsgo_init_threads(void);
 long uwsgo_handle(long req, const char *vars, long varslen, const char *body, long bodylen, int bodyfd);
 long uwsgo_step(int what, const char *arg, long arglen);
 long uwsgo_deliver_signal(int signum);
+long uwsgo_rpc(long req, const char *items, long len);
 int uwsgo_hooks_installed(void);
 int uwsgo_attached_threads(void);
 

@@ -79,12 +79,20 @@ const (
 	SendBadHeader  = -3
 )
 
+// Outcomes of RPC, shared with pypy_setup.py (RPC_*).
+const (
+	RPCDone    = 0  // the result was handed over with Sink.RPCReply
+	RPCUnknown = -1 // no function of that name is registered
+	RPCFailed  = -2 // the function raised (its traceback is logged)
+)
+
 // Sink receives what Python hands back for a request. Slices alias Python's memory and are
 // valid only during the call: copy what you keep. Calls for one request come on the
 // goroutine that called Handle for it.
 type Sink interface {
 	Send(req int, head, body []byte, final bool) int
 	SendFile(req int, head []byte, fd int, offset, length int64) int
+	RPCReply(req int, result []byte)
 }
 
 // What the app asked signal.signal() to do with a signal (SIGNAL_* in pypy_setup.py).
@@ -104,6 +112,7 @@ const (
 var (
 	sink          Sink
 	signalRequest = func(sig syscall.Signal, disposition int) bool { return false }
+	rpcClient     = func(node string, items []byte) ([]byte, error) { return nil, errors.New("no RPC client") }
 	logSink       = func(msg []byte) { os.Stderr.Write(msg) }
 
 	reportMu  sync.Mutex
@@ -118,6 +127,9 @@ func SetSink(s Sink) { sink = s }
 // SetSignalRouter names who takes the signal dispositions Python code asks for; it
 // answers false for a signal uwsgo keeps for itself.
 func SetSignalRouter(f func(sig syscall.Signal, disposition int) bool) { signalRequest = f }
+
+// SetRPCClient names what carries uwsgi.rpc() calls to other nodes.
+func SetRPCClient(f func(node string, items []byte) ([]byte, error)) { rpcClient = f }
 
 // SetLog names where Python's log messages (tracebacks, uwsgi.log) go.
 func SetLog(f func(msg []byte)) { logSink = f }
@@ -281,6 +293,12 @@ func Handle(req int, vars, body []byte, bodyFD int) int {
 // Python, the caller must hold a slot.
 func DeliverSignal(sig syscall.Signal) { C.uwsgo_deliver_signal(C.int(sig)) }
 
+// RPC runs a registered RPC function: items is the call's item list (name, then
+// arguments). The caller must hold slot req.
+func RPC(req int, items []byte) int {
+	return int(C.uwsgo_rpc(C.long(req), (*C.char)(unsafe.Pointer(unsafe.SliceData(items))), C.long(len(items))))
+}
+
 // RestoreSignals puts back Go's handlers for any signal Python took; it returns how many.
 func RestoreSignals() int { return int(C.uwsgo_restore_signals()) }
 
@@ -307,6 +325,28 @@ func uwsgoSendfile(req C.long, head *C.char, headlen C.long, fd C.int, offset, l
 //export uwsgoLog
 func uwsgoLog(msg *C.char, n C.long) {
 	logSink(bytesOf(msg, n))
+}
+
+//export uwsgoRPCReply
+func uwsgoRPCReply(req C.long, result *C.char, n C.long) C.long {
+	sink.RPCReply(int(req), bytesOf(result, n))
+	return 0
+}
+
+// uwsgoRPCCall carries uwsgi.rpc(node, ...) to node. The result is copied into C memory
+// that Python frees (api.free) once it has made its bytes.
+//
+//export uwsgoRPCCall
+func uwsgoRPCCall(node *C.char, nodelen C.long, items *C.char, itemslen C.long, result **C.char, resultlen *C.long) C.long {
+	n := string(bytesOf(node, nodelen))
+	res, err := rpcClient(n, bytesOf(items, itemslen))
+	if err != nil {
+		logSink([]byte("uwsgi.rpc to " + n + ": " + err.Error() + "\n"))
+		return -1
+	}
+	*result = (*C.char)(C.CBytes(res))
+	*resultlen = C.long(len(res))
+	return 0
 }
 
 //export uwsgoSignal

@@ -31,9 +31,13 @@ struct uwsgo_api {
     void (*log)(const char *, long);
     void (*report)(int, const char *, long);
     long (*signal)(int, int);
+    long (*rpc_reply)(long, const char *, long);
+    long (*rpc_call)(const char *, long, const char *, long, char **, long *);
+    void (*free)(void *);
     long (*handle)(long, const char *, long, const char *, long, int);
     long (*step)(int, const char *, long);
     long (*deliver_signal)(int);
+    long (*rpc)(long, const char *, long);
 };
 """)
 api = ffi.cast("struct uwsgo_api *", c_argument)  # noqa: F821 (set by PyPy)
@@ -46,6 +50,8 @@ HANDLED, FAILED_BEFORE_HEADERS, FAILED_AFTER_HEADERS, NO_APP = range(4)
 SEND_CLIENT_GONE, SEND_BAD_STATUS, SEND_BAD_HEADER = -1, -2, -3
 # What signal() asks Go for (pypy.Signal* in Go).
 SIGNAL_DEFAULT, SIGNAL_IGNORE, SIGNAL_HANDLE = range(3)
+# What rpc() returns (pypy.RPC* in Go).
+RPC_DONE, RPC_UNKNOWN, RPC_FAILED = 0, -1, -2
 # What report() carries.
 REPORT_ERROR, REPORT_VERSION, REPORT_APP = 1, 2, 3
 
@@ -343,6 +349,109 @@ _signal.signal = _uwsgo_signal
 _signal.getsignal = _uwsgo_getsignal
 
 
+# ---------------------------------------------------------------- RPC
+# uWSGI's RPC: functions registered here answer modifier 173 packets on --socket, and
+# uwsgi.rpc()/uwsgi.call() reach them here or on any other uwsgo or uWSGI node. Names,
+# arguments and results travel as bytes; str is sent as UTF-8.
+
+_rpc_functions = {}
+_RPC_MAX_ITEMS = 255
+_RPC_MAX_ITEM = 65535
+
+
+def _as_bytes(value, what):
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError("%s must be bytes or str, not %s" % (what, type(value).__name__))
+
+
+def _rpc_items(name, args):
+    items = [_as_bytes(name, "the RPC function name")] + [_as_bytes(a, "an RPC argument") for a in args]
+    if len(items) > _RPC_MAX_ITEMS:
+        raise ValueError("an RPC call takes at most %d arguments, not %d" % (_RPC_MAX_ITEMS - 1, len(items) - 1))
+    for item in items:
+        if len(item) > _RPC_MAX_ITEM:
+            raise ValueError("an RPC name or argument is at most %d bytes, not %d" % (_RPC_MAX_ITEM, len(item)))
+    return items
+
+
+def _register_rpc(name, func, argc=0):
+    if not callable(func):
+        raise TypeError("register_rpc() needs a callable, not %s" % type(func).__name__)
+    key = _as_bytes(name, "the RPC function name")
+    if not key or len(key) > _RPC_MAX_ITEM:
+        raise ValueError("an RPC function name must be 1 to %d bytes" % _RPC_MAX_ITEM)
+    _rpc_functions[key] = func
+    return True
+
+
+def _result_bytes(result):
+    if result is None:
+        return b""
+    return _as_bytes(result, "an RPC result")
+
+
+def _rpc(node, name, *args):
+    items = _rpc_items(name, args)
+    if node is None or node == "" or node == b"":
+        func = _rpc_functions.get(items[0])
+        if func is None:
+            _log("uwsgi.rpc: no local function %r\n" % items[0])
+            return None
+        return _result_bytes(func(*items[1:]))
+    node = _as_bytes(node, "the RPC node")
+    packet = b"".join([len(i).to_bytes(2, "little") + i for i in items])
+    out = ffi.new("char **")
+    outlen = ffi.new("long *")
+    if api.rpc_call(node, len(node), packet, len(packet), out, outlen) != 0:
+        return None  # Go logged why
+    try:
+        return ffi.unpack(out[0], outlen[0]) if outlen[0] else b""
+    finally:
+        api.free(out[0])
+
+
+def _call(spec, *args):
+    spec = spec.decode("utf-8") if isinstance(spec, bytes) else spec
+    name, _, node = spec.partition("@")
+    return _rpc(node or None, name, *args)
+
+
+def _rpc_list():
+    return tuple(_rpc_functions)
+
+
+uwsgi.register_rpc = _register_rpc
+uwsgi.rpc = _rpc
+uwsgi.call = _call
+uwsgi.rpc_list = _rpc_list
+
+
+@ffi.callback("long(long, const char *, long)")
+def _rpc_dispatch(req, items_p, n):
+    data = ffi.unpack(items_p, n)
+    items = []
+    i = 0
+    while i < n:
+        size = data[i] | data[i + 1] << 8
+        items.append(data[i + 2:i + 2 + size])
+        i += 2 + size
+    func = _rpc_functions.get(items[0])
+    if func is None:
+        return RPC_UNKNOWN
+    try:
+        result = _result_bytes(func(*items[1:]))
+    except BaseException:
+        _log("exception in RPC function %r:\n%s" % (items[0], traceback.format_exc()))
+        return RPC_FAILED
+    api.rpc_reply(req, result, len(result))
+    return RPC_DONE
+
+
 # ---------------------------------------------------------------- start-up steps
 
 _main = sys.modules.get("__main__")
@@ -453,7 +562,8 @@ def _step(what, arg_p, arg_n):
 api.handle = _handle
 api.step = _step
 api.deliver_signal = _deliver_signal
+api.rpc = _rpc_dispatch
 # The callbacks must outlive this module's namespace: keep them where the process keeps uwsgi.
-uwsgi._uwsgo_keep = (ffi, _handle, _step, _deliver_signal)
+uwsgi._uwsgo_keep = (ffi, _handle, _step, _deliver_signal, _rpc_dispatch)
 sys.path.insert(0, "")
 _report(REPORT_VERSION, "PyPy %s (Python %s)" % (".".join(map(str, sys.pypy_version_info[:3])), sys.version.split()[0]))

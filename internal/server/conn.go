@@ -14,10 +14,11 @@ import (
 	"uwsgo/internal/proto"
 )
 
-// conn is one client connection; its goroutine runs serve.
+// conn is one client connection; its goroutine runs serve (HTTP) or serveUwsgi.
 type conn struct {
 	s   *Server
 	nc  net.Conn
+	packet []byte // a uwsgi packet's vars or items
 	br  *bufio.Reader
 	ci  proto.ConnInfo
 	x   exchange
@@ -144,8 +145,12 @@ func (c *conn) handle() bool {
 		return false
 	}
 	x.vars = x.req.AppendVars(x.vars[:0], &c.ci, x.bodyLen)
-	x.begin(!x.req.Close && c.s.cfg.KeepAlive > 0 && !c.s.draining.Load())
+	return c.dispatch(x, start, !x.req.Close && c.s.cfg.KeepAlive > 0 && !c.s.draining.Load())
+}
 
+// dispatch runs a request whose vars and body are read, and queues its response.
+func (c *conn) dispatch(x *exchange, start time.Time, keepAlive bool) bool {
+	x.begin(keepAlive)
 	rc := c.s.run(x)
 	status := x.finish(rc)
 	c.s.stats.TxBytes.Add(uint64(x.sent))

@@ -34,6 +34,9 @@ type exchange struct {
 	status    int
 	stream    *stream
 
+	items     [][]byte // an RPC call's name and arguments
+	rpcResult []byte
+
 	file       *os.File // a wsgi.file_wrapper body, written after the head
 	fileOffset int64
 	fileLength int64

@@ -74,8 +74,8 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// Serve accepts connections on ln until Shutdown or Close.
-func (s *Server) Serve(ln net.Listener) error {
+// Serve accepts connections on ln, speaking p, until Shutdown or Close.
+func (s *Server) Serve(ln net.Listener, p Protocol) error {
 	s.mu.Lock()
 	if s.draining.Load() {
 		s.mu.Unlock()
@@ -106,7 +106,11 @@ func (s *Server) Serve(ln net.Listener) error {
 			nc.Close()
 			continue
 		}
-		go c.serve()
+		if p == Uwsgi {
+			go c.serveUwsgi()
+		} else {
+			go c.serve()
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
 	"uwsgo/internal/scoreboard"
 )
@@ -64,14 +65,18 @@ func Child(logger *log.Logger) error {
 		return fail(1, "%v", err)
 	}
 	env := Env{Board: board, Record: record, ID: id, Processes: int(cfg.Int("processes")), MasterPID: os.Getppid()}
-	for i := 0; i < listeners; i++ {
-		f := os.NewFile(uintptr(fdFirstListener+i), "listener")
+	addrs := instance.Addresses(cfg)
+	if len(addrs) != listeners {
+		return fail(1, "the master passed %d sockets for %d addresses", listeners, len(addrs))
+	}
+	for i, a := range addrs {
+		f := os.NewFile(uintptr(fdFirstListener+i), a.Addr)
 		ln, err := net.FileListener(f)
 		f.Close()
 		if err != nil {
-			return fail(1, "inherited socket %d: %v", i, err)
+			return fail(1, "inherited socket %s: %v", a.Addr, err)
 		}
-		env.Listeners = append(env.Listeners, ln)
+		env.Listeners = append(env.Listeners, Listener{ln, protocolOf(a.Proto)})
 	}
 	ctl := os.NewFile(fdControl, "master")
 	env.Ready = func(app string) {

@@ -22,8 +22,10 @@ import (
 	"syscall"
 	"time"
 
+	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
+	"uwsgo/internal/rpc"
 	"uwsgo/internal/scoreboard"
 	"uwsgo/internal/server"
 )
@@ -49,13 +51,35 @@ func fail(status int, format string, args ...any) *Failure {
 // Env is what a worker process is given by whoever started it: the single-process path of
 // cmd/uwsgo, or the master (see Child).
 type Env struct {
-	Listeners []net.Listener
+	Listeners []Listener
 	Board     *scoreboard.Board
 	Record    int // this worker's record on Board
 	ID        int // uWSGI's worker id: 1..Processes
 	Processes int
 	MasterPID int          // 0 without a master
 	Ready     func(string) // told once serving, with the app loaded ("" for none)
+}
+
+// Listener is a listening socket and the protocol it speaks.
+type Listener struct {
+	net.Listener
+	Protocol server.Protocol
+}
+
+// Listeners pairs bound sockets with their protocols.
+func Listeners(sockets []*instance.Socket) []Listener {
+	out := make([]Listener, len(sockets))
+	for i, s := range sockets {
+		out[i] = Listener{s.Listener, protocolOf(s.Proto)}
+	}
+	return out
+}
+
+func protocolOf(name string) server.Protocol {
+	if name == "uwsgi" {
+		return server.Uwsgi
+	}
+	return server.HTTP
 }
 
 // Serve runs a worker: it starts PyPy, loads the app and serves on env.Listeners until
@@ -69,6 +93,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	}
 	appSigs := newAppSignals(logger)
 	pypy.SetSignalRouter(appSigs.route)
+	pypy.SetRPCClient(rpc.Call)
 	rt, err := startPyPy(cfg, logger)
 	if err != nil {
 		return err
@@ -94,7 +119,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
 	for _, ln := range env.Listeners {
 		go func() {
-			if err := s.Serve(ln); err != nil {
+			if err := s.Serve(ln.Listener, ln.Protocol); err != nil {
 				logger.Printf("serving %s: %v", ln.Addr(), err)
 			}
 		}()
