@@ -16,14 +16,14 @@ import (
 
 // conn is one client connection; its goroutine runs serve (HTTP) or serveUwsgi.
 type conn struct {
-	s   *Server
-	nc  net.Conn
+	s      *Server
+	nc     net.Conn
 	packet []byte // a uwsgi packet's vars or items
-	br  *bufio.Reader
-	ci  proto.ConnInfo
-	x   exchange
-	out []byte // responses not yet written: pipelined ones are written together
-	cr  proto.ChunkedReader
+	br     *bufio.Reader
+	ci     proto.ConnInfo
+	x      exchange
+	out    []byte // responses not yet written: pipelined ones are written together
+	cr     proto.ChunkedReader
 
 	mu   sync.Mutex // guards idle against Shutdown's wake-up
 	idle bool

@@ -177,4 +177,3 @@ func (c *conn) httpAnswer(code int, reason string, body []byte) {
 	c.out = append(c.out, "\r\n\r\n"...)
 	c.out = append(c.out, body...)
 }
-
