@@ -24,13 +24,15 @@ type conn struct {
 	x      exchange
 	out    []byte // responses not yet written: pipelined ones are written together
 	cr     proto.ChunkedReader
+	rd     connReader
 
 	mu   sync.Mutex // guards idle against Shutdown's wake-up
 	idle bool
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, br: bufio.NewReaderSize(nc, 8192), ci: connInfo(nc)}
+	c := &conn{s: s, nc: nc, ci: connInfo(nc), rd: connReader{nc: nc, timeout: s.cfg.SocketTimeout}}
+	c.br = bufio.NewReaderSize(&c.rd, 8192)
 	c.x.c = c
 	return c
 }
@@ -109,8 +111,7 @@ func (c *conn) flush() bool {
 	if len(c.out) == 0 {
 		return true
 	}
-	c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.SocketTimeout))
-	_, err := c.nc.Write(c.out)
+	err := writeAll(c.nc, c.out, c.s.cfg.SocketTimeout)
 	c.out = c.out[:0]
 	if cap(c.out) > 1<<20 {
 		c.out = nil // one large response must not pin its memory to an idle connection
@@ -222,6 +223,8 @@ func (c *conn) readBody(x *exchange) error {
 	if limit > 0 {
 		r = io.LimitReader(r, limit+1)
 	}
+	c.rd.perRead = true
+	defer func() { c.rd.perRead = false }()
 	n, err := readInto(&x.bodyBuf, r, c.s.cfg.PostBuffering+1)
 	if err != nil {
 		return truncated(err)
@@ -290,7 +293,5 @@ func (c *conn) sendFile(x *exchange) bool {
 	if _, err := x.file.Seek(x.fileOffset, io.SeekStart); err != nil {
 		return false
 	}
-	c.nc.SetWriteDeadline(time.Time{})
-	n, err := io.Copy(c.nc, io.LimitReader(x.file, x.fileLength))
-	return err == nil && n == x.fileLength
+	return copyFile(c.nc, x.file, x.fileLength, c.s.cfg.SocketTimeout) == nil
 }

@@ -2,13 +2,14 @@ package server
 
 import (
 	"net"
+	"os"
 	"sync"
 	"time"
 )
 
-// streamBudget is how many bytes a streamed response may queue ahead of a slow client
-// before the app's next yield waits: enough that a reasonable client never makes Python
-// wait, bounded so that one client cannot make the process buffer without end.
+// streamBudget is how many bytes of a streamed response wait in memory for a slow client;
+// beyond it they wait in an unlinked temporary file, like a large request body. The app
+// never waits for the client: a slow reader costs disk, not a Python thread.
 const streamBudget = 4 << 20
 
 // stream writes a response while the app is still producing it. Python's thread only
@@ -19,8 +20,11 @@ type stream struct {
 
 	mu      sync.Mutex
 	cond    sync.Cond
-	queue   [][]byte
+	queue   [][]byte // in memory, before anything was spilled
 	pending int
+	spill   *os.File // once the budget is exceeded, everything after goes here, in order
+	written int64    // bytes in spill
+	read    int64    // bytes of spill sent
 	closed  bool
 	err     error
 	done    chan struct{}
@@ -39,7 +43,7 @@ func newStream(c *conn) *stream {
 	return st
 }
 
-// push queues a copy of the parts, waiting while the queue is over budget.
+// push queues the parts, in memory or, past the budget, in the spill file.
 func (st *stream) push(parts ...[]byte) {
 	n := 0
 	for _, p := range parts {
@@ -48,20 +52,38 @@ func (st *stream) push(parts ...[]byte) {
 	if n == 0 {
 		return
 	}
-	b := make([]byte, 0, n)
-	for _, p := range parts {
-		b = append(b, p...)
-	}
 	st.mu.Lock()
-	for st.pending > streamBudget && st.err == nil {
-		st.cond.Wait()
+	defer st.mu.Unlock()
+	if st.err != nil {
+		return
 	}
-	if st.err == nil {
+	if st.spill == nil && st.pending+n <= streamBudget {
+		b := make([]byte, 0, n)
+		for _, p := range parts {
+			b = append(b, p...)
+		}
 		st.queue = append(st.queue, b)
 		st.pending += n
 		st.cond.Broadcast()
+		return
 	}
-	st.mu.Unlock()
+	if st.spill == nil {
+		f, err := os.CreateTemp("", "uwsgo-response-")
+		if err != nil {
+			st.err = err
+			return
+		}
+		os.Remove(f.Name())
+		st.spill = f
+	}
+	for _, p := range parts {
+		if _, err := st.spill.WriteAt(p, st.written); err != nil {
+			st.err = err
+			return
+		}
+		st.written += int64(len(p))
+	}
+	st.cond.Broadcast()
 }
 
 func (st *stream) failed() bool {
@@ -72,35 +94,49 @@ func (st *stream) failed() bool {
 
 func (st *stream) run() {
 	defer close(st.done)
-	bufs := make(net.Buffers, 0, 16)
+	var batch [][]byte
+	buf := make([]byte, writeChunk)
 	for {
 		st.mu.Lock()
-		for len(st.queue) == 0 && !st.closed {
+		for len(st.queue) == 0 && st.read == st.written && !st.closed && st.err == nil {
 			st.cond.Wait()
 		}
-		if len(st.queue) == 0 {
+		var err error
+		switch {
+		case st.err != nil:
+			st.mu.Unlock()
+			return
+		case len(st.queue) > 0:
+			batch = append(batch[:0], st.queue...)
+			n := st.pending
+			st.queue = st.queue[:0]
+			st.mu.Unlock()
+			for _, b := range batch {
+				if err = writeAll(st.nc, b, st.timeout); err != nil {
+					break
+				}
+			}
+			st.mu.Lock()
+			st.pending -= n
+		case st.read < st.written:
+			f, from, to := st.spill, st.read, st.written
+			st.mu.Unlock()
+			var m int
+			m, err = f.ReadAt(buf[:min(int64(len(buf)), to-from)], from)
+			if err == nil {
+				err = writeAll(st.nc, buf[:m], st.timeout)
+			}
+			st.mu.Lock()
+			st.read += int64(m)
+		default: // closed and everything written
 			st.mu.Unlock()
 			return
 		}
-		bufs = append(bufs[:0], st.queue...)
-		n := st.pending
-		st.queue = st.queue[:0]
-		st.mu.Unlock()
-
-		st.nc.SetWriteDeadline(time.Now().Add(st.timeout))
-		_, err := bufs.WriteTo(st.nc)
-
-		st.mu.Lock()
-		st.pending -= n
 		if err != nil {
 			st.err = err
 			st.queue = nil
 		}
-		st.cond.Broadcast()
 		st.mu.Unlock()
-		if err != nil {
-			return
-		}
 	}
 }
 
@@ -111,5 +147,8 @@ func (st *stream) finish() error {
 	st.cond.Broadcast()
 	st.mu.Unlock()
 	<-st.done
+	if st.spill != nil {
+		st.spill.Close()
+	}
 	return st.err
 }
