@@ -16,6 +16,7 @@ import (
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
 	"uwsgo/internal/scoreboard"
+	"uwsgo/internal/shared"
 	"uwsgo/internal/stats"
 	"uwsgo/internal/worker"
 )
@@ -66,7 +67,12 @@ func uwsgo(args []string) int {
 		return master.Run(cfg, logger, in)
 	}
 	defer in.Close()
-	env := worker.Env{Board: scoreboard.Private(int(cfg.Int("threads"))), ID: 1, Processes: 1, Listeners: worker.Listeners(in.Sockets)}
+	state, err := shared.Create(cfg)
+	if err != nil {
+		logger.Printf("uwsgo: %v", err)
+		return 1
+	}
+	env := worker.Env{Board: scoreboard.Private(int(cfg.Int("threads"))), ID: 1, Processes: 1, Listeners: worker.Listeners(in.Sockets), State: state}
 	if addr := cfg.Get("stats"); addr != "" {
 		src := &stats.Source{Board: env.Board, Sockets: in.Sockets, PID: os.Getpid(), Version: worker.Version}
 		if err := stats.Serve(addr, cfg.Bool("stats-http"), src, logger); err != nil {

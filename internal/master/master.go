@@ -25,12 +25,16 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
 	"uwsgo/internal/scoreboard"
+	"uwsgo/internal/shared"
+	"uwsgo/internal/signals"
 	"uwsgo/internal/stats"
 	"uwsgo/internal/worker"
 )
@@ -51,8 +55,8 @@ type proc struct {
 }
 
 type event struct {
-	ready   *proc
-	msg     worker.ReadyMessage
+	from    *proc
+	msg     worker.ControlMessage
 	exited  *proc
 	status  *os.ProcessState
 	signal  os.Signal
@@ -67,6 +71,9 @@ type Master struct {
 	in        *instance.Instance
 	files     []*os.File // the sockets, as handed to workers
 	board     *scoreboard.Board
+	shared    *shared.State
+	signals   *signals.Router
+	nextOne   int // round robin of signals for "worker"
 	binary    string
 	n         int // processes
 	events    chan event
@@ -121,6 +128,10 @@ func (m *Master) setup() error {
 		return err
 	}
 	m.board = board
+	if m.shared, err = shared.Create(m.cfg); err != nil {
+		return err
+	}
+	m.signals = signals.New(m.shared.Signals, m.sendSignal, m.log)
 	for _, fifo := range m.cfg.All("master-fifo") {
 		if err := m.listenFIFO(fifo); err != nil {
 			return fmt.Errorf("--master-fifo %s: %w", fifo, err)
@@ -177,8 +188,8 @@ func mode(processes, threads int) string {
 
 func (m *Master) handle(e event) {
 	switch {
-	case e.ready != nil:
-		m.onReady(e.ready, e.msg)
+	case e.from != nil:
+		m.onMessage(e.from, e.msg)
 	case e.exited != nil:
 		m.onExit(e.exited, e.status)
 	case e.signal != nil:
@@ -237,7 +248,7 @@ func (m *Master) spawn(id int, old *proc) {
 	cmd := exec.Command(m.binary, os.Args[1:]...)
 	cmd.Args[0] = fmt.Sprintf("uwsgo worker %d", id) // what ps shows, like uWSGI's process names
 	cmd.Env = worker.ChildEnviron(m.cfg, id, record, m.board.Records(), len(m.files))
-	cmd.ExtraFiles = append([]*os.File{child, m.board.File()}, m.files...)
+	cmd.ExtraFiles = append([]*os.File{child, m.board.File(), m.shared.Segment.File()}, m.files...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if m.cfg.Bool("honour-stdin") {
 		cmd.Stdin = os.Stdin
@@ -260,9 +271,9 @@ func (m *Master) spawn(id int, old *proc) {
 	go func() {
 		sc := bufio.NewScanner(p.ctl)
 		for sc.Scan() {
-			var msg worker.ReadyMessage
+			var msg worker.ControlMessage
 			if json.Unmarshal(sc.Bytes(), &msg) == nil {
-				m.events <- event{ready: p, msg: msg}
+				m.events <- event{from: p, msg: msg}
 			}
 		}
 	}()
@@ -286,7 +297,63 @@ func (m *Master) current(id int) *proc {
 	return nil
 }
 
-func (m *Master) onReady(p *proc, msg worker.ReadyMessage) {
+// onMessage acts on what a worker asks over its control socket.
+func (m *Master) onMessage(p *proc, msg worker.ControlMessage) {
+	switch msg.Type {
+	case "ready":
+		m.onReady(p, msg)
+	case "raise":
+		if err := m.signals.Raise(msg.Num); err != nil {
+			m.log.Printf("master: worker %d raised: %v", p.id, err)
+		}
+	case "source":
+		if msg.Source != nil {
+			if err := m.signals.Add(*msg.Source); err != nil {
+				m.log.Printf("master: worker %d: %v", p.id, err)
+			}
+		}
+	case "reload":
+		m.reload(fmt.Sprintf("uwsgi.reload() in worker %d", p.id))
+	case "stop":
+		m.shutdown(fmt.Sprintf("uwsgi.stop() in worker %d", p.id), false)
+	}
+}
+
+// sendSignal hands uWSGI signal num to the workers target names (uWSGI's targets:
+// worker/worker0 = one worker, workerN, workers and active-workers = all).
+func (m *Master) sendSignal(num int, target string) int {
+	var to []*proc
+	for id := 1; id <= m.n; id++ {
+		if p := m.current(id); p != nil && p.ready {
+			to = append(to, p)
+		}
+	}
+	switch {
+	case target == "workers" || target == "active-workers":
+	case target == "worker" || target == "worker0":
+		if len(to) > 0 {
+			m.nextOne++
+			to = to[m.nextOne%len(to) : m.nextOne%len(to)+1]
+		}
+	case strings.HasPrefix(target, "worker"):
+		id, err := strconv.Atoi(strings.TrimPrefix(target, "worker"))
+		p := m.current(id)
+		if err != nil || p == nil || !p.ready {
+			return 0
+		}
+		to = []*proc{p}
+	default:
+		return 0
+	}
+	b, _ := json.Marshal(worker.ControlMessage{Type: "signal", Num: num})
+	b = append(b, '\n')
+	for _, p := range to {
+		p.ctl.Write(b)
+	}
+	return len(to)
+}
+
+func (m *Master) onReady(p *proc, msg worker.ControlMessage) {
 	p.ready, p.app = true, msg.App
 	m.fails[p.id] = 0
 	what := "app " + msg.App
@@ -443,22 +510,8 @@ func (m *Master) tick() {
 		if !p.ready || p.stopping != "" {
 			continue
 		}
-		if harakiri > 0 {
-			for t := 0; t < m.board.Threads(); t++ {
-				core := m.board.Core(p.record, t)
-				started := core.Started.Load()
-				if started != 0 && now.UnixMicro()-started > harakiri*1e6 {
-					m.log.Printf("master: HARAKIRI: worker %d (pid %d) has been running %q for more than %d s: killing it", p.id, p.pid, core.Desc(), harakiri)
-					m.harakiris[p.id]++
-					p.cmd.Process.Kill()
-					p.stopping = "harakiri"
-					p.killAt = now.Add(time.Hour)
-					break
-				}
-			}
-			if p.stopping != "" {
-				continue
-			}
+		if m.harakiri(p, now, harakiri) {
+			continue
 		}
 		if why := m.recycleReason(p, now); why != "" && p.replacedBy == nil {
 			m.log.Printf("master: worker %d (pid %d) %s: replacing it", p.id, p.pid, why)
@@ -466,6 +519,36 @@ func (m *Master) tick() {
 		}
 	}
 	m.checkTouch()
+	m.signals.Tick(now)
+}
+
+// harakiri kills p if one of its requests runs past --harakiri or past the limit the app
+// set with uwsgi.set_user_harakiri.
+func (m *Master) harakiri(p *proc, now time.Time, limit int64) bool {
+	for t := 0; t < m.board.Threads(); t++ {
+		core := m.board.Core(p.record, t)
+		started, user := core.Started.Load(), core.UserHarakiri.Load()
+		if started == 0 {
+			continue
+		}
+		over := limit > 0 && now.UnixMicro()-started > limit*1e6
+		overUser := user != 0 && now.UnixMicro() > user
+		if !over && !overUser {
+			continue
+		}
+		why := fmt.Sprintf("--harakiri %d", limit)
+		if overUser {
+			why = "its uwsgi.set_user_harakiri()"
+		}
+		m.log.Printf("master: HARAKIRI: worker %d (pid %d) has been running %q for %.0f s, past %s: killing it",
+			p.id, p.pid, core.Desc(), float64(now.UnixMicro()-started)/1e6, why)
+		m.harakiris[p.id]++
+		p.cmd.Process.Kill()
+		p.stopping = "harakiri"
+		p.killAt = now.Add(time.Hour)
+		return true
+	}
+	return false
 }
 
 func (m *Master) recycleReason(p *proc, now time.Time) string {

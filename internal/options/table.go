@@ -198,6 +198,35 @@ var Table = []Option{
 		UWSGI: "uWSGI's option of this name switches keep-alive on in its HTTP router and its value is optional; here the value is required",
 	},
 
+	// Shared state
+	{
+		Name: "locks", Kind: Int, Group: "Shared state", Meta: "N",
+		Default: "1", Min: 1, Max: 4096,
+		Help: "user locks for uwsgi.lock(n) (lock 0 always exists)",
+	},
+	{
+		Name: "cache2", Kind: List, Group: "Shared state", Meta: "SPEC",
+		Help: "a cache shared by all workers: name=NAME,items=N[,blocksize=BYTES][,keysize=BYTES]",
+	},
+	{
+		Name: "cache", Kind: Int, Group: "Shared state", Meta: "N",
+		Default: "0", Min: 0,
+		Help: "the legacy default cache, of N items (--cache-blocksize bytes each)",
+	},
+	{
+		Name: "cache-blocksize", Kind: Int, Group: "Shared state", Meta: "BYTES",
+		Default: "65536", Min: 8,
+		Help: "largest value of the legacy --cache",
+	},
+	{
+		Name: "sharedarea", Kind: List, Group: "Shared state", Meta: "PAGES",
+		Help: "a shared area of PAGES 4 KiB pages for uwsgi.sharedarea_* (repeatable: ids 0, 1, ...)",
+	},
+	{
+		Name: "metric", Kind: List, Group: "Shared state", Meta: "SPEC",
+		Help: "a metric: NAME or name=NAME[,type=counter|gauge][,initial_value=N]; exported by --stats",
+	},
+
 	// Operations
 	{
 		Name: "chdir", Kind: String, Group: "Operations", Meta: "DIR",
@@ -246,4 +275,4 @@ var Table = []Option{
 
 // groupOrder is the order of sections in --help: from how to start, to
 // where it listens, what it runs, how it runs it, and what it prints.
-var groupOrder = []string{"General", "Sockets", "PyPy", "Processes", "HTTP", "Operations", "Logging"}
+var groupOrder = []string{"General", "Sockets", "PyPy", "Processes", "HTTP", "Shared state", "Operations", "Logging"}

@@ -66,6 +66,7 @@ int uwsgo_load(const char *lib, char *errbuf, int errlen) {
 	api.rpc_reply = (long (*)(long, const char *, long))uwsgoRPCReply;
 	api.rpc_call = (long (*)(const char *, long, const char *, long, char **, long *))uwsgoRPCCall;
 	api.free = free;
+	api.call = (long (*)(int, const char *, long, char **, long *))uwsgoCall;
 	return 0;
 }
 
@@ -96,7 +97,8 @@ int uwsgo_execute_setup(const char *source) {
 void uwsgo_init_threads(void) { pypy_threads(); }
 
 int uwsgo_hooks_installed(void) {
-	return api.handle != NULL && api.step != NULL && api.deliver_signal != NULL && api.rpc != NULL;
+	return api.handle != NULL && api.step != NULL && api.deliver_signal != NULL && api.rpc != NULL &&
+	       api.uwsgi_signal != NULL;
 }
 int uwsgo_attached_threads(void) { return __atomic_load_n(&attached_threads, __ATOMIC_RELAXED); }
 
@@ -118,6 +120,11 @@ long uwsgo_deliver_signal(int signum) {
 long uwsgo_rpc(long req, const char *items, long len) {
 	attach();
 	return api.rpc(req, items, len);
+}
+
+long uwsgo_uwsgi_signal(int num) {
+	attach();
+	return api.uwsgi_signal(num);
 }
 
 static struct sigaction go_handlers[NSIG];

@@ -19,11 +19,13 @@ struct uwsgo_api {
 	long (*rpc_reply)(long req, const char *result, long len);
 	long (*rpc_call)(const char *node, long nodelen, const char *items, long itemslen, char **result, long *resultlen);
 	void (*free)(void *p);
+	long (*call)(int op, const char *args, long argslen, char **result, long *resultlen);
 	/* Go -> Python: filled in by the setup module. */
 	long (*handle)(long req, const char *vars, long varslen, const char *body, long bodylen, int bodyfd);
 	long (*step)(int what, const char *arg, long arglen);
 	long (*deliver_signal)(int signum);
 	long (*rpc)(long req, const char *items, long len);
+	long (*uwsgi_signal)(int num);
 };
 
 /* Loading. Each returns 0 on success, else a negative code and a message in errbuf. */
@@ -43,6 +45,7 @@ long uwsgo_handle(long req, const char *vars, long varslen, const char *body, lo
 long uwsgo_step(int what, const char *arg, long arglen);
 long uwsgo_deliver_signal(int signum);
 long uwsgo_rpc(long req, const char *items, long len);
+long uwsgo_uwsgi_signal(int num);
 int uwsgo_hooks_installed(void);
 int uwsgo_attached_threads(void);
 

@@ -113,6 +113,7 @@ var (
 	sink          Sink
 	signalRequest = func(sig syscall.Signal, disposition int) bool { return false }
 	rpcClient     = func(node string, items []byte) ([]byte, error) { return nil, errors.New("no RPC client") }
+	callHandler   = func(op int, args [][]byte) (int, []byte, error) { return 0, nil, errors.New("no uwsgi API") }
 	logSink       = func(msg []byte) { os.Stderr.Write(msg) }
 
 	reportMu  sync.Mutex
@@ -130,6 +131,11 @@ func SetSignalRouter(f func(sig syscall.Signal, disposition int) bool) { signalR
 
 // SetRPCClient names what carries uwsgi.rpc() calls to other nodes.
 func SetRPCClient(f func(node string, items []byte) ([]byte, error)) { rpcClient = f }
+
+// SetCallHandler names what carries out the uwsgi module's operations (caches, locks,
+// signals...): op and its arguments in, a status (0 true, 1 false/None), a result, or an
+// error Python raises.
+func SetCallHandler(f func(op int, args [][]byte) (int, []byte, error)) { callHandler = f }
 
 // SetLog names where Python's log messages (tracebacks, uwsgi.log) go.
 func SetLog(f func(msg []byte)) { logSink = f }
@@ -299,6 +305,9 @@ func RPC(req int, items []byte) int {
 	return int(C.uwsgo_rpc(C.long(req), (*C.char)(unsafe.Pointer(unsafe.SliceData(items))), C.long(len(items))))
 }
 
+// DeliverUwsgiSignal runs the handler of uWSGI signal num. The caller must hold a slot.
+func DeliverUwsgiSignal(num int) { C.uwsgo_uwsgi_signal(C.int(num)) }
+
 // RestoreSignals puts back Go's handlers for any signal Python took; it returns how many.
 func RestoreSignals() int { return int(C.uwsgo_restore_signals()) }
 
@@ -347,6 +356,34 @@ func uwsgoRPCCall(node *C.char, nodelen C.long, items *C.char, itemslen C.long, 
 	*result = (*C.char)(C.CBytes(res))
 	*resultlen = C.long(len(res))
 	return 0
+}
+
+// uwsgoCall carries out one operation of the uwsgi module. The arguments come as u32
+// length-prefixed strings. The result (or the error's text, with status -1) is copied
+// into C memory that Python frees.
+//
+//export uwsgoCall
+func uwsgoCall(op C.int, args *C.char, n C.long, result **C.char, resultlen *C.long) C.long {
+	in := bytesOf(args, n)
+	var list [][]byte
+	for len(in) >= 4 {
+		size := int(in[0]) | int(in[1])<<8 | int(in[2])<<16 | int(in[3])<<24
+		if size > len(in)-4 {
+			break
+		}
+		list = append(list, in[4:4+size])
+		in = in[4+size:]
+	}
+	status, out, err := callHandler(int(op), list)
+	if err != nil {
+		status, out = -1, []byte(err.Error())
+	}
+	*resultlen = -1
+	if out != nil {
+		*result = (*C.char)(C.CBytes(out))
+		*resultlen = C.long(len(out))
+	}
+	return C.long(status)
 }
 
 //export uwsgoSignal

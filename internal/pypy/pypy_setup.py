@@ -17,11 +17,14 @@ runs, and the response goes back in one call when the app returns a list.
 import io
 import json
 import os
+import socket
 import sys
+import time
 import traceback
 import types
 
 import cffi
+from _thread import get_ident as _get_ident
 
 ffi = cffi.FFI()
 ffi.cdef("""
@@ -34,10 +37,12 @@ struct uwsgo_api {
     long (*rpc_reply)(long, const char *, long);
     long (*rpc_call)(const char *, long, const char *, long, char **, long *);
     void (*free)(void *);
+    long (*call)(int, const char *, long, char **, long *);
     long (*handle)(long, const char *, long, const char *, long, int);
     long (*step)(int, const char *, long);
     long (*deliver_signal)(int);
     long (*rpc)(long, const char *, long);
+    long (*uwsgi_signal)(int);
 };
 """)
 api = ffi.cast("struct uwsgo_api *", c_argument)  # noqa: F821 (set by PyPy)
@@ -283,6 +288,7 @@ def _handle(req, vars_p, vars_n, body_p, body_n, body_fd):
         app = _app
         if app is None:
             return NO_APP
+        _current[_get_ident()] = req
         resp = _Response(req)
         return resp.finish(app(env, resp.start_response))
     except BaseException:
@@ -452,6 +458,324 @@ def _rpc_dispatch(req, items_p, n):
     return RPC_DONE
 
 
+# ---------------------------------------------------------------- the rest of the uwsgi module
+# Shared state (locks, caches, shared areas, metrics), uWSGI signals and control are
+# carried out by Go (worker/uwsgiapi.go) through one call: an operation number and a
+# list of byte strings. Numbers travel in decimal.
+
+OP_LOCK, OP_UNLOCK, OP_IS_LOCKED = 1, 2, 3
+OP_CACHE_GET, OP_CACHE_SET, OP_CACHE_UPDATE, OP_CACHE_DEL = 10, 11, 12, 13
+OP_CACHE_EXISTS, OP_CACHE_CLEAR, OP_CACHE_KEYS, OP_CACHE_MATH = 14, 15, 16, 17
+OP_AREA_READ, OP_AREA_WRITE, OP_AREA_ADDLONG, OP_AREA_WRITELONG = 20, 21, 22, 23
+OP_METRIC = 30
+OP_RAISE, OP_REGISTER, OP_ADD_SOURCE, OP_REGISTERED, OP_WAIT = 40, 41, 42, 43, 44
+OP_RELOAD, OP_STOP, OP_WORKERS, OP_HARAKIRI, OP_LISTEN_QUEUE = 50, 51, 52, 53, 54
+
+_current = {}  # thread ident -> the request slot it runs
+
+
+def _arg(value):
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(int(value)).encode()
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    if value is None:
+        return b""
+    raise TypeError("expected bytes, str or a number, not %s" % type(value).__name__)
+
+
+def _go(op, *args):
+    """Runs op in Go: (status, result bytes or None); raises what Go refused."""
+    data = b"".join([len(a).to_bytes(4, "little") + a for a in map(_arg, args)])
+    out = ffi.new("char **")
+    outlen = ffi.new("long *")
+    status = api.call(op, data, len(data), out, outlen)
+    result = None
+    if outlen[0] >= 0:
+        result = ffi.unpack(out[0], outlen[0]) if outlen[0] else b""
+        api.free(out[0])
+    if status < 0:
+        raise ValueError(result.decode("utf-8", "replace"))
+    return status, result
+
+
+def _true_or_none(op, *args):
+    return True if _go(op, *args)[0] == 0 else None
+
+
+def _lock(num=0):
+    _go(OP_LOCK, num)
+
+
+def _unlock(num=0):
+    _go(OP_UNLOCK, num)
+
+
+def _is_locked(num=0):
+    return _go(OP_IS_LOCKED, num)[0] == 0
+
+
+def _cache_name(cache):
+    if cache is None:
+        return ""
+    cache = cache.decode() if isinstance(cache, bytes) else cache
+    if "@" in cache:
+        raise NotImplementedError("remote caches (%r): uwsgo's caches are local to the instance" % cache)
+    return cache
+
+
+def cache_get(key, cache=None):
+    status, value = _go(OP_CACHE_GET, _cache_name(cache), key)
+    return value if status == 0 else None
+
+
+def cache_set(key, value, expires=0, cache=None):
+    return _true_or_none(OP_CACHE_SET, _cache_name(cache), key, value, expires)
+
+
+def cache_update(key, value, expires=0, cache=None):
+    return _true_or_none(OP_CACHE_UPDATE, _cache_name(cache), key, value, expires)
+
+
+def cache_del(key, cache=None):
+    return _true_or_none(OP_CACHE_DEL, _cache_name(cache), key)
+
+
+def cache_exists(key, cache=None):
+    return _true_or_none(OP_CACHE_EXISTS, _cache_name(cache), key)
+
+
+def cache_clear(cache=None):
+    return _true_or_none(OP_CACHE_CLEAR, _cache_name(cache))
+
+
+def cache_keys(cache=None):
+    data = _go(OP_CACHE_KEYS, _cache_name(cache))[1]
+    keys, i = [], 0
+    while i < len(data):
+        n = int.from_bytes(data[i:i + 4], "little")
+        keys.append(data[i + 4:i + 4 + n])
+        i += 4 + n
+    return keys
+
+
+def _cache_math(op):
+    def math(key, value=1, expires=0, cache=None):
+        status, result = _go(OP_CACHE_MATH, _cache_name(cache), key, op, value, expires)
+        return True if status == 0 else None
+    return math
+
+
+def sharedarea_read(id, pos, length=0):
+    return _go(OP_AREA_READ, id, pos, length)[1]
+
+
+def sharedarea_write(id, pos, data):
+    _go(OP_AREA_WRITE, id, pos, data)
+    return True
+
+
+def sharedarea_readbyte(id, pos):
+    return _go(OP_AREA_READ, id, pos, 1)[1][0]
+
+
+def sharedarea_writebyte(id, pos, value):
+    _go(OP_AREA_WRITE, id, pos, bytes([value & 0xFF]))
+    return True
+
+
+def sharedarea_readlong(id, pos):
+    return int(_go(OP_AREA_ADDLONG, id, pos, 0)[1])
+
+
+def sharedarea_writelong(id, pos, value):
+    _go(OP_AREA_WRITELONG, id, pos, value)
+    return True
+
+
+def sharedarea_inclong(id, pos, amount=1):
+    return int(_go(OP_AREA_ADDLONG, id, pos, amount)[1])
+
+
+def _metric(op):
+    def metric(name, value=1):
+        return True if _go(OP_METRIC, name, op, value)[0] == 0 else None
+    return metric
+
+
+def metric_get(name):
+    status, value = _go(OP_METRIC, name, "?", 0)
+    return int(value) if status == 0 else 0
+
+
+def metric_set(name, value):
+    return True if _go(OP_METRIC, name, "=", value)[0] == 0 else None
+
+
+# uWSGI signals. Each worker loads the app itself, so each registers its own handlers;
+# the table of targets is shared, and a signal counts as registered in a process once
+# that process registered a handler (so uwsgidecorators' get_free_signal() gives every
+# worker the same numbers, and a timer added by every worker runs once).
+_uwsgi_signal_handlers = {}
+_signal_received = [None]
+
+
+def register_signal(num, target, handler):
+    if not 0 <= num < 256:
+        raise ValueError("uWSGI signals are 0 to 255, not %r" % (num,))
+    if not callable(handler):
+        raise TypeError("the handler of signal %d must be callable" % num)
+    target = target.decode() if isinstance(target, bytes) else (target or "worker")
+    if _go(OP_REGISTER, num, target)[0] != 0:
+        raise ValueError("uWSGI signal %d is already registered with another target" % num)
+    _uwsgi_signal_handlers[num] = handler
+    return True
+
+
+def signal_registered(num):
+    return True if num in _uwsgi_signal_handlers and _go(OP_REGISTERED, num)[0] == 0 else None
+
+
+def _raise_signal(num):
+    _go(OP_RAISE, num)
+
+
+def _add_source(kind, num, **params):
+    params.update(kind=kind, num=num)
+    _go(OP_ADD_SOURCE, json.dumps(params))
+    return True
+
+
+def add_timer(num, seconds):
+    return _add_source("timer", num, secs=int(seconds))
+
+
+def add_rb_timer(num, seconds, iterations=0):
+    return _add_source("rbtimer", num, secs=int(seconds), iterations=int(iterations))
+
+
+def add_cron(num, minute, hour, day, month, weekday):
+    return _add_source("cron", num, cron=[int(minute), int(hour), int(day), int(month), int(weekday)])
+
+
+def add_file_monitor(num, path):
+    return _add_source("filemon", num, path=path.decode() if isinstance(path, bytes) else path)
+
+
+def signal_wait(num=-1):
+    got = int(_go(OP_WAIT, num)[1])
+    _signal_received[0] = got
+    return got
+
+
+def signal_received():
+    return _signal_received[0]
+
+
+@ffi.callback("long(int)")
+def _uwsgi_signal(num):
+    _signal_received[0] = num
+    handler = _uwsgi_signal_handlers.get(num)
+    if handler is None:
+        _log("uWSGI signal %d arrived but this process registered no handler for it\n" % num)
+        return -1
+    try:
+        handler(num)
+    except BaseException:
+        _log("exception in the handler of uWSGI signal %d:\n%s" % (num, traceback.format_exc()))
+        return -1
+    return 0
+
+
+def _workers():
+    return tuple(json.loads(_go(OP_WORKERS)[1]))
+
+
+def _total_requests():
+    return sum(w["requests"] for w in _workers())
+
+
+def _request_slot():
+    return _current.get(_get_ident(), -1)
+
+
+def set_user_harakiri(seconds):
+    slot = _request_slot()
+    if slot >= 0:
+        _go(OP_HARAKIRI, seconds, slot)
+
+
+def _setprocname(name):
+    name = name.decode() if isinstance(name, bytes) else name
+    with open("/proc/self/comm", "w") as f:
+        f.write(name[:15])
+
+
+def _reload():
+    _go(OP_RELOAD)
+    return True
+
+
+def _stop():
+    _go(OP_STOP)
+    return True
+
+
+for _name, _value in {
+    "lock": _lock, "unlock": _unlock, "is_locked": _is_locked,
+    "cache_get": cache_get, "cache_set": cache_set, "cache_update": cache_update,
+    "cache_del": cache_del, "cache_exists": cache_exists, "cache_clear": cache_clear,
+    "cache_keys": cache_keys, "cache_inc": _cache_math("+"), "cache_dec": _cache_math("-"),
+    "cache_mul": _cache_math("*"), "cache_div": _cache_math("/"),
+    "sharedarea_read": sharedarea_read, "sharedarea_write": sharedarea_write,
+    "sharedarea_readbyte": sharedarea_readbyte, "sharedarea_writebyte": sharedarea_writebyte,
+    "sharedarea_readlong": sharedarea_readlong, "sharedarea_writelong": sharedarea_writelong,
+    "sharedarea_inclong": sharedarea_inclong,
+    "metric_get": metric_get, "metric_set": metric_set, "metric_inc": _metric("+"),
+    "metric_dec": _metric("-"), "metric_mul": _metric("*"), "metric_div": _metric("/"),
+    "register_signal": register_signal, "signal_registered": signal_registered,
+    "signal": _raise_signal, "add_timer": add_timer, "add_rb_timer": add_rb_timer,
+    "add_cron": add_cron, "add_file_monitor": add_file_monitor,
+    "signal_wait": signal_wait, "signal_received": signal_received,
+    "workers": _workers, "total_requests": _total_requests,
+    "set_user_harakiri": set_user_harakiri, "setprocname": _setprocname,
+    "reload": _reload, "stop": _stop,
+    "listen_queue": lambda: int(_go(OP_LISTEN_QUEUE)[1]),
+    "accepting": lambda *args: None,
+    "ready": lambda: True,
+    "mule_id": lambda: 0,
+    "i_am_the_spooler": lambda: False,
+    "hostname": socket.gethostname().encode(),
+    "started_on": int(time.time()),
+    "SPOOL_OK": -2, "SPOOL_RETRY": -1, "SPOOL_IGNORE": 0,
+}.items():
+    setattr(uwsgi, _name, _value)
+
+# Names of uWSGI's API for subsystems uwsgo does not have: a clear error, not an
+# AttributeError that looks like a typo.
+_absent = {
+    "erlang_": "the Erlang bridge", "snmp_": "the SNMP server", "queue_": "the shared queue",
+    "cluster": "clustering", "legion_": "Legions", "green_": "green threads",
+    "async_": "async mode", "suspend": "async mode", "wait_fd_": "async mode",
+    "route": "internal routing", "alarm": "alarms", "embedded_data": "embedded data",
+    "extract": "embedded data", "cache_magic_": "the magic cache interface",
+}
+
+
+def _missing(name):
+    for prefix, feature in _absent.items():
+        if name.startswith(prefix):
+            raise NotImplementedError("uwsgi.%s: uwsgo has no %s" % (name, feature))
+    raise AttributeError("module 'uwsgi' has no attribute %r" % name)
+
+
+uwsgi.__getattr__ = _missing
+
+
 # ---------------------------------------------------------------- start-up steps
 
 _main = sys.modules.get("__main__")
@@ -483,6 +807,7 @@ def _set_app(app, what):
         raise TypeError("%s is %r, which is not callable" % (what, app))
     _app = app
     uwsgi.applications = {"": app}
+    uwsgi.applist = (what,)
     _report(REPORT_APP, what)
 
 
@@ -533,6 +858,10 @@ def _configure(text):
     uwsgi.worker_id = lambda: worker_id
     uwsgi.masterpid = lambda: master_pid
     uwsgi.opt = {k: (v[0] if len(v) == 1 else v) for k, v in ((k, [x.encode() for x in vs]) for k, vs in conf["options"])}
+    uwsgi.buffer_size = conf.get("buffer_size", 65535)
+    uwsgi.cores = conf["threads"]
+    major, minor, rev = (int(x) for x in conf["version"].split(".")[:3])
+    uwsgi.version_info = (major, minor, rev, 0, "uwsgo")
     _base["wsgi.multithread"] = conf["threads"] > 1
     _base["wsgi.multiprocess"] = conf["processes"] > 1
 
@@ -563,7 +892,8 @@ api.handle = _handle
 api.step = _step
 api.deliver_signal = _deliver_signal
 api.rpc = _rpc_dispatch
+api.uwsgi_signal = _uwsgi_signal
 # The callbacks must outlive this module's namespace: keep them where the process keeps uwsgi.
-uwsgi._uwsgo_keep = (ffi, _handle, _step, _deliver_signal, _rpc_dispatch)
+uwsgi._uwsgo_keep = (ffi, _handle, _step, _deliver_signal, _rpc_dispatch, _uwsgi_signal)
 sys.path.insert(0, "")
 _report(REPORT_VERSION, "PyPy %s (Python %s)" % (".".join(map(str, sys.pypy_version_info[:3])), sys.version.split()[0]))

@@ -32,8 +32,9 @@ const (
 
 // Core is one Python thread of a worker.
 type Core struct {
-	Started  atomic.Int64 // unix µs when the current request started; 0 when idle
-	Requests atomic.Uint64
+	Started      atomic.Int64 // unix µs when the current request started; 0 when idle
+	UserHarakiri atomic.Int64 // unix µs after which the master kills the worker (uwsgi.set_user_harakiri); 0: none
+	Requests     atomic.Uint64
 	desc     [DescSize]byte
 }
 
@@ -148,6 +149,7 @@ func (c *Core) Begin(method, uri []byte) {
 func (c *Core) End() int64 {
 	d := Now() - c.Started.Load()
 	c.Started.Store(0)
+	c.UserHarakiri.Store(0)
 	c.Requests.Add(1)
 	return d
 }

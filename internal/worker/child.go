@@ -3,7 +3,6 @@ package worker
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"os"
@@ -15,14 +14,16 @@ import (
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
 	"uwsgo/internal/scoreboard"
+	"uwsgo/internal/shared"
 )
 
 // What a master gives each worker it starts (a new execution of the same binary: Go
 // cannot fork a running runtime). The descriptors:
 const (
-	fdControl       = 3 // a socket to the master: "ready" goes up it; EOF means the master is gone
+	fdControl       = 3 // a socket to the master: ControlMessage lines both ways; EOF means the master is gone
 	fdBoard         = 4 // the scoreboard
-	fdFirstListener = 5 // the listening sockets, in the order configured
+	fdShared        = 5 // the shared state (locks, caches, ...)
+	fdFirstListener = 6 // the listening sockets, in the order configured
 )
 
 // The environment: ChildEnv is "ID,RECORD,RECORDS,LISTENERS"; ConfigEnv the master's
@@ -31,12 +32,6 @@ const (
 	ChildEnv  = "UWSGO_WORKER"
 	ConfigEnv = "UWSGO_CONFIG"
 )
-
-// ReadyMessage is what a worker tells its master once it serves.
-type ReadyMessage struct {
-	PID int    `json:"pid"`
-	App string `json:"app"`
-}
 
 // IsChild says whether a master started this process as a worker.
 func IsChild() bool { return os.Getenv(ChildEnv) != "" }
@@ -64,7 +59,12 @@ func Child(logger *log.Logger) error {
 	if err != nil {
 		return fail(1, "%v", err)
 	}
-	env := Env{Board: board, Record: record, ID: id, Processes: int(cfg.Int("processes")), MasterPID: os.Getppid()}
+	state, err := shared.Open(cfg, os.NewFile(fdShared, "shared state"))
+	if err != nil {
+		return fail(1, "%v", err)
+	}
+	ctl := os.NewFile(fdControl, "master")
+	env := Env{Board: board, Record: record, ID: id, Processes: int(cfg.Int("processes")), MasterPID: os.Getppid(), State: state, Control: ctl}
 	addrs := instance.Addresses(cfg)
 	if len(addrs) != listeners {
 		return fail(1, "the master passed %d sockets for %d addresses", listeners, len(addrs))
@@ -78,16 +78,10 @@ func Child(logger *log.Logger) error {
 		}
 		env.Listeners = append(env.Listeners, Listener{ln, protocolOf(a.Proto)})
 	}
-	ctl := os.NewFile(fdControl, "master")
 	env.Ready = func(app string) {
-		b, _ := json.Marshal(ReadyMessage{PID: os.Getpid(), App: app})
+		b, _ := json.Marshal(ControlMessage{Type: "ready", PID: os.Getpid(), App: app})
 		ctl.Write(append(b, '\n'))
 	}
-	go func() {
-		io.Copy(io.Discard, ctl)
-		logger.Printf("the master (pid %d) is gone: stopping", env.MasterPID)
-		syscall.Kill(os.Getpid(), syscall.SIGTERM)
-	}()
 	return Serve(cfg, logger, env)
 }
 

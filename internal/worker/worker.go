@@ -28,6 +28,7 @@ import (
 	"uwsgo/internal/rpc"
 	"uwsgo/internal/scoreboard"
 	"uwsgo/internal/server"
+	"uwsgo/internal/shared"
 )
 
 // Version is uwsgo's version, as --version and uwsgi.version say it.
@@ -58,6 +59,8 @@ type Env struct {
 	Processes int
 	MasterPID int          // 0 without a master
 	Ready     func(string) // told once serving, with the app loaded ("" for none)
+	State     *shared.State
+	Control   *os.File // the socket to the master; nil in a single process
 }
 
 // Listener is a listening socket and the protocol it speaks.
@@ -94,6 +97,8 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	appSigs := newAppSignals(logger)
 	pypy.SetSignalRouter(appSigs.route)
 	pypy.SetRPCClient(rpc.Call)
+	api := newUwsgiAPI(&env, logger)
+	pypy.SetCallHandler(api.call)
 	rt, err := startPyPy(cfg, logger)
 	if err != nil {
 		return err
@@ -115,6 +120,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		Record:        env.Record,
 	})
 	go appSigs.deliver(s.InPython)
+	go api.run(s.InPython)
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
 	for _, ln := range env.Listeners {
@@ -231,12 +237,13 @@ func startPyPy(cfg *options.Config, logger *log.Logger) (*pypy.Runtime, error) {
 // --need-app; otherwise the process serves 500s and says so (uWSGI's "dynamic mode").
 func load(cfg *options.Config, logger *log.Logger, env Env) error {
 	conf, _ := json.Marshal(map[string]any{
-		"version":    Version,
-		"threads":    cfg.Int("threads"),
-		"processes":  env.Processes,
-		"worker_id":  env.ID,
-		"master_pid": env.MasterPID,
-		"options":    givenOptions(cfg),
+		"version":     Version,
+		"threads":     cfg.Int("threads"),
+		"processes":   env.Processes,
+		"worker_id":   env.ID,
+		"master_pid":  env.MasterPID,
+		"buffer_size": cfg.Int("buffer-size"),
+		"options":     givenOptions(cfg),
 	})
 	if err := pypy.Do(pypy.StepConfig, string(conf)); err != nil {
 		return fail(1, "%v", err)

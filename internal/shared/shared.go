@@ -1,0 +1,139 @@
+// Package shared is the instance's shared state, laid out in one shm segment from the
+// options: user locks (--locks), caches (--cache2, --cache), shared areas (--sharedarea),
+// metrics (--metric) and the table of uWSGI signals. The master (or the single process)
+// creates it; workers map it. Every process derives the same layout from the same
+// options, so nothing but the descriptor is passed.
+package shared
+
+import (
+	"fmt"
+	"os"
+
+	"uwsgo/internal/cache"
+	"uwsgo/internal/metrics"
+	"uwsgo/internal/options"
+	"uwsgo/internal/sharedarea"
+	"uwsgo/internal/shm"
+)
+
+// State is the mapped shared state.
+type State struct {
+	Segment *shm.Segment
+	Locks   []*shm.Lock // lock 0 always exists; --locks N adds N more... as uWSGI: N user locks, 0..N-1
+	Caches  []*cache.Cache
+	Areas   []*sharedarea.Area
+	Metrics *metrics.Set
+	Signals *SignalTable
+	size    int
+}
+
+type plan struct {
+	locks   int
+	caches  []cache.Config
+	areas   []int
+	metrics []metrics.Metric
+}
+
+func planOf(cfg *options.Config) (plan, error) {
+	p := plan{locks: max(int(cfg.Int("locks")), 1)}
+	for _, spec := range cfg.All("cache2") {
+		c, err := cache.ParseSpec(spec)
+		if err != nil {
+			return p, err
+		}
+		p.caches = append(p.caches, c)
+	}
+	if n := cfg.Int("cache"); n > 0 {
+		p.caches = append(p.caches, cache.Config{Name: "default", Items: int(n), BlockSize: int(cfg.Int("cache-blocksize")), KeySize: cache.DefaultKeySize})
+	}
+	seen := map[string]bool{}
+	for _, c := range p.caches {
+		if seen[c.Name] {
+			return p, fmt.Errorf("two caches are named %q", c.Name)
+		}
+		seen[c.Name] = true
+	}
+	for _, pages := range cfg.All("sharedarea") {
+		var n int
+		if _, err := fmt.Sscan(pages, &n); err != nil || n <= 0 {
+			return p, fmt.Errorf("--sharedarea %s: a number of %d-byte pages, please", pages, sharedarea.PageSize)
+		}
+		p.areas = append(p.areas, n)
+	}
+	for _, spec := range cfg.All("metric") {
+		m, err := metrics.Parse(spec)
+		if err != nil {
+			return p, err
+		}
+		p.metrics = append(p.metrics, m)
+	}
+	return p, nil
+}
+
+func (p plan) size() int {
+	n := p.locks*shm.LockSize + signalTableSize
+	for _, c := range p.caches {
+		n += c.Size()
+	}
+	for _, a := range p.areas {
+		n += sharedarea.Size(a)
+	}
+	return n + metrics.Size(len(p.metrics))
+}
+
+// Create makes the shared state for cfg.
+func Create(cfg *options.Config) (*State, error) {
+	p, err := planOf(cfg)
+	if err != nil {
+		return nil, err
+	}
+	seg, err := shm.Create("uwsgo-shared", p.size())
+	if err != nil {
+		return nil, fmt.Errorf("shared memory: %w", err)
+	}
+	return attach(p, seg, true), nil
+}
+
+// Open maps the shared state a master passed as f.
+func Open(cfg *options.Config, f *os.File) (*State, error) {
+	p, err := planOf(cfg)
+	if err != nil {
+		return nil, err
+	}
+	seg, err := shm.Map(f, p.size())
+	if err != nil {
+		return nil, fmt.Errorf("shared memory: %w", err)
+	}
+	return attach(p, seg, false), nil
+}
+
+func attach(p plan, seg *shm.Segment, initialize bool) *State {
+	s := &State{Segment: seg, size: p.size()}
+	off := 0
+	for i := 0; i < p.locks; i++ {
+		s.Locks = append(s.Locks, seg.Lock(off))
+		off += shm.LockSize
+	}
+	s.Signals = &SignalTable{lock: seg.Lock(off), mem: seg.Bytes(off+shm.LockSize, signalTableSize-shm.LockSize)}
+	off += signalTableSize
+	for _, c := range p.caches {
+		s.Caches = append(s.Caches, cache.Attach(c, seg, off))
+		off += c.Size()
+	}
+	for _, a := range p.areas {
+		s.Areas = append(s.Areas, sharedarea.Attach(seg, off, a))
+		off += sharedarea.Size(a)
+	}
+	s.Metrics = metrics.Attach(p.metrics, seg, off, initialize)
+	return s
+}
+
+// Cache finds a cache by name; "" is the first one configured (uWSGI's default cache).
+func (s *State) Cache(name string) *cache.Cache {
+	for _, c := range s.Caches {
+		if name == "" || c.Name == name {
+			return c
+		}
+	}
+	return nil
+}

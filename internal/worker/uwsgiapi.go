@@ -1,0 +1,387 @@
+package worker
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"uwsgo/internal/cache"
+	"uwsgo/internal/instance"
+	"uwsgo/internal/pypy"
+	"uwsgo/internal/scoreboard"
+	"uwsgo/internal/shared"
+	"uwsgo/internal/signals"
+	"uwsgo/internal/stats"
+)
+
+// Operations of the uwsgi module that Go carries out, numbered as OP_* in pypy_setup.py.
+// Arguments come as a list of byte strings; numbers are written in decimal.
+const (
+	opLock          = 1
+	opUnlock        = 2
+	opIsLocked      = 3
+	opCacheGet      = 10
+	opCacheSet      = 11
+	opCacheUpdate   = 12
+	opCacheDel      = 13
+	opCacheExists   = 14
+	opCacheClear    = 15
+	opCacheKeys     = 16
+	opCacheMath     = 17
+	opAreaRead      = 20
+	opAreaWrite     = 21
+	opAreaAddLong   = 22
+	opAreaWriteLong = 23
+	opMetric        = 30
+	opRaise         = 40
+	opRegister      = 41
+	opAddSource     = 42
+	opRegistered    = 43
+	opWait          = 44
+	opReload        = 50
+	opStop          = 51
+	opWorkers       = 52
+	opHarakiri      = 53
+	opListenQueue   = 54
+)
+
+// master is what a worker asks of the process that routes signals and manages workers:
+// its master over the control socket, or itself when it is the single process.
+type master interface {
+	Raise(num int) error
+	AddSource(signals.Source) error
+	Reload() error
+	Stop() error
+}
+
+// uwsgiAPI carries out the uwsgi module's operations for one worker.
+type uwsgiAPI struct {
+	state    *shared.State
+	master   master
+	env      *Env
+	log      *log.Logger
+	src      *stats.Source
+	incoming chan int // uWSGI signals for this worker; they wait here until Python may run
+
+	waitMu  sync.Mutex
+	waiters []chan int // signal_wait() calls waiting for the next signal
+	last    int        // signal_received()
+}
+
+var errBadArgs = errors.New("bad arguments")
+
+// incomingSignals bounds signals waiting for a worker busy starting up; delivery is
+// reliable below that.
+const incomingSignals = 4096
+
+func newUwsgiAPI(env *Env, logger *log.Logger) *uwsgiAPI {
+	a := &uwsgiAPI{state: env.State, env: env, log: logger, incoming: make(chan int, incomingSignals)}
+	a.src = &stats.Source{Board: env.Board, PID: os.Getpid(), Version: Version}
+	for _, l := range env.Listeners {
+		a.src.Sockets = append(a.src.Sockets, &instance.Socket{Addr: l.Addr().String(), Listener: l.Listener})
+	}
+	if env.Control != nil {
+		a.master = &remoteMaster{ctl: env.Control}
+		go a.listen(env.Control, env.MasterPID)
+		return a
+	}
+	// A single process routes its own signals: every target that names a worker is it.
+	router := signals.New(env.State.Signals, func(num int, target string) int {
+		switch target {
+		case "worker", "worker0", "worker1", "workers", "active-workers":
+			a.incoming <- num
+			return 1
+		}
+		return 0
+	}, logger)
+	a.master = &selfMaster{router: router}
+	go func() {
+		for now := range time.Tick(time.Second) {
+			router.Tick(now)
+		}
+	}()
+	return a
+}
+
+// listen reads the master's messages; its end means the master is gone, and so must the
+// worker be.
+func (a *uwsgiAPI) listen(ctl *os.File, masterPID int) {
+	sc := bufio.NewScanner(ctl)
+	for sc.Scan() {
+		var msg ControlMessage
+		if json.Unmarshal(sc.Bytes(), &msg) == nil && msg.Type == "signal" {
+			a.incoming <- msg.Num
+		}
+	}
+	a.log.Printf("the master (pid %d) is gone: stopping", masterPID)
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+}
+
+// run delivers incoming signals once Python may be called.
+func (a *uwsgiAPI) run(inPython func(func())) {
+	for num := range a.incoming {
+		a.deliver(num, inPython)
+	}
+}
+
+func (a *uwsgiAPI) call(op int, args [][]byte) (int, []byte, error) {
+	num := func(i int) int64 {
+		if i >= len(args) {
+			return 0
+		}
+		n, _ := strconv.ParseInt(string(args[i]), 10, 64)
+		return n
+	}
+	switch op {
+	case opLock, opUnlock, opIsLocked:
+		n := int(num(0))
+		if n < 0 || n >= len(a.state.Locks) {
+			return 0, nil, fmt.Errorf("no lock %d: this instance has locks 0 to %d (--locks)", n, len(a.state.Locks)-1)
+		}
+		l := a.state.Locks[n]
+		switch op {
+		case opLock:
+			l.Lock()
+		case opUnlock:
+			if !l.Unlock() {
+				return 0, nil, fmt.Errorf("lock %d is not held by this worker", n)
+			}
+		default:
+			return boolean(l.Locked()), nil, nil
+		}
+		return 0, nil, nil
+
+	case opCacheGet, opCacheSet, opCacheUpdate, opCacheDel, opCacheExists, opCacheClear, opCacheKeys, opCacheMath:
+		if len(args) < 1 {
+			return 0, nil, errBadArgs
+		}
+		c := a.state.Cache(string(args[0]))
+		if c == nil {
+			if len(a.state.Caches) == 0 {
+				return 0, nil, errors.New("no cache configured (--cache2 name=NAME,items=N)")
+			}
+			return 0, nil, fmt.Errorf("no cache named %q", args[0])
+		}
+		return cacheOp(c, op, args[1:])
+
+	case opAreaRead, opAreaWrite, opAreaAddLong, opAreaWriteLong:
+		id := int(num(0))
+		if id < 0 || id >= len(a.state.Areas) {
+			return 0, nil, fmt.Errorf("no shared area %d (--sharedarea gives %d)", id, len(a.state.Areas))
+		}
+		area, pos := a.state.Areas[id], int(num(1))
+		var err error
+		switch op {
+		case opAreaRead:
+			var b []byte
+			b, err = area.Read(pos, int(num(2)))
+			return 0, b, err
+		case opAreaWrite:
+			if len(args) < 3 {
+				return 0, nil, errBadArgs
+			}
+			err = area.Write(pos, args[2])
+		case opAreaWriteLong:
+			err = area.WriteLong(pos, num(2))
+		case opAreaAddLong:
+			var v int64
+			v, err = area.AddLong(pos, num(2))
+			return 0, []byte(strconv.FormatInt(v, 10)), err
+		}
+		return 0, nil, err
+
+	case opMetric:
+		if len(args) < 2 || len(args[1]) != 1 {
+			return 0, nil, errBadArgs
+		}
+		name := string(args[0])
+		v, ok := a.state.Metrics.Get(name)
+		if args[1][0] != '?' {
+			v, ok = a.state.Metrics.Apply(name, args[1][0], num(2))
+		}
+		if !ok {
+			return 1, nil, nil
+		}
+		return 0, []byte(strconv.FormatInt(v, 10)), nil
+
+	case opRegister:
+		if len(args) < 2 {
+			return 0, nil, errBadArgs
+		}
+		return boolean(a.state.Signals.Register(int(num(0)), string(args[1]))), nil, nil
+	case opRegistered:
+		return boolean(a.state.Signals.Target(int(num(0))) != ""), nil, nil
+	case opRaise:
+		return 0, nil, a.master.Raise(int(num(0)))
+	case opAddSource:
+		var s signals.Source
+		if len(args) < 1 || json.Unmarshal(args[0], &s) != nil {
+			return 0, nil, errBadArgs
+		}
+		return 0, nil, a.master.AddSource(s)
+	case opWait:
+		return 0, []byte(strconv.Itoa(a.wait(int(num(0))))), nil
+
+	case opReload:
+		return 0, nil, a.master.Reload()
+	case opStop:
+		return 0, nil, a.master.Stop()
+	case opWorkers:
+		b, _ := json.Marshal(stats.Document(a.src)["workers"])
+		return 0, b, nil
+	case opListenQueue:
+		doc := stats.Document(a.src)
+		return 0, []byte(fmt.Sprint(doc["listen_queue"])), nil
+	case opHarakiri:
+		// set_user_harakiri(s): the master kills this worker if its current request is
+		// still running s seconds from now (0 cancels), whatever --harakiri says.
+		slot := int(num(1))
+		if slot < 0 || slot >= a.env.Board.Threads() {
+			return 0, nil, errBadArgs
+		}
+		core := a.env.Board.Core(a.env.Record, slot)
+		if s := num(0); s > 0 {
+			core.UserHarakiri.Store(scoreboard.Now() + s*1e6)
+		} else {
+			core.UserHarakiri.Store(0)
+		}
+		return 0, nil, nil
+	}
+	return 0, nil, fmt.Errorf("unknown operation %d", op)
+}
+
+func boolean(b bool) int {
+	if b {
+		return 0
+	}
+	return 1
+}
+
+// cacheOp runs a cache operation; args are key, then value or operator, then numbers.
+func cacheOp(c *cache.Cache, op int, args [][]byte) (int, []byte, error) {
+	arg := func(i int) []byte {
+		if i < len(args) {
+			return args[i]
+		}
+		return nil
+	}
+	num := func(i int) int64 {
+		n, _ := strconv.ParseInt(string(arg(i)), 10, 64)
+		return n
+	}
+	key := arg(0)
+	switch op {
+	case opCacheGet:
+		v, ok := c.Get(key)
+		if !ok {
+			return 1, nil, nil
+		}
+		return 0, v, nil
+	case opCacheSet, opCacheUpdate:
+		err := c.Set(key, arg(1), num(2), op == opCacheUpdate)
+		if errors.Is(err, cache.ErrExists) || errors.Is(err, cache.ErrFull) || errors.Is(err, cache.ErrTooBig) {
+			return 1, nil, nil // uWSGI answers None
+		}
+		return 0, nil, err
+	case opCacheDel:
+		return boolean(c.Del(key)), nil, nil
+	case opCacheExists:
+		return boolean(c.Exists(key)), nil, nil
+	case opCacheClear:
+		c.Clear()
+		return 0, nil, nil
+	case opCacheKeys:
+		var out []byte
+		for _, k := range c.Keys() {
+			out = binary.LittleEndian.AppendUint32(out, uint32(len(k)))
+			out = append(out, k...)
+		}
+		return 0, out, nil
+	case opCacheMath:
+		if len(arg(1)) != 1 {
+			return 0, nil, errBadArgs
+		}
+		v, err := c.Math(key, arg(1)[0], num(2), num(3))
+		if err != nil {
+			return 1, nil, nil
+		}
+		return 0, []byte(strconv.FormatInt(v, 10)), nil
+	}
+	return 0, nil, errBadArgs
+}
+
+// deliver runs a uWSGI signal's handler in Python, holding a slot, and wakes the
+// signal_wait() calls.
+func (a *uwsgiAPI) deliver(num int, inPython func(func())) {
+	inPython(func() { pypy.DeliverUwsgiSignal(num) })
+	a.waitMu.Lock()
+	a.last = num
+	for _, w := range a.waiters {
+		w <- num
+	}
+	a.waiters = nil
+	a.waitMu.Unlock()
+}
+
+func (a *uwsgiAPI) wait(num int) int {
+	for {
+		ch := make(chan int, 1)
+		a.waitMu.Lock()
+		a.waiters = append(a.waiters, ch)
+		a.waitMu.Unlock()
+		got := <-ch
+		if num < 0 || got == num {
+			return got
+		}
+	}
+}
+
+// remoteMaster reaches the master over the control socket.
+type remoteMaster struct {
+	mu  sync.Mutex
+	ctl *os.File
+}
+
+// ControlMessage is a line on the control socket, in either direction.
+type ControlMessage struct {
+	Type   string          `json:"t"`
+	PID    int             `json:"pid,omitempty"`
+	App    string          `json:"app,omitempty"`
+	Num    int             `json:"num,omitempty"`
+	Source *signals.Source `json:"source,omitempty"`
+}
+
+func (m *remoteMaster) send(msg ControlMessage) error {
+	b, _ := json.Marshal(msg)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, err := m.ctl.Write(append(b, '\n'))
+	return err
+}
+
+func (m *remoteMaster) Raise(num int) error {
+	return m.send(ControlMessage{Type: "raise", Num: num})
+}
+func (m *remoteMaster) AddSource(s signals.Source) error {
+	return m.send(ControlMessage{Type: "source", Source: &s})
+}
+func (m *remoteMaster) Reload() error { return m.send(ControlMessage{Type: "reload"}) }
+func (m *remoteMaster) Stop() error   { return m.send(ControlMessage{Type: "stop"}) }
+
+// selfMaster is the single process's own router.
+type selfMaster struct{ router *signals.Router }
+
+func (m *selfMaster) Raise(num int) error               { return m.router.Raise(num) }
+func (m *selfMaster) AddSource(s signals.Source) error { return m.router.Add(s) }
+func (m *selfMaster) Reload() error {
+	return errors.New("uwsgi.reload() needs a master (--master): a single process cannot replace itself without dropping requests")
+}
+func (m *selfMaster) Stop() error { return syscall.Kill(os.Getpid(), syscall.SIGTERM) }
