@@ -35,7 +35,7 @@ type Core struct {
 	Started      atomic.Int64 // unix µs when the current request started; 0 when idle
 	UserHarakiri atomic.Int64 // unix µs after which the master kills the worker (uwsgi.set_user_harakiri); 0: none
 	Requests     atomic.Uint64
-	desc     [DescSize]byte
+	desc         [DescSize]byte
 }
 
 // Worker is a worker process's record.

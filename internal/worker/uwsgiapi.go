@@ -379,7 +379,7 @@ func (m *remoteMaster) Stop() error   { return m.send(ControlMessage{Type: "stop
 // selfMaster is the single process's own router.
 type selfMaster struct{ router *signals.Router }
 
-func (m *selfMaster) Raise(num int) error               { return m.router.Raise(num) }
+func (m *selfMaster) Raise(num int) error              { return m.router.Raise(num) }
 func (m *selfMaster) AddSource(s signals.Source) error { return m.router.Add(s) }
 func (m *selfMaster) Reload() error {
 	return errors.New("uwsgi.reload() needs a master (--master): a single process cannot replace itself without dropping requests")
