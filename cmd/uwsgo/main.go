@@ -74,7 +74,7 @@ func uwsgo(args []string) int {
 	}
 	env := worker.Env{Board: scoreboard.Private(int(cfg.Int("threads"))), ID: 1, Processes: 1, Listeners: worker.Listeners(in.Sockets), State: state}
 	if addr := cfg.Get("stats"); addr != "" {
-		src := &stats.Source{Board: env.Board, Sockets: in.Sockets, PID: os.Getpid(), Version: worker.Version}
+		src := &stats.Source{Board: env.Board, Sockets: in.Sockets, PID: os.Getpid(), Version: worker.Version, Metrics: state.Metrics}
 		if err := stats.Serve(addr, cfg.Bool("stats-http"), src, logger); err != nil {
 			logger.Printf("uwsgo: --stats %s: %v", addr, err)
 			return 1

@@ -642,5 +642,5 @@ func (m *Master) onCommand(c byte) {
 }
 
 func (m *Master) statsSource() *stats.Source {
-	return &stats.Source{Board: m.board, Sockets: m.in.Sockets, PID: os.Getpid(), Version: worker.Version}
+	return &stats.Source{Board: m.board, Sockets: m.in.Sockets, PID: os.Getpid(), Version: worker.Version, Metrics: m.shared.Metrics}
 }

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"uwsgo/internal/instance"
+	"uwsgo/internal/metrics"
 	"uwsgo/internal/scoreboard"
 )
 
@@ -30,6 +31,7 @@ type Source struct {
 	Sockets []*instance.Socket
 	PID     int // the master's, or the single process's
 	Version string
+	Metrics *metrics.Set // nil: none configured
 }
 
 // Document builds the stats document.
@@ -49,7 +51,14 @@ func Document(src *Source) map[string]any {
 		load += w.Busy
 		workers = append(workers, w.json())
 	}
+	metricsDoc := map[string]any{}
+	if src.Metrics != nil {
+		for i, d := range src.Metrics.Defs {
+			metricsDoc[d.Name] = map[string]any{"type": d.Type, "value": src.Metrics.Value(i)}
+		}
+	}
 	return map[string]any{
+		"metrics": metricsDoc,
 		"version": src.Version, "listen_queue": queue, "listen_queue_errors": 0, "signal_queue": 0,
 		"load": load, "pid": src.PID, "uid": os.Getuid(), "gid": os.Getgid(), "cwd": cwd,
 		"locks": []any{}, "sockets": sockets, "workers": workers,
@@ -249,10 +258,31 @@ func Prometheus(w io.Writer, src *Source) {
 	metric("uwsgo_worker_avg_response_seconds", "gauge", "Average time in the app per request.", func(w Worker) float64 { return float64(w.avgRT()) / 1e6 })
 	metric("uwsgo_worker_respawns_total", "counter", "Processes that had this worker id before.", func(w Worker) float64 { return float64(w.Respawns) })
 	metric("uwsgo_worker_harakiri_total", "counter", "Processes of this worker id killed by harakiri.", func(w Worker) float64 { return float64(w.Harakiris) })
+	if src.Metrics != nil && len(src.Metrics.Defs) > 0 {
+		for i, d := range src.Metrics.Defs {
+			kind := "gauge"
+			if d.Type == "counter" {
+				kind = "counter"
+			}
+			name := "uwsgo_metric_" + promName(d.Name)
+			fmt.Fprintf(&b, "# HELP %s The app's --metric %s.\n# TYPE %s %s\n%s %d\n", name, d.Name, name, kind, name, src.Metrics.Value(i))
+		}
+	}
 	fmt.Fprintf(&b, "# HELP uwsgo_listen_queue Connections waiting to be accepted.\n# TYPE uwsgo_listen_queue gauge\n")
 	for _, s := range src.Sockets {
 		q, _ := listenQueue(s.Listener)
 		fmt.Fprintf(&b, "uwsgo_listen_queue{socket=%q} %d\n", s.Addr, q)
 	}
 	w.Write(b.Bytes())
+}
+
+// promName maps a uWSGI metric name (dots, dashes) to a Prometheus one.
+func promName(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }
