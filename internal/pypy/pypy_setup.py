@@ -285,6 +285,8 @@ def _handle(req, vars_p, vars_n, body_p, body_n, body_fd):
         scheme = env.get("UWSGI_SCHEME")
         if scheme:
             env["wsgi.url_scheme"] = scheme
+        elif env.get("HTTPS", "off").lower() in ("on", "1", "true"):
+            env["wsgi.url_scheme"] = "https"  # nginx's uwsgi_params say HTTPS=on
         app = _app
         if app is None:
             return NO_APP

@@ -25,6 +25,9 @@ type conn struct {
 	out    []byte // responses not yet written: pipelined ones are written together
 	cr     proto.ChunkedReader
 	rd     connReader
+	// logAddr is the client the access log names: the peer, or for the uwsgi protocol
+	// the REMOTE_ADDR its proxy sent.
+	logAddr string
 
 	mu   sync.Mutex // guards idle against Shutdown's wake-up
 	idle bool
@@ -32,6 +35,7 @@ type conn struct {
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{s: s, nc: nc, ci: connInfo(nc), rd: connReader{nc: nc, timeout: s.cfg.SocketTimeout}}
+	c.logAddr = c.ci.RemoteAddr
 	c.br = bufio.NewReaderSize(&c.rd, 8192)
 	c.x.c = c
 	return c
@@ -156,7 +160,7 @@ func (c *conn) dispatch(x *exchange, start time.Time, keepAlive bool) bool {
 	status := x.finish(rc)
 	c.s.stats.TxBytes.Add(uint64(x.sent))
 	if c.s.cfg.AccessLog {
-		c.s.cfg.Log.Printf("%s %s %s => %d, %d bytes in %.3f ms", c.ci.RemoteAddr, x.req.Method, x.req.Target, status, x.sent, float64(time.Since(start).Microseconds())/1000)
+		c.s.cfg.Log.Printf("%s %s %s => %d, %d bytes in %.3f ms", c.logAddr, x.req.Method, x.req.Target, status, x.sent, float64(time.Since(start).Microseconds())/1000)
 	}
 	if x.file != nil && !c.sendFile(x) {
 		return false

@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"io"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -31,6 +30,9 @@ func (c *conn) serveUwsgi() {
 	c.nc.SetReadDeadline(start.Add(c.s.cfg.SocketTimeout))
 	h, err := proto.ReadPacketHeader(c.br)
 	if err != nil {
+		if err != io.EOF {
+			c.s.cfg.Log.Printf("%s: uwsgi packet header cut short: %v", c.nc.RemoteAddr(), err)
+		}
 		return
 	}
 	if int(h.Size) > c.s.cfg.MaxHeadBytes {
@@ -69,6 +71,18 @@ func (c *conn) uwsgiRequest(start time.Time) {
 		c.s.cfg.Log.Printf("%s: malformed uwsgi request: %v", c.nc.RemoteAddr(), err)
 		return
 	}
+	// The body ends where the connection does: nginx passes an upstream's body through
+	// untouched, so chunked framing (chosen for HTTP/1.1 clients) would reach the client.
+	x.req.ProtoMinor = 0
+	// The client is the one the proxy names, not the proxy.
+	c.logAddr = c.ci.RemoteAddr
+	proto.EachVar(vars, func(k, v []byte) bool {
+		if string(k) == "REMOTE_ADDR" {
+			c.logAddr = string(v)
+			return false
+		}
+		return true
+	})
 	defer x.releaseBody()
 	if err := c.readBody(x); err != nil {
 		c.s.cfg.Log.Printf("%s: uwsgi request body: %v", c.nc.RemoteAddr(), err)
@@ -107,6 +121,9 @@ func (c *conn) rpcPacket() {
 		return
 	}
 	res := c.x.rpcResult
+	if len(res) == 0 {
+		return // uWSGI answers an empty result with no reply at all; its callers read None
+	}
 	if len(res) <= proto.MaxVarLen {
 		c.out = proto.AppendPacketHeader(c.out, proto.PacketHeader{Modifier1: proto.ModifierRPC, Size: uint16(len(res))})
 	} else {
@@ -134,10 +151,8 @@ func (c *conn) rpcPath() {
 		return
 	}
 	var items []byte
+	// nginx has decoded PATH_INFO already: the parts are the arguments as they are.
 	for _, p := range parts {
-		if u, err := url.PathUnescape(string(p)); err == nil {
-			p = []byte(u)
-		}
 		if items, err = proto.AppendItem(items, p); err != nil {
 			c.httpAnswer(400, "Bad Request", []byte("RPC argument too long\n"))
 			return
