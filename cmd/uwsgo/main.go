@@ -63,7 +63,8 @@ func uwsgo(args []string) int {
 	if in == nil {
 		return 0 // --daemonize: the background copy carries on
 	}
-	if cfg.Bool("master") || cfg.Int("processes") > 1 {
+	// Mules and spoolers are processes of their own: they need a master, as in uWSGI.
+	if cfg.Bool("master") || cfg.Int("processes") > 1 || cfg.Has("mule") || cfg.Has("spooler") {
 		return master.Run(cfg, logger, in)
 	}
 	defer in.Close()

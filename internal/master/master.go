@@ -17,7 +17,6 @@
 package master
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,6 +73,9 @@ type Master struct {
 	shared    *shared.State
 	signals   *signals.Router
 	nextOne   int // round robin of signals for "worker"
+	aux       []*aux
+	auxEvents chan auxEvent
+	nextMule  int
 	binary    string
 	n         int // processes
 	events    chan event
@@ -132,6 +134,9 @@ func (m *Master) setup() error {
 		return err
 	}
 	m.signals = signals.New(m.shared.Signals, m.sendSignal, m.log)
+	if err := m.planAux(); err != nil {
+		return err
+	}
 	for _, fifo := range m.cfg.All("master-fifo") {
 		if err := m.listenFIFO(fifo); err != nil {
 			return fmt.Errorf("--master-fifo %s: %w", fifo, err)
@@ -158,12 +163,23 @@ func (m *Master) run() int {
 	for id := 1; id <= m.n; id++ {
 		m.spawn(id, nil)
 	}
+	for _, a := range m.aux {
+		m.spawnAux(a)
+	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	for len(m.procs) > 0 || m.exiting == "" {
+	for len(m.procs) > 0 || m.auxAlive() || m.exiting == "" {
 		select {
 		case e := <-m.events:
 			m.handle(e)
+		case e := <-m.auxEvents:
+			if e.msg == nil && e.exited == nil {
+				if m.exiting == "" {
+					m.spawnAux(e.a) // a delayed respawn
+				}
+				continue
+			}
+			m.onAuxEvent(e)
 		case <-tick.C:
 			m.tick()
 		}
@@ -269,7 +285,7 @@ func (m *Master) spawn(id int, old *proc) {
 	}
 	m.procs[p] = true
 	go func() {
-		sc := bufio.NewScanner(p.ctl)
+		sc := newScanner(p.ctl)
 		for sc.Scan() {
 			var msg worker.ControlMessage
 			if json.Unmarshal(sc.Bytes(), &msg) == nil {
@@ -297,25 +313,38 @@ func (m *Master) current(id int) *proc {
 	return nil
 }
 
-// onMessage acts on what a worker asks over its control socket.
+// onMessage acts on what a worker (p; nil for a mule or spooler) asks over its control
+// socket.
 func (m *Master) onMessage(p *proc, msg worker.ControlMessage) {
+	who := "a mule or spooler"
+	if p != nil {
+		who = fmt.Sprintf("worker %d", p.id)
+	}
 	switch msg.Type {
 	case "ready":
-		m.onReady(p, msg)
+		if p != nil {
+			m.onReady(p, msg)
+		}
 	case "raise":
 		if err := m.signals.Raise(msg.Num); err != nil {
-			m.log.Printf("master: worker %d raised: %v", p.id, err)
+			m.log.Printf("master: %s raised: %v", who, err)
 		}
 	case "source":
 		if msg.Source != nil {
 			if err := m.signals.Add(*msg.Source); err != nil {
-				m.log.Printf("master: worker %d: %v", p.id, err)
+				m.log.Printf("master: %s: %v", who, err)
 			}
 		}
+	case "mule":
+		if m.sendMule(msg.Arg, msg.Data) == 0 {
+			m.log.Printf("master: %s sent a mule message to %q, but no such mule or farm runs", who, msg.Arg)
+		}
+	case "spooled":
+		m.wakeSpooler(msg.Arg)
 	case "reload":
-		m.reload(fmt.Sprintf("uwsgi.reload() in worker %d", p.id))
+		m.reload("uwsgi.reload() in " + who)
 	case "stop":
-		m.shutdown(fmt.Sprintf("uwsgi.stop() in worker %d", p.id), false)
+		m.shutdown("uwsgi.stop() in "+who, false)
 	}
 }
 
@@ -452,6 +481,7 @@ func (m *Master) reload(why string) {
 	for id := 1; id <= m.n; id++ {
 		m.replace(id, why)
 	}
+	m.stopAux(syscall.SIGTERM) // they come back with the new code
 }
 
 func (m *Master) replace(id int, why string) {
@@ -494,6 +524,7 @@ func (m *Master) shutdown(why string, now bool) {
 			p.cmd.Process.Signal(sig)
 		}
 	}
+	m.stopAux(sig)
 }
 
 // tick runs once a second: harakiri, the recycling limits, mercy deadlines, touch-reload.

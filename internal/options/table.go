@@ -227,6 +227,25 @@ var Table = []Option{
 		Help: "a metric: NAME or name=NAME[,type=counter|gauge][,initial_value=N]; exported by --stats",
 	},
 
+	{
+		Name: "mule", Kind: List, Group: "Shared state", Meta: "[FILE.py]", Implicit: "-",
+		Help: "a mule: a process that loads the app but serves no requests; alone it runs uwsgi.mule_msg_hook for each message, with FILE.py it runs the script",
+	},
+	{
+		Name: "farm", Kind: List, Group: "Shared state", Meta: "NAME:ID,ID...",
+		Help: "a farm of mules (by mule id, from 1) for uwsgi.farm_msg",
+	},
+	{
+		Name: "spooler", Kind: List, Group: "Shared state", Meta: "DIR",
+		Help: "a spooler process running the jobs uwsgi.spool() writes into DIR (created if missing)",
+	},
+	{
+		Name: "spooler-frequency", Kind: Int, Group: "Shared state", Meta: "SECONDS",
+		Default: "30", Min: 1,
+		Help:  "how often the spooler looks for jobs it was not told about and retries SPOOL_RETRY jobs",
+		UWSGI: "uwsgo's own uwsgi.spool() wakes the spooler at once",
+	},
+
 	// Operations
 	{
 		Name: "chdir", Kind: String, Group: "Operations", Meta: "DIR",

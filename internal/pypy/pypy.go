@@ -55,12 +55,15 @@ const (
 	StepWSGIFile   Step = 5 // load a mod_wsgi-style file's "application"
 	StepPostFork   Step = 6 // call uwsgi.post_fork_hook if the app set one
 	StepConfig     Step = 7 // a vars block of settings (threads, processes, options)
+	// The loops of the processes that serve no requests: they run until the process ends.
+	StepMuleLoop    Step = 20 // arg: the mule's script, or "" to run uwsgi.mule_msg_hook per message
+	StepSpoolerLoop Step = 21 // arg: the spooler's directory
 )
 
 var stepNames = map[Step]string{
 	StepPath: "--pypy-pp", StepEval: "--pypy-eval", StepExec: "--pypy-exec",
 	StepWSGIModule: "--pypy-wsgi", StepWSGIFile: "--pypy-wsgi-file", StepPostFork: "post-fork hook",
-	StepConfig: "configuration",
+	StepConfig: "configuration", StepMuleLoop: "the mule", StepSpoolerLoop: "the spooler",
 }
 
 // Outcomes of Handle, shared with pypy_setup.py (HANDLED ... NO_APP).

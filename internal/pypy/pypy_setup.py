@@ -49,6 +49,7 @@ api = ffi.cast("struct uwsgo_api *", c_argument)  # noqa: F821 (set by PyPy)
 
 # Start-up steps Go asks for (pypy.Step in Go).
 STEP_PATH, STEP_EVAL, STEP_EXEC, STEP_WSGI_MODULE, STEP_WSGI_FILE, STEP_POST_FORK, STEP_CONFIG = range(1, 8)
+STEP_MULE_LOOP, STEP_SPOOLER_LOOP = 20, 21
 # What handle() returns (pypy.Handled ... in Go).
 HANDLED, FAILED_BEFORE_HEADERS, FAILED_AFTER_HEADERS, NO_APP = range(4)
 # What send() returns.
@@ -472,6 +473,9 @@ OP_AREA_READ, OP_AREA_WRITE, OP_AREA_ADDLONG, OP_AREA_WRITELONG = 20, 21, 22, 23
 OP_METRIC = 30
 OP_RAISE, OP_REGISTER, OP_ADD_SOURCE, OP_REGISTERED, OP_WAIT = 40, 41, 42, 43, 44
 OP_RELOAD, OP_STOP, OP_WORKERS, OP_HARAKIRI, OP_LISTEN_QUEUE = 50, 51, 52, 53, 54
+OP_MULE_MSG, OP_MULE_GET, OP_IN_FARM = 60, 61, 62
+OP_SPOOL, OP_SPOOL_NEXT, OP_SPOOL_DONE, OP_SPOOLER_PID = 70, 71, 72, 73
+SPOOL_OK, SPOOL_RETRY, SPOOL_IGNORE = -2, -1, 0
 
 _current = {}  # thread ident -> the request slot it runs
 
@@ -693,6 +697,89 @@ def _uwsgi_signal(num):
     return 0
 
 
+# Mules and the spooler: processes of their own, started by the master (--mule,
+# --spooler); a message or a job travels through the master or a file.
+_role = {"role": "", "id": 0}
+
+
+def mule_msg(message, mule=None):
+    target = "" if mule is None else (str(mule) if isinstance(mule, int) else _arg(mule).decode())
+    _go(OP_MULE_MSG, message, target)
+    return True
+
+
+def farm_msg(farm, message):
+    return mule_msg(message, farm)
+
+
+def mule_get_msg(signals=True, farms=True, buffer_size=65536, timeout=-1):
+    status, data = _go(OP_MULE_GET, "any" if farms else "direct", timeout)
+    return data if status == 0 else None
+
+
+def farm_get_msg():
+    status, data = _go(OP_MULE_GET, "farm", -1)
+    return data if status == 0 else None
+
+
+def in_farm(name=None):
+    return True if _go(OP_IN_FARM, name or "")[0] == 0 else None
+
+
+def spool(*args, **kwargs):
+    job = dict(args[0]) if args else {}
+    job.update(kwargs)
+    directory = job.pop("spooler", None) or job.pop(b"spooler", None) or ""
+    pairs = []
+    for key, value in job.items():
+        if not isinstance(value, (bytes, str)):
+            value = str(value)
+        pairs += (key, value)
+    return _go(OP_SPOOL, directory, *pairs)[1]
+
+
+def _mule_loop(script):
+    if script:
+        _run_file(script)
+        return
+    while True:
+        message = mule_get_msg()
+        hook = getattr(uwsgi, "mule_msg_hook", None)
+        if hook is None:
+            _log("mule %d: a message arrived but uwsgi.mule_msg_hook is not set\n" % _role["id"])
+            continue
+        try:
+            hook(message)
+        except BaseException:
+            _log("exception in uwsgi.mule_msg_hook:\n%s" % traceback.format_exc())
+
+
+def _spooler_loop(directory):
+    while True:
+        data = _go(OP_SPOOL_NEXT)[1]
+        items, i = [], 0
+        while i < len(data):
+            n = int.from_bytes(data[i:i + 4], "little")
+            items.append(data[i + 4:i + 4 + n])
+            i += 4 + n
+        path, body = items[0], items[1]
+        job = {items[k]: items[k + 1] for k in range(2, len(items), 2)}
+        if body:
+            job[b"body"] = body
+        hook = getattr(uwsgi, "spooler", None)
+        result = SPOOL_RETRY
+        if hook is None:
+            _log("spooler: job %s waits: the app set no uwsgi.spooler hook\n" % path.decode())
+        else:
+            try:
+                result = hook(job)
+            except BaseException:
+                _log("exception in the spooler job %s (it will be retried):\n%s" % (path.decode(), traceback.format_exc()))
+        if not isinstance(result, int):
+            result = SPOOL_RETRY
+        _go(OP_SPOOL_DONE, path, result)
+
+
 def _workers():
     return tuple(json.loads(_go(OP_WORKERS)[1]))
 
@@ -749,11 +836,15 @@ for _name, _value in {
     "listen_queue": lambda: int(_go(OP_LISTEN_QUEUE)[1]),
     "accepting": lambda *args: None,
     "ready": lambda: True,
-    "mule_id": lambda: 0,
-    "i_am_the_spooler": lambda: False,
+    "mule_id": lambda: _role["id"] if _role["role"] == "mule" else 0,
+    "i_am_the_spooler": lambda: _role["role"] == "spooler",
+    "spooler_pid": lambda: int(_go(OP_SPOOLER_PID)[1]),
+    "mule_msg": mule_msg, "farm_msg": farm_msg, "mule_get_msg": mule_get_msg,
+    "farm_get_msg": farm_get_msg, "in_farm": in_farm,
+    "spool": spool, "send_to_spooler": spool,
     "hostname": socket.gethostname().encode(),
     "started_on": int(time.time()),
-    "SPOOL_OK": -2, "SPOOL_RETRY": -1, "SPOOL_IGNORE": 0,
+    "SPOOL_OK": SPOOL_OK, "SPOOL_RETRY": SPOOL_RETRY, "SPOOL_IGNORE": SPOOL_IGNORE,
 }.items():
     setattr(uwsgi, _name, _value)
 
@@ -857,6 +948,9 @@ def _configure(text):
     uwsgi.version = conf["version"].encode()
     uwsgi.numproc = conf["processes"]
     worker_id, master_pid = conf["worker_id"], conf["master_pid"]
+    _role.update(role=conf.get("role", ""), id=worker_id)
+    if _role["role"]:
+        worker_id = 0  # mules and spoolers are not workers
     uwsgi.worker_id = lambda: worker_id
     uwsgi.masterpid = lambda: master_pid
     uwsgi.opt = {k: (v[0] if len(v) == 1 else v) for k, v in ((k, [x.encode() for x in vs]) for k, vs in conf["options"])}
@@ -876,6 +970,8 @@ _steps = {
     STEP_WSGI_FILE: _load_file,
     STEP_POST_FORK: _post_fork,
     STEP_CONFIG: _configure,
+    STEP_MULE_LOOP: _mule_loop,
+    STEP_SPOOLER_LOOP: _spooler_loop,
 }
 
 

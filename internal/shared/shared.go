@@ -8,6 +8,7 @@ package shared
 import (
 	"fmt"
 	"os"
+	"sync/atomic"
 
 	"uwsgo/internal/cache"
 	"uwsgo/internal/metrics"
@@ -24,7 +25,9 @@ type State struct {
 	Areas   []*sharedarea.Area
 	Metrics *metrics.Set
 	Signals *SignalTable
-	size    int
+	// SpoolerPID is the first spooler's pid (0: none), written by the master.
+	SpoolerPID *atomic.Int64
+	size       int
 }
 
 type plan struct {
@@ -71,7 +74,7 @@ func planOf(cfg *options.Config) (plan, error) {
 }
 
 func (p plan) size() int {
-	n := p.locks*shm.LockSize + signalTableSize
+	n := p.locks*shm.LockSize + signalTableSize + 64
 	for _, c := range p.caches {
 		n += c.Size()
 	}
@@ -116,6 +119,8 @@ func attach(p plan, seg *shm.Segment, initialize bool) *State {
 	}
 	s.Signals = &SignalTable{lock: seg.Lock(off), mem: seg.Bytes(off+shm.LockSize, signalTableSize-shm.LockSize)}
 	off += signalTableSize
+	s.SpoolerPID = seg.Int64(off)
+	off += 64
 	for _, c := range p.caches {
 		s.Caches = append(s.Caches, cache.Attach(c, seg, off))
 		off += c.Size()

@@ -27,10 +27,18 @@ const (
 )
 
 // The environment: ChildEnv is "ID,RECORD,RECORDS,LISTENERS"; ConfigEnv the master's
-// configuration (options.Config.Encode).
+// configuration (options.Config.Encode); RoleEnv, for a process that serves no
+// requests, "mule:SCRIPT" or "spooler:DIR".
 const (
 	ChildEnv  = "UWSGO_WORKER"
 	ConfigEnv = "UWSGO_CONFIG"
+	RoleEnv   = "UWSGO_ROLE"
+)
+
+// Roles of the processes a master starts besides workers.
+const (
+	RoleMule    = "mule"
+	RoleSpooler = "spooler"
 )
 
 // IsChild says whether a master started this process as a worker.
@@ -46,13 +54,19 @@ func Child(logger *log.Logger) error {
 	if err != nil {
 		return fail(1, "%v", err)
 	}
+	role, roleArg, _ := strings.Cut(os.Getenv(RoleEnv), ":")
 	// The app's own subprocesses must not believe they are workers.
 	os.Unsetenv(ChildEnv)
 	os.Unsetenv(ConfigEnv)
+	os.Unsetenv(RoleEnv)
 	// SIGHUP is the master's (reload); a stray one sent to every uwsgo process by name must
 	// not kill the workers. An app can still take it with signal.signal().
 	signal.Ignore(syscall.SIGHUP)
-	logger.SetPrefix("worker " + strconv.Itoa(id) + ": ")
+	name := "worker"
+	if role != "" {
+		name = role
+	}
+	logger.SetPrefix(name + " " + strconv.Itoa(id) + ": ")
 	logger.SetFlags(logger.Flags() | log.Lmsgprefix)
 
 	board, err := scoreboard.Open(os.NewFile(fdBoard, "scoreboard"), records, int(cfg.Int("threads")))
@@ -65,6 +79,10 @@ func Child(logger *log.Logger) error {
 	}
 	ctl := os.NewFile(fdControl, "master")
 	env := Env{Board: board, Record: record, ID: id, Processes: int(cfg.Int("processes")), MasterPID: os.Getppid(), State: state, Control: ctl}
+	if role != "" {
+		env.Role = role
+		return serveAux(cfg, logger, env, role, roleArg)
+	}
 	addrs := instance.Addresses(cfg)
 	if len(addrs) != listeners {
 		return fail(1, "the master passed %d sockets for %d addresses", listeners, len(addrs))

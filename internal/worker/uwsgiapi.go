@@ -15,10 +15,12 @@ import (
 
 	"uwsgo/internal/cache"
 	"uwsgo/internal/instance"
+	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
 	"uwsgo/internal/scoreboard"
 	"uwsgo/internal/shared"
 	"uwsgo/internal/signals"
+	"uwsgo/internal/spooler"
 	"uwsgo/internal/stats"
 )
 
@@ -51,6 +53,13 @@ const (
 	opWorkers       = 52
 	opHarakiri      = 53
 	opListenQueue   = 54
+	opMuleMsg       = 60
+	opMuleGet       = 61
+	opInFarm        = 62
+	opSpool         = 70
+	opSpoolNext     = 71
+	opSpoolDone     = 72
+	opSpoolerPID    = 73
 )
 
 // master is what a worker asks of the process that routes signals and manages workers:
@@ -60,6 +69,8 @@ type master interface {
 	AddSource(signals.Source) error
 	Reload() error
 	Stop() error
+	MuleMsg(target string, data []byte) error
+	Spooled(dir string) error
 }
 
 // uwsgiAPI carries out the uwsgi module's operations for one worker.
@@ -70,6 +81,14 @@ type uwsgiAPI struct {
 	log      *log.Logger
 	src      *stats.Source
 	incoming chan int // uWSGI signals for this worker; they wait here until Python may run
+	cfg      *options.Config
+
+	role, roleArg string      // "" for a worker; mule (script) or spooler (directory)
+	muleMsgs      chan []byte // messages for this mule
+	farmMsgs      chan []byte // messages for this mule through one of its farms
+	wake          chan struct{}
+	pass          []string // the spooler's jobs of the current scan
+	scanned       bool     // a scan happened: the next one waits for a job or the clock
 
 	waitMu  sync.Mutex
 	waiters []chan int // signal_wait() calls waiting for the next signal
@@ -82,8 +101,9 @@ var errBadArgs = errors.New("bad arguments")
 // reliable below that.
 const incomingSignals = 4096
 
-func newUwsgiAPI(env *Env, logger *log.Logger) *uwsgiAPI {
-	a := &uwsgiAPI{state: env.State, env: env, log: logger, incoming: make(chan int, incomingSignals)}
+func newUwsgiAPI(cfg *options.Config, env *Env, logger *log.Logger) *uwsgiAPI {
+	a := &uwsgiAPI{state: env.State, env: env, log: logger, incoming: make(chan int, incomingSignals), cfg: cfg,
+		muleMsgs: make(chan []byte, 1024), farmMsgs: make(chan []byte, 1024), wake: make(chan struct{}, 1)}
 	a.src = &stats.Source{Board: env.Board, PID: os.Getpid(), Version: Version}
 	for _, l := range env.Listeners {
 		a.src.Sockets = append(a.src.Sockets, &instance.Socket{Addr: l.Addr().String(), Listener: l.Listener})
@@ -115,10 +135,26 @@ func newUwsgiAPI(env *Env, logger *log.Logger) *uwsgiAPI {
 // worker be.
 func (a *uwsgiAPI) listen(ctl *os.File, masterPID int) {
 	sc := bufio.NewScanner(ctl)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for sc.Scan() {
 		var msg ControlMessage
-		if json.Unmarshal(sc.Bytes(), &msg) == nil && msg.Type == "signal" {
+		if json.Unmarshal(sc.Bytes(), &msg) != nil {
+			continue
+		}
+		switch msg.Type {
+		case "signal":
 			a.incoming <- msg.Num
+		case "mulemsg":
+			if msg.Farm {
+				a.farmMsgs <- msg.Data
+			} else {
+				a.muleMsgs <- msg.Data
+			}
+		case "wake":
+			select {
+			case a.wake <- struct{}{}:
+			default:
+			}
 		}
 	}
 	a.log.Printf("the master (pid %d) is gone: stopping", masterPID)
@@ -229,6 +265,32 @@ func (a *uwsgiAPI) call(op int, args [][]byte) (int, []byte, error) {
 		return 0, nil, a.master.AddSource(s)
 	case opWait:
 		return 0, []byte(strconv.Itoa(a.wait(int(num(0))))), nil
+
+	case opMuleMsg:
+		if len(args) < 2 {
+			return 0, nil, errBadArgs
+		}
+		return 0, nil, a.master.MuleMsg(string(args[1]), args[0])
+	case opMuleGet:
+		return a.muleGet(string(args[0]) == "farm", string(args[0]) != "direct", num(1))
+	case opInFarm:
+		return boolean(a.inFarm(string(args[0]))), nil, nil
+	case opSpool:
+		return a.spool(args)
+	case opSpoolNext:
+		return a.spoolNext()
+	case opSpoolDone:
+		if len(args) < 2 {
+			return 0, nil, errBadArgs
+		}
+		if num(1) == spooler.OK {
+			if err := os.Remove(string(args[0])); err != nil && !os.IsNotExist(err) {
+				return 0, nil, err
+			}
+		}
+		return 0, nil, nil
+	case opSpoolerPID:
+		return 0, []byte(strconv.FormatInt(a.state.SpoolerPID.Load(), 10)), nil
 
 	case opReload:
 		return 0, nil, a.master.Reload()
@@ -357,6 +419,9 @@ type ControlMessage struct {
 	App    string          `json:"app,omitempty"`
 	Num    int             `json:"num,omitempty"`
 	Source *signals.Source `json:"source,omitempty"`
+	Arg    string          `json:"arg,omitempty"`  // a mule message's target; a spooler's directory
+	Data   []byte          `json:"data,omitempty"` // a mule message
+	Farm   bool            `json:"farm,omitempty"` // the mule message came through a farm
 }
 
 func (m *remoteMaster) send(msg ControlMessage) error {
@@ -374,7 +439,13 @@ func (m *remoteMaster) AddSource(s signals.Source) error {
 	return m.send(ControlMessage{Type: "source", Source: &s})
 }
 func (m *remoteMaster) Reload() error { return m.send(ControlMessage{Type: "reload"}) }
-func (m *remoteMaster) Stop() error   { return m.send(ControlMessage{Type: "stop"}) }
+func (m *remoteMaster) MuleMsg(target string, data []byte) error {
+	return m.send(ControlMessage{Type: "mule", Arg: target, Data: data})
+}
+func (m *remoteMaster) Spooled(dir string) error {
+	return m.send(ControlMessage{Type: "spooled", Arg: dir})
+}
+func (m *remoteMaster) Stop() error { return m.send(ControlMessage{Type: "stop"}) }
 
 // selfMaster is the single process's own router.
 type selfMaster struct{ router *signals.Router }
@@ -385,3 +456,9 @@ func (m *selfMaster) Reload() error {
 	return errors.New("uwsgi.reload() needs a master (--master): a single process cannot replace itself without dropping requests")
 }
 func (m *selfMaster) Stop() error { return syscall.Kill(os.Getpid(), syscall.SIGTERM) }
+func (m *selfMaster) MuleMsg(string, []byte) error {
+	return errors.New("no mules run: start them with --mule")
+}
+func (m *selfMaster) Spooled(string) error {
+	return errors.New("no spooler runs: start one with --spooler DIR")
+}

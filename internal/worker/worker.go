@@ -61,6 +61,7 @@ type Env struct {
 	Ready     func(string) // told once serving, with the app loaded ("" for none)
 	State     *shared.State
 	Control   *os.File // the socket to the master; nil in a single process
+	Role      string   // "" for a worker, else RoleMule or RoleSpooler
 }
 
 // Listener is a listening socket and the protocol it speaks.
@@ -97,7 +98,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	appSigs := newAppSignals(logger)
 	pypy.SetSignalRouter(appSigs.route)
 	pypy.SetRPCClient(rpc.Call)
-	api := newUwsgiAPI(&env, logger)
+	api := newUwsgiAPI(cfg, &env, logger)
 	pypy.SetCallHandler(api.call)
 	rt, err := startPyPy(cfg, logger)
 	if err != nil {
@@ -243,6 +244,7 @@ func load(cfg *options.Config, logger *log.Logger, env Env) error {
 		"worker_id":   env.ID,
 		"master_pid":  env.MasterPID,
 		"buffer_size": cfg.Int("buffer-size"),
+		"role":        env.Role,
 		"options":     givenOptions(cfg),
 	})
 	if err := pypy.Do(pypy.StepConfig, string(conf)); err != nil {
