@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,7 +19,7 @@ type aux struct {
 	role     string // worker.RoleMule or worker.RoleSpooler
 	id       int    // mule id (from 1) or spooler number
 	arg      string // the mule's script ("" for none) or the spooler's directory
-	cmd      *exec.Cmd
+	process  *os.Process
 	pid      int
 	ctl      *os.File
 	spawned  time.Time
@@ -73,18 +72,14 @@ func (m *Master) spawnAux(a *aux) {
 	a.ctl = os.NewFile(uintptr(pair[0]), a.role+" control")
 	child := os.NewFile(uintptr(pair[1]), "master control")
 	defer child.Close()
-	cmd := exec.Command(m.binary, os.Args[1:]...)
-	cmd.Args[0] = fmt.Sprintf("uwsgo %s %d", a.role, a.id)
-	cmd.Env = append(worker.ChildEnviron(m.cfg, a.id, -1, m.board.Records(), 0), worker.RoleEnv+"="+a.role+":"+a.arg)
-	cmd.ExtraFiles = []*os.File{child, m.board.File(), m.shared.Segment.File()}
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	env := append(worker.ChildEnviron(m.cfg, a.id, -1, m.board.Records(), 0), worker.RoleEnv+"="+a.role+":"+a.arg)
+	process, err := m.start(fmt.Sprintf("uwsgo %s %d", a.role, a.id), env, []uintptr{child.Fd(), m.board.File().Fd(), m.shared.Segment.File().Fd()})
+	if err != nil {
 		m.log.Printf("master: starting %s %d: %v", a.role, a.id, err)
 		a.ctl.Close()
 		return
 	}
-	a.cmd, a.pid, a.spawned, a.stopping = cmd, cmd.Process.Pid, time.Now(), false
+	a.process, a.pid, a.spawned, a.stopping = process, process.Pid, time.Now(), false
 	if a.role == worker.RoleSpooler && a.id == 1 {
 		m.shared.SpoolerPID.Store(int64(a.pid))
 	}
@@ -99,8 +94,8 @@ func (m *Master) spawnAux(a *aux) {
 		}
 	}()
 	go func() {
-		cmd.Wait()
-		m.auxEvents <- auxEvent{a: a, exited: cmd.ProcessState}
+		st, _ := process.Wait()
+		m.auxEvents <- auxEvent{a: a, exited: st}
 	}()
 }
 
@@ -111,7 +106,7 @@ func (m *Master) onAuxEvent(e auxEvent) {
 		return
 	}
 	a.ctl.Close()
-	a.cmd = nil
+	a.process = nil
 	if m.exiting != "" {
 		m.log.Printf("master: %s %d (pid %d) %s", a.role, a.id, a.pid, describeExit(e.exited))
 		return
@@ -130,7 +125,7 @@ func (m *Master) onAuxEvent(e auxEvent) {
 // auxAlive reports whether any mule or spooler still runs.
 func (m *Master) auxAlive() bool {
 	for _, a := range m.aux {
-		if a.cmd != nil {
+		if a.process != nil {
 			return true
 		}
 	}
@@ -140,9 +135,9 @@ func (m *Master) auxAlive() bool {
 // stopAux signals every mule and spooler.
 func (m *Master) stopAux(sig syscall.Signal) {
 	for _, a := range m.aux {
-		if a.cmd != nil {
+		if a.process != nil {
 			a.stopping = true
-			a.cmd.Process.Signal(sig)
+			a.process.Signal(sig)
 		}
 	}
 }
@@ -153,7 +148,7 @@ func (m *Master) sendMule(target string, data []byte) int {
 	var to []*aux
 	var farm bool
 	for _, a := range m.aux {
-		if a.role != worker.RoleMule || a.cmd == nil {
+		if a.role != worker.RoleMule || a.process == nil {
 			continue
 		}
 		switch {
@@ -173,7 +168,7 @@ func (m *Master) sendMule(target string, data []byte) int {
 			for _, s := range strings.Split(ids, ",") {
 				id, _ := strconv.Atoi(s)
 				for _, a := range m.aux {
-					if a.role == worker.RoleMule && a.id == id && a.cmd != nil {
+					if a.role == worker.RoleMule && a.id == id && a.process != nil {
 						to = append(to, a)
 					}
 				}
@@ -194,7 +189,7 @@ func (m *Master) sendMule(target string, data []byte) int {
 func (m *Master) wakeSpooler(dir string) {
 	b, _ := json.Marshal(worker.ControlMessage{Type: "wake"})
 	for _, a := range m.aux {
-		if a.role == worker.RoleSpooler && a.cmd != nil && (dir == "" || a.arg == dir) {
+		if a.role == worker.RoleSpooler && a.process != nil && (dir == "" || a.arg == dir) {
 			a.ctl.Write(append(b, '\n'))
 		}
 	}

@@ -21,13 +21,15 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
@@ -41,7 +43,7 @@ import (
 // proc is one worker process.
 type proc struct {
 	id, record int
-	cmd        *exec.Cmd
+	process    *os.Process
 	pid        int
 	ctl        *os.File
 	spawned    time.Time
@@ -68,7 +70,7 @@ type Master struct {
 	cfg       *options.Config
 	log       *log.Logger
 	in        *instance.Instance
-	files     []*os.File // the sockets, as handed to workers
+	fds       []uintptr // the sockets, as handed to workers
 	board     *scoreboard.Board
 	shared    *shared.State
 	signals   *signals.Router
@@ -118,11 +120,11 @@ func (m *Master) setup() error {
 		m.binary = self
 	}
 	for _, s := range m.in.Sockets {
-		f, err := s.Listener.(interface{ File() (*os.File, error) }).File()
+		fd, err := rawFD(s.Listener)
 		if err != nil {
 			return fmt.Errorf("socket %s: %w", s.Addr, err)
 		}
-		m.files = append(m.files, f)
+		m.fds = append(m.fds, fd)
 	}
 	// Twice the processes: during a reload, old and new workers run side by side.
 	board, err := scoreboard.Create(2*m.n, int(m.cfg.Int("threads")))
@@ -137,6 +139,7 @@ func (m *Master) setup() error {
 	if err := m.planAux(); err != nil {
 		return err
 	}
+	m.checkTouch() // the baseline: a change from now on reloads
 	for _, fifo := range m.cfg.All("master-fifo") {
 		if err := m.listenFIFO(fifo); err != nil {
 			return fmt.Errorf("--master-fifo %s: %w", fifo, err)
@@ -261,25 +264,16 @@ func (m *Master) spawn(id int, old *proc) {
 	child := os.NewFile(uintptr(pair[1]), "master control")
 	defer child.Close()
 
-	cmd := exec.Command(m.binary, os.Args[1:]...)
-	cmd.Args[0] = fmt.Sprintf("uwsgo worker %d", id) // what ps shows, like uWSGI's process names
-	cmd.Env = worker.ChildEnviron(m.cfg, id, record, m.board.Records(), len(m.files))
-	cmd.ExtraFiles = append([]*os.File{child, m.board.File(), m.shared.Segment.File()}, m.files...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if m.cfg.Bool("honour-stdin") {
-		cmd.Stdin = os.Stdin
-	}
-	// Its own process group: a terminal's ^C goes to the master, which stops the workers
-	// in order. Pdeathsig: a worker never outlives a master that was killed outright.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	files := append([]uintptr{child.Fd(), m.board.File().Fd(), m.shared.Segment.File().Fd()}, m.fds...)
+	process, err := m.start(fmt.Sprintf("uwsgo worker %d", id), worker.ChildEnviron(m.cfg, id, record, m.board.Records(), len(m.fds)), files)
+	if err != nil {
 		m.log.Printf("master: starting worker %d (%s): %v; retrying in a second", id, m.binary, err)
 		p.ctl.Close()
 		rec.State.Store(scoreboard.Free)
 		m.later(time.Second, id)
 		return
 	}
-	p.cmd, p.pid = cmd, cmd.Process.Pid
+	p.process, p.pid = process, process.Pid
 	if old != nil {
 		old.replacedBy = p
 	}
@@ -294,8 +288,8 @@ func (m *Master) spawn(id int, old *proc) {
 		}
 	}()
 	go func() {
-		cmd.Wait()
-		m.events <- event{exited: p, status: cmd.ProcessState}
+		st, _ := process.Wait()
+		m.events <- event{exited: p, status: st}
 	}()
 }
 
@@ -417,7 +411,7 @@ func (m *Master) stop(p *proc, why string) {
 	p.stopping = why
 	p.killAt = time.Now().Add(time.Duration(m.cfg.Int("worker-reload-mercy")) * time.Second)
 	m.log.Printf("master: stopping worker %d (pid %d): %s", p.id, p.pid, why)
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.process.Signal(syscall.SIGTERM)
 }
 
 func (m *Master) onExit(p *proc, st *os.ProcessState) {
@@ -460,13 +454,46 @@ func (m *Master) onExit(p *proc, st *os.ProcessState) {
 	m.fails[p.id]++
 	n := m.fails[p.id]
 	delay := min(time.Duration(1<<min(n-1, 6))*500*time.Millisecond, 30*time.Second)
-	m.log.Printf("master: worker %d (pid %d) %s before it was ready (%d time(s) in a row): respawning in %v", p.id, p.pid, how, n, delay)
+	m.log.Printf("master: worker %d (pid %d) %s during start-up (%d time(s) in a row): respawning in %v", p.id, p.pid, how, n, delay)
 	m.later(delay, p.id)
+}
+
+// start runs the binary as a child: argv0 is what ps shows, files its descriptors from 3
+// on. It uses syscall.ForkExec on raw descriptors because os/exec would call Fd() on them,
+// and Fd() puts a socket into blocking mode: a mode shared by every process holding the
+// socket, which would leave a worker's accept(2) stuck in the kernel, deaf to Close.
+func (m *Master) start(argv0 string, env []string, files []uintptr) (*os.Process, error) {
+	pid, err := syscall.ForkExec(m.binary, append([]string{argv0}, os.Args[1:]...), &syscall.ProcAttr{
+		Env:   env,
+		Files: append([]uintptr{0, 1, 2}, files...),
+		// Its own process group: a terminal's ^C goes to the master, which stops the
+		// children in order. Pdeathsig: a child never outlives a master killed outright.
+		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return os.FindProcess(pid)
+}
+
+// rawFD is a listener's descriptor, read without the side effects of File() and Fd().
+func rawFD(ln net.Listener) (uintptr, error) {
+	sc, ok := ln.(syscall.Conn)
+	if !ok {
+		return 0, fmt.Errorf("%T has no descriptor", ln)
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var fd uintptr
+	err = raw.Control(func(f uintptr) { fd = f })
+	return fd, err
 }
 
 func describeExit(st *os.ProcessState) string {
 	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return "was killed by " + ws.Signal().String()
+		return "was killed by " + unix.SignalName(ws.Signal())
 	}
 	return fmt.Sprintf("exited with status %d", st.ExitCode())
 }
@@ -497,7 +524,7 @@ func (m *Master) reloadNow(why string) {
 	m.log.Printf("master: %s: reloading the workers now", why)
 	for p := range m.procs {
 		p.stopping = why
-		p.cmd.Process.Signal(syscall.SIGQUIT)
+		p.process.Signal(syscall.SIGQUIT)
 		p.killAt = time.Now().Add(2 * time.Second)
 	}
 }
@@ -521,7 +548,7 @@ func (m *Master) shutdown(why string, now bool) {
 		if p.stopping == "" || now {
 			p.stopping = why
 			p.killAt = time.Now().Add(mercy)
-			p.cmd.Process.Signal(sig)
+			p.process.Signal(sig)
 		}
 	}
 	m.stopAux(sig)
@@ -534,7 +561,7 @@ func (m *Master) tick() {
 	for p := range m.procs {
 		if p.stopping != "" && now.After(p.killAt) {
 			m.log.Printf("master: worker %d (pid %d) did not stop within the mercy time: killing it", p.id, p.pid)
-			p.cmd.Process.Kill()
+			p.process.Kill()
 			p.killAt = now.Add(time.Hour)
 			continue
 		}
@@ -574,7 +601,7 @@ func (m *Master) harakiri(p *proc, now time.Time, limit int64) bool {
 		m.log.Printf("master: HARAKIRI: worker %d (pid %d) has been running %q for %.0f s, past %s: killing it",
 			p.id, p.pid, core.Desc(), float64(now.UnixMicro()-started)/1e6, why)
 		m.harakiris[p.id]++
-		p.cmd.Process.Kill()
+		p.process.Kill()
 		p.stopping = "harakiri"
 		p.killAt = now.Add(time.Hour)
 		return true

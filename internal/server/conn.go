@@ -29,8 +29,10 @@ type conn struct {
 	// the REMOTE_ADDR its proxy sent.
 	logAddr string
 
-	mu   sync.Mutex // guards idle against Shutdown's wake-up
-	idle bool
+	mu sync.Mutex // guards waiting against Shutdown's wake-up
+	// waiting is what the connection waits for, if anything: an idle keep-alive
+	// connection is closed when a drain starts, a new one gets drainGrace for its request.
+	waiting int
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -89,23 +91,40 @@ func (c *conn) awaitRequest(first bool) bool {
 	}
 	c.mu.Lock()
 	if c.s.draining.Load() {
-		c.mu.Unlock()
-		return false
+		if !first {
+			c.mu.Unlock()
+			return false // an idle keep-alive connection: closing it loses nothing
+		}
+		// A new connection: its client has sent, or is sending, a request. Answer it,
+		// but do not wait long for a silent one.
+		wait = min(wait, drainGrace)
 	}
-	c.idle = true
+	c.waiting = waitingNext
+	if first {
+		c.waiting = waitingFirst
+	}
 	c.mu.Unlock()
 	c.nc.SetReadDeadline(time.Now().Add(wait))
 	_, err := c.br.Peek(1)
 	c.mu.Lock()
-	c.idle = false
+	c.waiting = notWaiting
 	c.mu.Unlock()
 	return err == nil
 }
 
+const (
+	notWaiting   = iota
+	waitingFirst // for the first request of a new connection
+	waitingNext  // for the next request on a keep-alive connection
+)
+
 func (c *conn) wakeIfIdle() {
 	c.mu.Lock()
-	if c.idle {
+	switch c.waiting {
+	case waitingNext:
 		c.nc.SetReadDeadline(time.Now())
+	case waitingFirst:
+		c.nc.SetReadDeadline(time.Now().Add(drainGrace))
 	}
 	c.mu.Unlock()
 }
@@ -122,6 +141,10 @@ func (c *conn) flush() bool {
 	}
 	return err == nil
 }
+
+// drainGrace is how long a draining server waits for the first request of a connection it
+// accepted just before it stopped accepting.
+const drainGrace = 2 * time.Second
 
 var errTruncated = &proto.Error{Status: http.StatusBadRequest, Reason: "the request body ended before its announced length"}
 

@@ -53,7 +53,8 @@ type Server struct {
 	conns     map[*conn]struct{}
 	listeners []net.Listener
 	draining  atomic.Bool
-	active    sync.WaitGroup
+	accepting sync.WaitGroup // the Serve loops
+	active    sync.WaitGroup // the connections
 
 	stats *scoreboard.Worker
 }
@@ -82,7 +83,9 @@ func (s *Server) Serve(ln net.Listener, p Protocol) error {
 		return net.ErrClosed
 	}
 	s.listeners = append(s.listeners, ln)
+	s.accepting.Add(1)
 	s.mu.Unlock()
+	defer s.accepting.Done()
 	var backoff time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -102,10 +105,7 @@ func (s *Server) Serve(ln net.Listener, p Protocol) error {
 		}
 		backoff = 0
 		c := newConn(s, nc)
-		if !s.track(c) {
-			nc.Close()
-			continue
-		}
+		s.track(c)
 		if p == Uwsgi {
 			go c.serveUwsgi()
 		} else {
@@ -114,15 +114,13 @@ func (s *Server) Serve(ln net.Listener, p Protocol) error {
 	}
 }
 
-func (s *Server) track(c *conn) bool {
+// track counts a connection in. Every accepted connection is, even one accepted while a
+// drain starts: its client already sent a request, which gets an answer.
+func (s *Server) track(c *conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.draining.Load() {
-		return false
-	}
 	s.conns[c] = struct{}{}
 	s.active.Add(1)
-	return true
 }
 
 func (s *Server) untrack(c *conn) {
@@ -140,6 +138,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, ln := range s.listeners {
 		ln.Close()
 	}
+	s.mu.Unlock()
+	// Once no loop accepts, the set of connections only shrinks.
+	s.accepting.Wait()
+	s.mu.Lock()
 	for c := range s.conns {
 		c.wakeIfIdle()
 	}
