@@ -176,13 +176,14 @@ def _bad_head(status, headers, code):
 
 
 class _Response(object):
-    __slots__ = ("req", "status", "headers", "sent")
+    __slots__ = ("req", "status", "headers", "sent", "upgraded")
 
     def __init__(self, req):
         self.req = req
         self.status = None
         self.headers = None
         self.sent = False
+        self.upgraded = False
 
     def start_response(self, status, headers, exc_info=None):
         if exc_info is not None:
@@ -291,15 +292,22 @@ def _handle(req, vars_p, vars_n, body_p, body_n, body_fd):
         app = _app
         if app is None:
             return NO_APP
-        _current[_get_ident()] = req
         resp = _Response(req)
-        return resp.finish(app(env, resp.start_response))
+        _current[_get_ident()] = (req, env, resp, next(_request_ids))
+        result = app(env, resp.start_response)
+        if resp.upgraded:
+            # The app spoke WebSocket on the connection: no HTTP response follows.
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+            return HANDLED
+        return resp.finish(result)
     except BaseException:
         where = ""
         if env is not None:
             where = " for %s %s" % (env.get("REQUEST_METHOD"), env.get("REQUEST_URI"))
         _log("exception in the app%s:\n%s" % (where, traceback.format_exc()))
-        if resp is not None and resp.sent:
+        if resp is not None and (resp.sent or resp.upgraded):
             return FAILED_AFTER_HEADERS
         return FAILED_BEFORE_HEADERS
     finally:
@@ -475,9 +483,11 @@ OP_RAISE, OP_REGISTER, OP_ADD_SOURCE, OP_REGISTERED, OP_WAIT = 40, 41, 42, 43, 4
 OP_RELOAD, OP_STOP, OP_WORKERS, OP_HARAKIRI, OP_LISTEN_QUEUE = 50, 51, 52, 53, 54
 OP_MULE_MSG, OP_MULE_GET, OP_IN_FARM = 60, 61, 62
 OP_SPOOL, OP_SPOOL_NEXT, OP_SPOOL_DONE, OP_SPOOLER_PID = 70, 71, 72, 73
+OP_WS_HANDSHAKE, OP_WS_RECV, OP_WS_SEND, OP_DISCONNECT, OP_CONNECTION_FD = 80, 81, 82, 83, 84
 SPOOL_OK, SPOOL_RETRY, SPOOL_IGNORE = -2, -1, 0
 
-_current = {}  # thread ident -> the request slot it runs
+_current = {}  # thread ident -> (slot, environ, response, request id) of the request it runs
+_request_ids = __import__("itertools").count(1)
 
 
 def _arg(value):
@@ -788,14 +798,83 @@ def _total_requests():
     return sum(w["requests"] for w in _workers())
 
 
-def _request_slot():
-    return _current.get(_get_ident(), -1)
+def _request():
+    """The request this thread runs: (slot, environ, response, id); the request
+    functions of the uwsgi module only have a meaning inside one."""
+    current = _current.get(_get_ident())
+    if current is None:
+        raise RuntimeError("this uwsgi function works only while a request runs")
+    return current
 
 
 def set_user_harakiri(seconds):
-    slot = _request_slot()
-    if slot >= 0:
-        _go(OP_HARAKIRI, seconds, slot)
+    current = _current.get(_get_ident())
+    if current is not None:
+        _go(OP_HARAKIRI, seconds, current[0])
+
+
+def request_id():
+    return _request()[3]
+
+
+def websocket_handshake(key=None, origin=None, proto=None):
+    slot, env, resp, _ = _request()
+    key = key or env.get("HTTP_SEC_WEBSOCKET_KEY", "")
+    _go(OP_WS_HANDSHAKE, slot, key, proto or "")
+    resp.upgraded = True
+
+
+def _ws_recv(block):
+    status, data = _go(OP_WS_RECV, _request()[0], "1" if block else "0")
+    return data if status == 0 else b""
+
+
+def websocket_recv(request_context=None):
+    try:
+        return _ws_recv(True)
+    except ValueError as e:
+        raise IOError(str(e))
+
+
+def websocket_recv_nb(request_context=None):
+    try:
+        return _ws_recv(False)
+    except ValueError as e:
+        raise IOError(str(e))
+
+
+def _ws_send(message, binary):
+    try:
+        _go(OP_WS_SEND, _request()[0], message, "1" if binary else "0")
+    except ValueError as e:
+        raise IOError(str(e))
+    return True
+
+
+def chunked_read(timeout=0):
+    """The next piece of the request body (uWSGI reads a chunked body chunk by chunk;
+    uwsgo has read it already): b"" at its end."""
+    return _request()[1]["wsgi.input"].read(65536)
+
+
+def sendfile(f, chunk=0, pos=0, filesize=0):
+    """Sends a file (a path, a file object or a descriptor) as the response body, with
+    sendfile(2)."""
+    slot, env, resp, _ = _request()
+    if isinstance(f, (str, bytes)):
+        f = open(f, "rb")
+    elif isinstance(f, int):
+        f = os.fdopen(os.dup(f), "rb")
+    if pos:
+        f.seek(pos)
+    wrapper = FileWrapper(f)
+    try:
+        if not resp.sendfile(wrapper):
+            for block in wrapper:
+                resp.send(block, 0)
+    finally:
+        wrapper.close()
+    return True
 
 
 def _setprocname(name):
@@ -832,6 +911,14 @@ for _name, _value in {
     "signal_wait": signal_wait, "signal_received": signal_received,
     "workers": _workers, "total_requests": _total_requests,
     "set_user_harakiri": set_user_harakiri, "setprocname": _setprocname,
+    "request_id": request_id, "websocket_handshake": websocket_handshake,
+    "websocket_recv": websocket_recv, "websocket_recv_nb": websocket_recv_nb,
+    "websocket_send": lambda message, request_context=None: _ws_send(message, False),
+    "websocket_send_binary": lambda message, request_context=None: _ws_send(message, True),
+    "chunked_read": chunked_read, "chunked_read_nb": lambda: chunked_read(),
+    "sendfile": sendfile,
+    "disconnect": lambda: _go(OP_DISCONNECT, _request()[0]) and None,
+    "connection_fd": lambda: int(_go(OP_CONNECTION_FD, _request()[0])[1]),
     "reload": _reload, "stop": _stop,
     "listen_queue": lambda: int(_go(OP_LISTEN_QUEUE)[1]),
     "accepting": lambda *args: None,

@@ -34,8 +34,10 @@ type exchange struct {
 	status    int
 	stream    *stream
 
-	items     [][]byte // an RPC call's name and arguments
-	rpcResult []byte
+	upgraded     bool     // uwsgi.websocket_handshake() answered: no HTTP response follows
+	disconnected bool     // uwsgi.disconnect(): nothing more goes to the client
+	items        [][]byte // an RPC call's name and arguments
+	rpcResult    []byte
 
 	file       *os.File // a wsgi.file_wrapper body, written after the head
 	fileOffset int64
@@ -65,6 +67,7 @@ func (x *exchange) begin(keepAlive bool) {
 	x.keepAlive, x.close = keepAlive, !keepAlive
 	x.started, x.noBody, x.chunked = false, false, false
 	x.remaining, x.sent, x.status = -1, 0, 0
+	x.upgraded, x.disconnected = false, false
 }
 
 func (x *exchange) isHEAD() bool {
@@ -117,6 +120,9 @@ func (x *exchange) startResponse(head []byte, whole bool, length int64) int {
 
 // send receives the app's head (first call only), then body bytes.
 func (x *exchange) send(head, body []byte, final bool) int {
+	if x.upgraded || x.disconnected {
+		return pypy.SendClientGone // the connection is not HTTP's any more
+	}
 	if !x.started {
 		if rc := x.startResponse(head, final, int64(len(body))); rc != 0 {
 			return rc
@@ -180,6 +186,9 @@ func (x *exchange) endBody(final bool) {
 // slot is released. It answers 1 when the file is not a regular one: the setup module
 // then iterates over it instead.
 func (x *exchange) sendFile(head []byte, fd int, offset, length int64) int {
+	if x.upgraded || x.disconnected {
+		return pypy.SendClientGone
+	}
 	if x.started {
 		return 1
 	}
@@ -219,6 +228,16 @@ func (x *exchange) sendFile(head []byte, fd int, offset, length int64) int {
 // which status the log reports.
 func (x *exchange) finish(rc int) int {
 	c := x.c
+	switch {
+	case x.upgraded:
+		x.close = true
+		c.out = c.out[:0]
+		return 101
+	case x.disconnected:
+		x.close = true
+		c.out = c.out[:x.mark]
+		return 0
+	}
 	if x.stream != nil {
 		if rc != pypy.Handled {
 			x.close = true

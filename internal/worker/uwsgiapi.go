@@ -18,6 +18,7 @@ import (
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
 	"uwsgo/internal/scoreboard"
+	"uwsgo/internal/server"
 	"uwsgo/internal/shared"
 	"uwsgo/internal/signals"
 	"uwsgo/internal/spooler"
@@ -60,6 +61,11 @@ const (
 	opSpoolNext     = 71
 	opSpoolDone     = 72
 	opSpoolerPID    = 73
+	opWSHandshake   = 80
+	opWSRecv        = 81
+	opWSSend        = 82
+	opDisconnect    = 83
+	opConnectionFD  = 84
 )
 
 // master is what a worker asks of the process that routes signals and manages workers:
@@ -82,6 +88,7 @@ type uwsgiAPI struct {
 	src      *stats.Source
 	incoming chan int // uWSGI signals for this worker; they wait here until Python may run
 	cfg      *options.Config
+	server   *server.Server // set once serving: the request functions act on its connections
 
 	role, roleArg string      // "" for a worker; mule (script) or spooler (directory)
 	muleMsgs      chan []byte // messages for this mule
@@ -292,6 +299,12 @@ func (a *uwsgiAPI) call(op int, args [][]byte) (int, []byte, error) {
 	case opSpoolerPID:
 		return 0, []byte(strconv.FormatInt(a.state.SpoolerPID.Load(), 10)), nil
 
+	case opWSHandshake, opWSRecv, opWSSend, opDisconnect, opConnectionFD:
+		if a.server == nil {
+			return 0, nil, errors.New("not called from a request")
+		}
+		return a.requestOp(op, int(num(0)), args[1:])
+
 	case opReload:
 		return 0, nil, a.master.Reload()
 	case opStop:
@@ -318,6 +331,36 @@ func (a *uwsgiAPI) call(op int, args [][]byte) (int, []byte, error) {
 		return 0, nil, nil
 	}
 	return 0, nil, fmt.Errorf("unknown operation %d", op)
+}
+
+// requestOp acts on the connection of the request running on slot.
+func (a *uwsgiAPI) requestOp(op, slot int, args [][]byte) (int, []byte, error) {
+	arg := func(i int) string {
+		if i < len(args) {
+			return string(args[i])
+		}
+		return ""
+	}
+	switch op {
+	case opWSHandshake:
+		return 0, nil, a.server.WebSocketHandshake(slot, arg(0), arg(1))
+	case opWSRecv:
+		msg, err := a.server.WebSocketRecv(slot, arg(0) == "1")
+		if msg == nil && err == nil {
+			return 1, nil, nil
+		}
+		return 0, msg, err
+	case opWSSend:
+		var data []byte
+		if len(args) > 0 {
+			data = args[0]
+		}
+		return 0, nil, a.server.WebSocketSend(slot, data, arg(1) == "1")
+	case opDisconnect:
+		return 0, nil, a.server.Disconnect(slot)
+	}
+	fd, err := a.server.ConnectionFD(slot)
+	return 0, []byte(strconv.Itoa(fd)), err
 }
 
 func boolean(b bool) int {

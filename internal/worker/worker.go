@@ -121,6 +121,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		Record:        env.Record,
 	})
 	go appSigs.deliver(s.InPython)
+	api.server = s
 	go api.run(s.InPython)
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
