@@ -37,3 +37,16 @@ test: deps vet unit e2e
 
 clean:
 	rm -f $(BIN)
+
+# Benchmarks: bench/ is its own Go module (gonum/plot stays out of uwsgo's). Never part of
+# `make test`. `make bench` writes bench/results/latest.{md,png,json} (about an hour on 2 CPUs;
+# BENCHFLAGS="-apps hello,mid -workers 1 -modes keepalive -duration 5s" for less);
+# `make bench-smoke` checks the harness in under two minutes, asserting nothing on numbers.
+.PHONY: bench bench-smoke
+bench:
+	./bench/install-deps
+	cd bench && $(GO) run . $(BENCHFLAGS)
+
+bench-smoke:
+	./bench/install-deps
+	cd bench && $(GO) run . -smoke $(BENCHFLAGS)

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The bare Go server answers the same bytes as the apps in apps/, doing the same work in
+// Go: it is the practical upper bound of a server on this machine. The harness also
+// checks every server's answer against these bodies before it measures it.
+
+const helloBody = "Hello, World!\n"
+
+const sleepBody = "slept 10 ms\n"
+
+// midBody is what apps/mid.py builds: a table of 100 rows and the json.dumps (default
+// separators) of a 50-entry dict, whose order Python keeps as inserted.
+func midBody() string {
+	var b strings.Builder
+	b.WriteString("<!DOCTYPE html>\n<html><head><title>mid</title></head><body>\n<table>\n")
+	for i := range 100 {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "<tr><td>%d</td><td>item-%d</td><td>%d</td><td>%.2f</td></tr>", i, i, i*i, float64(i)/7.0)
+	}
+	b.WriteString("\n</table>\n<script type=\"application/json\">{")
+	for i := range 50 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, `"key%02d": {"id": %d, "name": "name-%d", "ok": %t}`, i, i, i, i%2 == 0)
+	}
+	b.WriteString("}</script>\n</body></html>\n")
+	return b.String()
+}
+
+// expectedBody is the answer to the request wrk sends for a.
+func expectedBody(a app) string {
+	switch a.Name {
+	case "hello":
+		return helloBody
+	case "mid":
+		return midBody()
+	case "post":
+		return strconv.Itoa(a.BodyBytes) + "\n"
+	case "sleep":
+		return sleepBody
+	}
+	panic("unknown app " + a.Name)
+}
+
+func serveBare(addr, appName string, threads int) error {
+	var sem chan struct{}
+	if threads > 0 {
+		sem = make(chan struct{}, threads)
+	}
+	text := func(w http.ResponseWriter, ctype, body string) {
+		h := w.Header()
+		h["Content-Type"] = []string{ctype}
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+		io.WriteString(w, body)
+	}
+	var handler http.HandlerFunc
+	switch appName {
+	case "hello":
+		handler = func(w http.ResponseWriter, r *http.Request) { text(w, "text/plain", helloBody) }
+	case "mid":
+		handler = func(w http.ResponseWriter, r *http.Request) { text(w, "text/html; charset=utf-8", midBody()) }
+	case "post":
+		handler = func(w http.ResponseWriter, r *http.Request) {
+			n, _ := io.Copy(io.Discard, r.Body)
+			text(w, "text/plain", strconv.FormatInt(n, 10)+"\n")
+		}
+	case "sleep":
+		handler = func(w http.ResponseWriter, r *http.Request) {
+			if sem != nil {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+			}
+			time.Sleep(10 * time.Millisecond)
+			text(w, "text/plain", sleepBody)
+		}
+	default:
+		return fmt.Errorf("-bare-app %q: unknown", appName)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
+	return srv.Serve(ln)
+}
