@@ -35,12 +35,33 @@ type conn struct {
 	waiting int
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, ci: connInfo(nc), rd: connReader{nc: nc, timeout: s.cfg.SocketTimeout}}
-	c.logAddr = c.ci.RemoteAddr
+// connPool keeps finished connections for reuse: their buffers (the request head's,
+// which is --buffer-size long, the response's, the body's) cost more to allocate and
+// collect than a whole request when every request comes on a new connection.
+var connPool = sync.Pool{New: func() any {
+	c := &conn{}
 	c.br = bufio.NewReaderSize(&c.rd, 8192)
 	c.x.c = c
 	return c
+}}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := connPool.Get().(*conn)
+	c.s, c.nc, c.ci = s, nc, connInfo(nc)
+	c.rd = connReader{nc: nc, timeout: s.cfg.SocketTimeout}
+	c.br.Reset(&c.rd)
+	c.logAddr = c.ci.RemoteAddr
+	return c
+}
+
+// release closes the connection and gives its buffers back.
+func (c *conn) release() {
+	c.nc.Close()
+	c.s.untrack(c)
+	c.s, c.nc, c.rd.nc = nil, nil, nil
+	c.out, c.packet = c.out[:0], c.packet[:0]
+	c.waiting = notWaiting
+	connPool.Put(c)
 }
 
 func connInfo(nc net.Conn) proto.ConnInfo {
@@ -55,8 +76,7 @@ func connInfo(nc net.Conn) proto.ConnInfo {
 }
 
 func (c *conn) serve() {
-	defer c.s.untrack(c)
-	defer c.nc.Close()
+	defer c.release()
 	for first := true; ; first = false {
 		if !c.awaitRequest(first) {
 			c.flush()

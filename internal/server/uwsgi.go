@@ -21,8 +21,7 @@ const (
 // serveUwsgi answers one uwsgi packet, then closes: nginx opens a connection per request
 // to a uwsgi upstream and reads the response to its end.
 func (c *conn) serveUwsgi() {
-	defer c.s.untrack(c)
-	defer c.nc.Close()
+	defer c.release()
 	if !c.awaitRequest(true) {
 		return
 	}
