@@ -32,14 +32,16 @@ fuzz:
 		echo "fuzz $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./internal/proto/ || exit 1; \
 	done
 
+# The benchmark harness runs once in smoke mode so that it keeps working; no number is asserted.
 test: deps vet unit e2e
 	$(MAKE) fuzz FUZZTIME=5s
+	$(MAKE) bench-smoke
 
 clean:
 	rm -f $(BIN)
 
-# Benchmarks: bench/ is its own Go module (gonum/plot stays out of uwsgo's). Never part of
-# `make test`. `make bench` writes bench/results/latest.{md,png,json} (about an hour on 2 CPUs;
+# Benchmarks: bench/ is its own Go module (gonum/plot stays out of uwsgo's). `make test`
+# runs only the smoke mode. `make bench` writes bench/results/latest.{md,png,json} (about an hour on 2 CPUs;
 # BENCHFLAGS="-apps hello,mid -workers 1 -modes keepalive -duration 5s" for less);
 # `make bench-smoke` checks the harness in under two minutes, asserting nothing on numbers.
 .PHONY: bench bench-smoke
