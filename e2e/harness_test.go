@@ -97,18 +97,32 @@ func Start(t *testing.T, args ...string) *Server {
 // StartWith runs uwsgo with exactly args (the caller names the sockets) and waits for ready.
 func StartWith(t *testing.T, args ...string) *Server {
 	t.Helper()
-	s := &Server{t: t, out: &logBuffer{}, done: make(chan struct{})}
-	s.Cmd = exec.Command(binary, args...)
-	s.Cmd.Stdout, s.Cmd.Stderr = s.out, s.out
-	if err := s.Cmd.Start(); err != nil {
+	s := Launch(t, exec.Command(binary, args...))
+	s.MustBeReady()
+	return s
+}
+
+// Launch starts cmd (uwsgo, with whatever arguments, environment, directory or stdin the
+// test needs) with its output captured, and stops it when the test ends. It waits for
+// nothing.
+func Launch(t *testing.T, cmd *exec.Cmd) *Server {
+	t.Helper()
+	s := &Server{t: t, Cmd: cmd, out: &logBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = s.out, s.out
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { s.Cmd.Wait(); close(s.done) }()
+	go func() { cmd.Wait(); close(s.done) }()
 	t.Cleanup(s.Stop)
-	if !s.WaitLog(" ready (", 20*time.Second) {
-		t.Fatalf("uwsgo %s did not become ready; its output:\n%s", strings.Join(args, " "), s.Log())
-	}
 	return s
+}
+
+// MustBeReady waits (20 s at most) for the server's " ready (" line, or fails the test.
+func (s *Server) MustBeReady() {
+	s.t.Helper()
+	if !s.WaitLog(" ready (", 20*time.Second) {
+		s.t.Fatalf("uwsgo %s (dir %q) did not become ready; its output:\n%s", strings.Join(s.Cmd.Args[1:], " "), s.Cmd.Dir, s.Log())
+	}
 }
 
 // Stop ends the server gracefully, or kills it after 10 s.

@@ -365,15 +365,7 @@ func (l *masterLoad) waitPid(old []int, d time.Duration) (int, bool) {
 // process is stopped like Start's when the test ends.
 func masterStartNoWait(t *testing.T, bin string, args ...string) *Server {
 	t.Helper()
-	s := &Server{t: t, out: &logBuffer{}, done: make(chan struct{})}
-	s.Cmd = exec.Command(bin, args...)
-	s.Cmd.Stdout, s.Cmd.Stderr = s.out, s.out
-	if err := s.Cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.Cmd.Wait(); close(s.done) }()
-	t.Cleanup(s.Stop)
-	return s
+	return Launch(t, exec.Command(bin, args...))
 }
 
 // masterReadyInstanceRE is the line an instance prints once it serves (master or single process).

@@ -57,18 +57,8 @@ func (p startupProc) command(args []string) *exec.Cmd {
 // uwsgo with exactly args and waits for its " ready (" line. Stopped when the test ends.
 func startupStart(t *testing.T, p startupProc, args ...string) *Server {
 	t.Helper()
-	s := &Server{t: t, out: &logBuffer{}, done: make(chan struct{})}
-	s.Cmd = p.command(args)
-	s.Cmd.Stdout, s.Cmd.Stderr = s.out, s.out
-	if err := s.Cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.Cmd.Wait(); close(s.done) }()
-	t.Cleanup(s.Stop)
-	if !s.WaitLog(" ready (", 20*time.Second) {
-		t.Fatalf("uwsgo %s (dir %q, env %q) did not become ready; its output:\n%s",
-			strings.Join(args, " "), p.dir, p.env, s.Log())
-	}
+	s := Launch(t, p.command(args))
+	s.MustBeReady()
 	return s
 }
 

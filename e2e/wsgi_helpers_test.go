@@ -34,19 +34,11 @@ func wsgiStart(t *testing.T, args ...string) *Server {
 func wsgiStartEnv(t *testing.T, env []string, args ...string) *Server {
 	t.Helper()
 	addr := freeAddr(t)
-	args = append([]string{"--http-socket", addr}, args...)
-	s := &Server{t: t, Addr: addr, out: &logBuffer{}, done: make(chan struct{})}
-	s.Cmd = exec.Command(binary, args...)
-	s.Cmd.Env = append(os.Environ(), env...)
-	s.Cmd.Stdout, s.Cmd.Stderr = s.out, s.out
-	if err := s.Cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.Cmd.Wait(); close(s.done) }()
-	t.Cleanup(s.Stop)
-	if !s.WaitLog(" ready (", 20*time.Second) {
-		t.Fatalf("uwsgo %s did not become ready; its output:\n%s", strings.Join(args, " "), s.Log())
-	}
+	cmd := exec.Command(binary, append([]string{"--http-socket", addr}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	s := Launch(t, cmd)
+	s.Addr = addr
+	s.MustBeReady()
 	return s
 }
 
