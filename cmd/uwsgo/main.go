@@ -66,7 +66,7 @@ func uwsgo(args []string) int {
 		return master.Run(cfg, logger, in)
 	}
 	defer in.Close()
-	env := worker.Env{Board: scoreboard.Private(int(cfg.Int("threads"))), ID: 1, Processes: 1, Listeners: worker.Listeners(in.Sockets)}
+	env := worker.Env{Board: scoreboard.Private(int(cfg.Int("threads"))), ID: 1, Processes: 1, Listeners: worker.Listeners(in.Sockets), Notify: in.Notify}
 	if addr := cfg.Get("stats"); addr != "" {
 		src := &stats.Source{Board: env.Board, Sockets: in.Sockets, PID: os.Getpid(), Version: worker.Version}
 		if err := stats.Serve(addr, cfg.Bool("stats-http"), src, logger); err != nil {

@@ -78,6 +78,10 @@ type Master struct {
 	started   bool // every first-generation worker was ready once
 	exiting   string
 	status    int // exit status
+
+	// systemd (Type=notify)
+	reloading  bool   // a reload was announced and not every replacement is ready yet
+	lastStatus string // the last STATUS= sent
 }
 
 // Run is the master's life; it returns the exit status.
@@ -236,7 +240,7 @@ func (m *Master) spawn(id int, old *proc) {
 
 	cmd := exec.Command(m.binary, os.Args[1:]...)
 	cmd.Args[0] = fmt.Sprintf("uwsgo worker %d", id) // what ps shows, like uWSGI's process names
-	cmd.Env = worker.ChildEnviron(m.cfg, id, record, m.board.Records(), len(m.files))
+	cmd.Env = worker.ChildEnviron(m.cfg, id, record, m.board.Records(), m.in.Sockets)
 	cmd.ExtraFiles = append([]*os.File{child, m.board.File()}, m.files...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if m.cfg.Bool("honour-stdin") {
@@ -301,7 +305,12 @@ func (m *Master) onReady(p *proc, msg worker.ReadyMessage) {
 	if !m.started && m.allReady() {
 		m.started = true
 		m.log.Printf("uwsgo %s ready (master pid %d, %d processes, %d threads each)", worker.Version, os.Getpid(), m.n, m.cfg.Int("threads"))
+		m.notifyReady()
+	} else if m.reloading && m.allReady() {
+		m.log.Printf("master: reload done: every worker is new and ready")
+		m.notifyReady()
 	}
+	m.notifyStatus()
 }
 
 func (m *Master) allReady() bool {
@@ -325,6 +334,7 @@ func (m *Master) stop(p *proc, why string) {
 }
 
 func (m *Master) onExit(p *proc, st *os.ProcessState) {
+	defer m.notifyStatus()
 	delete(m.procs, p)
 	p.ctl.Close()
 	m.board.Worker(p.record).State.Store(scoreboard.Free)
@@ -382,6 +392,7 @@ func (m *Master) reload(why string) {
 		return
 	}
 	m.log.Printf("master: %s: reloading the workers gracefully", why)
+	m.reloadStarts()
 	for id := 1; id <= m.n; id++ {
 		m.replace(id, why)
 	}
@@ -398,6 +409,7 @@ func (m *Master) replace(id int, why string) {
 // reloadNow stops every worker at once and starts new ones: uWSGI's brutal reload.
 func (m *Master) reloadNow(why string) {
 	m.log.Printf("master: %s: reloading the workers now", why)
+	m.reloadStarts()
 	for p := range m.procs {
 		p.stopping = why
 		p.cmd.Process.Signal(syscall.SIGQUIT)
@@ -414,6 +426,8 @@ func (m *Master) shutdown(why string, now bool) {
 			how = "stopping now"
 		}
 		m.log.Printf("master: %s: %s, then exiting", why, how)
+		m.lastStatus = m.statusLine()
+		m.notify("STOPPING=1", "STATUS="+m.lastStatus)
 	}
 	mercy := time.Duration(m.cfg.Int("worker-reload-mercy")) * time.Second
 	sig := syscall.SIGTERM

@@ -25,8 +25,10 @@ const (
 	fdFirstListener = 5 // the listening sockets, in the order configured
 )
 
-// The environment: ChildEnv is "ID,RECORD,RECORDS,LISTENERS"; ConfigEnv the master's
-// configuration (options.Config.Encode).
+// The environment: ChildEnv is "ID,RECORD,RECORDS,PROTOCOLS", PROTOCOLS naming the
+// protocol of each inherited socket in order ("http+uwsgi"; the sockets can outnumber the
+// configured addresses when systemd passed some); ConfigEnv the master's configuration
+// (options.Config.Encode).
 const (
 	ChildEnv  = "UWSGO_WORKER"
 	ConfigEnv = "UWSGO_CONFIG"
@@ -43,8 +45,9 @@ func IsChild() bool { return os.Getenv(ChildEnv) != "" }
 
 // Child serves as the worker a master asked for.
 func Child(logger *log.Logger) error {
-	var id, record, records, listeners int
-	if _, err := fmt.Sscanf(os.Getenv(ChildEnv), "%d,%d,%d,%d", &id, &record, &records, &listeners); err != nil {
+	var id, record, records int
+	var protocols string
+	if _, err := fmt.Sscanf(os.Getenv(ChildEnv), "%d,%d,%d,%s", &id, &record, &records, &protocols); err != nil {
 		return fail(1, "%s=%q: %v", ChildEnv, os.Getenv(ChildEnv), err)
 	}
 	cfg, err := options.Decode(os.Getenv(ConfigEnv))
@@ -65,18 +68,14 @@ func Child(logger *log.Logger) error {
 		return fail(1, "%v", err)
 	}
 	env := Env{Board: board, Record: record, ID: id, Processes: int(cfg.Int("processes")), MasterPID: os.Getppid()}
-	addrs := instance.Addresses(cfg)
-	if len(addrs) != listeners {
-		return fail(1, "the master passed %d sockets for %d addresses", listeners, len(addrs))
-	}
-	for i, a := range addrs {
-		f := os.NewFile(uintptr(fdFirstListener+i), a.Addr)
+	for i, proto := range strings.Split(protocols, "+") {
+		f := os.NewFile(uintptr(fdFirstListener+i), "socket")
 		ln, err := net.FileListener(f)
 		f.Close()
 		if err != nil {
-			return fail(1, "inherited socket %s: %v", a.Addr, err)
+			return fail(1, "inherited socket %d (%s): %v", i+1, proto, err)
 		}
-		env.Listeners = append(env.Listeners, Listener{ln, protocolOf(a.Proto)})
+		env.Listeners = append(env.Listeners, Listener{ln, protocolOf(proto)})
 	}
 	ctl := os.NewFile(fdControl, "master")
 	env.Ready = func(app string) {
@@ -91,8 +90,13 @@ func Child(logger *log.Logger) error {
 	return Serve(cfg, logger, env)
 }
 
-// ChildEnviron is the environment of a worker the master starts.
-func ChildEnviron(cfg *options.Config, id, record, records, listeners int) []string {
+// ChildEnviron is the environment of a worker the master starts, which inherits sockets
+// in that order.
+func ChildEnviron(cfg *options.Config, id, record, records int, sockets []*instance.Socket) []string {
+	protocols := make([]string, len(sockets))
+	for i, s := range sockets {
+		protocols[i] = s.Proto
+	}
 	env := make([]string, 0, len(os.Environ())+2)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, ChildEnv+"=") && !strings.HasPrefix(kv, ConfigEnv+"=") {
@@ -100,6 +104,6 @@ func ChildEnviron(cfg *options.Config, id, record, records, listeners int) []str
 		}
 	}
 	return append(env,
-		fmt.Sprintf("%s=%d,%d,%d,%d", ChildEnv, id, record, records, listeners),
+		fmt.Sprintf("%s=%d,%d,%d,%s", ChildEnv, id, record, records, strings.Join(protocols, "+")),
 		ConfigEnv+"="+cfg.Encode())
 }

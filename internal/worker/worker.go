@@ -28,6 +28,7 @@ import (
 	"uwsgo/internal/rpc"
 	"uwsgo/internal/scoreboard"
 	"uwsgo/internal/server"
+	"uwsgo/internal/systemd"
 )
 
 // Version is uwsgo's version, as --version and uwsgi.version say it.
@@ -58,6 +59,9 @@ type Env struct {
 	Processes int
 	MasterPID int          // 0 without a master
 	Ready     func(string) // told once serving, with the app loaded ("" for none)
+	// Notify is systemd's notification socket of a single-process instance (a master's
+	// workers have none: the master speaks for them).
+	Notify *systemd.Notifier
 }
 
 // Listener is a listening socket and the protocol it speaks.
@@ -137,6 +141,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 			threads = fmt.Sprintf("%d threads", t)
 		}
 		logger.Printf("uwsgo %s ready (pid %d, single process, %s, %s)", Version, os.Getpid(), threads, rt.Version)
+		notify(env.Notify, logger, "READY=1", "STATUS=serving: single process, "+threads)
 	}
 
 	if path := os.Getenv(ProfileEnv); path != "" {
@@ -152,6 +157,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 
 	sig := <-stop
 	rec.State.Store(scoreboard.Stopping)
+	notify(env.Notify, logger, "STOPPING=1", "STATUS=stopping ("+sig.String()+")")
 	if sig == syscall.SIGQUIT {
 		logger.Printf("%v: stopping now", sig)
 		s.Close()
@@ -171,6 +177,12 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	}
 	logger.Printf("served %d requests; Python ran on %d OS threads", rec.Requests.Load(), pypy.AttachedThreads())
 	return nil
+}
+
+func notify(n *systemd.Notifier, logger *log.Logger, lines ...string) {
+	if err := n.Notify(lines...); err != nil {
+		logger.Printf("telling systemd %q: %v", lines, err)
+	}
 }
 
 // ProfileEnv names a file to write a Go CPU profile of the worker's whole serving life to
