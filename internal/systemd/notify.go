@@ -60,4 +60,3 @@ func Reloading(status string) []string {
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return []string{"RELOADING=1", "MONOTONIC_USEC=" + strconv.FormatInt(ts.Nano()/1000, 10), "STATUS=" + status}
 }
-
