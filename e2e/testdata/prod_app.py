@@ -38,7 +38,10 @@ def application(environ, start_response):
         for pair in query.split("&"):
             k, _, v = pair.partition("=")
             uwsgi.set_logvar(k, v)
-        got = {pair.partition("=")[0]: uwsgi.get_logvar(pair.partition("=")[0]) for pair in query.split("&")}
+        got = {}
+        for name in [pair.partition("=")[0] for pair in query.split("&")] + ["never_set"]:
+            value = uwsgi.get_logvar(name)
+            got[name] = value if value is None else value.decode()
         return _json(start_response, got)
     if path == "/wait":
         # Blocks until the test creates the file named by the query (at most 30 s).

@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"uwsgo/internal/accesslog"
 	"uwsgo/internal/options"
 	"uwsgo/internal/systemd"
 )
@@ -62,6 +63,11 @@ func Prepare(cfg *options.Config, logger *log.Logger) (*Instance, error) {
 	if f := cfg.Get("logto"); f != "" {
 		if err := logTo(f); err != nil {
 			return nil, fmt.Errorf("--logto: %w", err)
+		}
+	}
+	if f := cfg.Get("log-format"); f != "" {
+		if _, err := accesslog.Compile(f, false); err != nil {
+			return nil, err
 		}
 	}
 	in := &Instance{Notify: systemd.NotifierFromEnv()}

@@ -82,6 +82,8 @@ type Master struct {
 	// systemd (Type=notify)
 	reloading  bool   // a reload was announced and not every replacement is ready yet
 	lastStatus string // the last STATUS= sent
+
+	logTouch *instance.Touched // --touch-logreopen
 }
 
 // Run is the master's life; it returns the exit status.
@@ -125,6 +127,7 @@ func (m *Master) setup() error {
 		return err
 	}
 	m.board = board
+	m.logTouch = instance.NewTouched(m.cfg.All("touch-logreopen"))
 	for _, fifo := range m.cfg.All("master-fifo") {
 		if err := m.listenFIFO(fifo); err != nil {
 			return fmt.Errorf("--master-fifo %s: %w", fifo, err)
@@ -140,7 +143,7 @@ func (m *Master) setup() error {
 
 func (m *Master) run() int {
 	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR2)
 	go func() {
 		for s := range sigs {
 			m.events <- event{signal: s}
@@ -193,6 +196,8 @@ func (m *Master) handle(e event) {
 			m.shutdown(e.signal.String(), false)
 		case syscall.SIGQUIT:
 			m.shutdown(e.signal.String(), true)
+		case syscall.SIGUSR2:
+			m.reopenLog("SIGUSR2")
 		}
 	case e.command != 0:
 		m.onCommand(e.command)
@@ -393,6 +398,9 @@ func (m *Master) reload(why string) {
 	}
 	m.log.Printf("master: %s: reloading the workers gracefully", why)
 	m.reloadStarts()
+	if m.cfg.Bool("log-reopen") {
+		m.reopenLog(why)
+	}
 	for id := 1; id <= m.n; id++ {
 		m.replace(id, why)
 	}
@@ -480,6 +488,9 @@ func (m *Master) tick() {
 		}
 	}
 	m.checkTouch()
+	if f := m.logTouch.Changed(); f != "" {
+		m.reopenLog("--touch-logreopen " + f)
+	}
 }
 
 func (m *Master) recycleReason(p *proc, now time.Time) string {

@@ -24,6 +24,11 @@ struct uwsgo_api {
 	long (*step)(int what, const char *arg, long arglen);
 	long (*deliver_signal)(int signum);
 	long (*rpc)(long req, const char *items, long len);
+	/* Python -> Go, filled in by Go: the logvars of the request running on the calling
+	 * thread (uwsgi.set_logvar/get_logvar). No request argument: the trampoline of
+	 * handle remembers which request its thread runs. -1: no request on this thread. */
+	long (*set_logvar)(const char *key, long keylen, const char *value, long valuelen);
+	long (*get_logvar)(const char *key, long keylen, char **value, long *valuelen);
 };
 
 /* Loading. Each returns 0 on success, else a negative code and a message in errbuf. */

@@ -26,6 +26,8 @@ type conn struct {
 	cr     proto.ChunkedReader
 	rd     connReader
 
+	logLine []byte // the access log line, reused
+
 	mu   sync.Mutex // guards idle against Shutdown's wake-up
 	idle bool
 }
@@ -156,7 +158,7 @@ func (c *conn) dispatch(x *exchange, start time.Time, keepAlive bool) bool {
 	status := x.finish(rc)
 	c.s.stats.TxBytes.Add(uint64(x.sent))
 	if c.s.cfg.AccessLog {
-		c.s.cfg.Log.Printf("%s %s %s => %d, %d bytes in %.3f ms", c.ci.RemoteAddr, x.req.Method, x.req.Target, status, x.sent, float64(time.Since(start).Microseconds())/1000)
+		c.logRequest(x, status, start)
 	}
 	if x.file != nil && !c.sendFile(x) {
 		return false

@@ -21,10 +21,12 @@ import (
 	"errors"
 	"log"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"uwsgo/internal/accesslog"
 	"uwsgo/internal/pypy"
 	"uwsgo/internal/scoreboard"
 )
@@ -41,6 +43,11 @@ type Config struct {
 	Log           *log.Logger
 	Board         *scoreboard.Board // where the counters and running requests are published
 	Record        int               // this process's record on Board
+
+	// --log-format (nil: uwsgo's own line) and --log-x-forwarded-for; WorkerID is %(wid).
+	LogFormat        *accesslog.Format
+	LogXForwardedFor bool
+	WorkerID         int
 }
 
 // Server serves requests to the app loaded in this process's PyPy.
@@ -56,6 +63,7 @@ type Server struct {
 	active    sync.WaitGroup
 
 	stats *scoreboard.Worker
+	pid   int // for the access log
 }
 
 // New makes a server and makes it the receiver of Python's responses.
@@ -66,6 +74,7 @@ func New(cfg Config) *Server {
 		inPython: make([]*exchange, cfg.Threads),
 		conns:    make(map[*conn]struct{}),
 		stats:    cfg.Board.Worker(cfg.Record),
+		pid:      os.Getpid(),
 	}
 	for i := 0; i < cfg.Threads; i++ {
 		s.slots <- i

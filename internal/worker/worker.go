@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"uwsgo/internal/accesslog"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
@@ -95,6 +96,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 			return fail(1, "replacing stdin with /dev/null: %v", err)
 		}
 	}
+	reopenLogOnSignal(cfg, logger, env.MasterPID == 0)
 	appSigs := newAppSignals(logger)
 	pypy.SetSignalRouter(appSigs.route)
 	pypy.SetRPCClient(rpc.Call)
@@ -106,6 +108,12 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		return err
 	}
 
+	var logFormat *accesslog.Format
+	if f := cfg.Get("log-format"); f != "" {
+		if logFormat, err = accesslog.Compile(f, cfg.Bool("log-x-forwarded-for")); err != nil {
+			return fail(1, "%v", err)
+		}
+	}
 	s := server.New(server.Config{
 		Threads:       int(cfg.Int("threads")),
 		MaxHeadBytes:  int(cfg.Int("buffer-size")),
@@ -117,6 +125,10 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		Log:           logger,
 		Board:         env.Board,
 		Record:        env.Record,
+
+		LogFormat:        logFormat,
+		LogXForwardedFor: cfg.Bool("log-x-forwarded-for"),
+		WorkerID:         env.ID,
 	})
 	go appSigs.deliver(s.InPython)
 	stop := make(chan os.Signal, 1)
@@ -227,7 +239,7 @@ func startPyPy(cfg *options.Config, logger *log.Logger) (*pypy.Runtime, error) {
 		}
 		setup, name = string(b), f
 	}
-	pypy.SetLog(func(msg []byte) { os.Stderr.Write(msg) })
+	pypy.SetLog(pythonLog(logger))
 	if err := rt.Start(setup, name); err != nil {
 		return nil, fail(1, "%v", err)
 	}
