@@ -44,7 +44,9 @@ def application(environ, start_response):
             got[name] = value if value is None else value.decode()
         return _json(start_response, got)
     if path == "/wait":
-        # Blocks until the test creates the file named by the query (at most 30 s).
+        # Says it started (QUERY.started), then blocks until the test creates the file
+        # named by the query (at most 30 s).
+        open(query + ".started", "w").close()
         deadline = time.time() + 30
         while not os.path.exists(query) and time.time() < deadline:
             time.sleep(0.02)

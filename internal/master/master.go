@@ -446,6 +446,9 @@ func (m *Master) shutdown(why string, now bool) {
 		if p.stopping == "" || now {
 			p.stopping = why
 			p.killAt = time.Now().Add(mercy)
+			if !now && m.drain(p) {
+				continue
+			}
 			p.cmd.Process.Signal(sig)
 		}
 	}

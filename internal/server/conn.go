@@ -147,6 +147,9 @@ func (c *conn) handle() bool {
 		c.refuse(err)
 		return false
 	}
+	if c.s.healthPath != nil && c.isHealthCheck(x) {
+		return c.answerHealth(x)
+	}
 	x.vars = x.req.AppendVars(x.vars[:0], &c.ci, x.bodyLen)
 	return c.dispatch(x, start, !x.req.Close && c.s.cfg.KeepAlive > 0 && !c.s.draining.Load())
 }

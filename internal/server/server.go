@@ -45,6 +45,8 @@ type Config struct {
 	Record        int               // this process's record on Board
 
 	// --log-format (nil: uwsgo's own line) and --log-x-forwarded-for; WorkerID is %(wid).
+	HealthPath string // answered without Python (health.go); "" for none
+
 	LogFormat        *accesslog.Format
 	LogXForwardedFor bool
 	WorkerID         int
@@ -64,6 +66,9 @@ type Server struct {
 
 	stats *scoreboard.Worker
 	pid   int // for the access log
+
+	healthPath []byte      // nil: no health check
+	unhealthy  atomic.Bool // the instance is stopping: the health check answers 503
 }
 
 // New makes a server and makes it the receiver of Python's responses.
@@ -75,6 +80,9 @@ func New(cfg Config) *Server {
 		conns:    make(map[*conn]struct{}),
 		stats:    cfg.Board.Worker(cfg.Record),
 		pid:      os.Getpid(),
+	}
+	if cfg.HealthPath != "" {
+		s.healthPath = []byte(cfg.HealthPath)
 	}
 	for i := 0; i < cfg.Threads; i++ {
 		s.slots <- i

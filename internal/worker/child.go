@@ -1,9 +1,9 @@
 package worker
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"os"
@@ -33,6 +33,10 @@ const (
 	ChildEnv  = "UWSGO_WORKER"
 	ConfigEnv = "UWSGO_CONFIG"
 )
+
+// DrainMessage is the line the master sends down the control socket when the whole
+// instance stops gracefully (a SIGTERM from the master stops only that worker).
+const DrainMessage = "drain"
 
 // ReadyMessage is what a worker tells its master once it serves.
 type ReadyMessage struct {
@@ -82,8 +86,18 @@ func Child(logger *log.Logger) error {
 		b, _ := json.Marshal(ReadyMessage{PID: os.Getpid(), App: app})
 		ctl.Write(append(b, '\n'))
 	}
+	drain := make(chan struct{}, 1)
+	env.Drain = drain
 	go func() {
-		io.Copy(io.Discard, ctl)
+		sc := bufio.NewScanner(ctl)
+		for sc.Scan() {
+			if sc.Text() == DrainMessage {
+				select {
+				case drain <- struct{}{}:
+				default:
+				}
+			}
+		}
 		logger.Printf("the master (pid %d) is gone: stopping", env.MasterPID)
 		syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	}()

@@ -60,6 +60,9 @@ type Env struct {
 	Processes int
 	MasterPID int          // 0 without a master
 	Ready     func(string) // told once serving, with the app loaded ("" for none)
+	// Drain is the master's request to stop as part of stopping the whole instance
+	// (nil for a single process, which learns it from its signals).
+	Drain <-chan struct{}
 	// Notify is systemd's notification socket of a single-process instance (a master's
 	// workers have none: the master speaks for them).
 	Notify *systemd.Notifier
@@ -122,6 +125,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		SocketTimeout: time.Duration(cfg.Int("socket-timeout")) * time.Second,
 		KeepAlive:     time.Duration(cfg.Int("http-keepalive")) * time.Second,
 		AccessLog:     !cfg.Bool("disable-logging"),
+		HealthPath:    cfg.Get("health-path"),
 		Log:           logger,
 		Board:         env.Board,
 		Record:        env.Record,
@@ -167,15 +171,40 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		}
 	}
 
-	sig := <-stop
-	rec.State.Store(scoreboard.Stopping)
-	notify(env.Notify, logger, "STOPPING=1", "STATUS=stopping ("+sig.String()+")")
-	if sig == syscall.SIGQUIT {
-		logger.Printf("%v: stopping now", sig)
-		s.Close()
-		return nil
+	// A stop of the whole instance (a signal to a single process, the master's "drain")
+	// turns --health-path to 503 and may go on serving for --shutdown-delay first; a
+	// master's SIGTERM alone stops just this worker (a reload, a recycled worker).
+	var why string
+	instanceStops := true
+	select {
+	case sig := <-stop:
+		why, instanceStops = sig.String(), env.MasterPID == 0
+		if sig == syscall.SIGQUIT {
+			notify(env.Notify, logger, "STOPPING=1", "STATUS=stopping now ("+why+")")
+			rec.State.Store(scoreboard.Stopping)
+			logger.Printf("%v: stopping now", sig)
+			s.Close()
+			return nil
+		}
+	case <-env.Drain:
+		why = "the master stops the instance"
 	}
-	logger.Printf("%v: finishing requests in flight, then stopping", sig)
+	notify(env.Notify, logger, "STOPPING=1", "STATUS=stopping ("+why+")")
+	if instanceStops {
+		s.Drain()
+		if d := time.Duration(cfg.Int("shutdown-delay")) * time.Second; d > 0 {
+			logger.Printf("%s: serving %v more with the health check answering 503 (--shutdown-delay), then stopping", why, d)
+			select {
+			case <-time.After(d):
+			case again := <-stop:
+				logger.Printf("%v again: stopping now", again)
+				s.Close()
+				return nil
+			}
+		}
+	}
+	rec.State.Store(scoreboard.Stopping)
+	logger.Printf("%s: finishing requests in flight, then stopping", why)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Int("worker-reload-mercy"))*time.Second)
 	defer cancel()
 	go func() {
