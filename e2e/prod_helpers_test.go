@@ -127,7 +127,17 @@ func statusOf(msg string) string {
 // getJSON fetches url and decodes its JSON body into a map.
 func getJSON(t *testing.T, url string) map[string]any {
 	t.Helper()
-	resp, err := http.Get(url)
+	return getJSONWith(t, url, nil)
+}
+
+// getJSONWith is getJSON with request headers, on a new connection.
+func getJSONWith(t *testing.T, url string, header map[string]string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}

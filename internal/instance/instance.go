@@ -23,6 +23,7 @@ import (
 
 	"uwsgo/internal/accesslog"
 	"uwsgo/internal/options"
+	"uwsgo/internal/server"
 	"uwsgo/internal/systemd"
 )
 
@@ -69,6 +70,9 @@ func Prepare(cfg *options.Config, logger *log.Logger) (*Instance, error) {
 		if _, err := accesslog.Compile(f, false); err != nil {
 			return nil, err
 		}
+	}
+	if _, err := server.ParseTrusted(cfg.All("trusted-proxy")); err != nil {
+		return nil, err
 	}
 	in := &Instance{Notify: systemd.NotifierFromEnv()}
 	if err := in.bind(cfg, logger); err != nil {

@@ -27,6 +27,7 @@ type conn struct {
 	rd     connReader
 
 	logLine []byte // the access log line, reused
+	proxied bool   // the peer is a trusted proxy: X-Forwarded-* are believed
 
 	mu   sync.Mutex // guards idle against Shutdown's wake-up
 	idle bool
@@ -36,6 +37,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{s: s, nc: nc, ci: connInfo(nc), rd: connReader{nc: nc, timeout: s.cfg.SocketTimeout}}
 	c.br = bufio.NewReaderSize(&c.rd, 8192)
 	c.x.c = c
+	c.proxied = s.cfg.Trusted.trustsPeer(nc)
 	return c
 }
 
@@ -150,7 +152,12 @@ func (c *conn) handle() bool {
 	if c.s.healthPath != nil && c.isHealthCheck(x) {
 		return c.answerHealth(x)
 	}
-	x.vars = x.req.AppendVars(x.vars[:0], &c.ci, x.bodyLen)
+	if c.proxied {
+		ci := c.s.cfg.Trusted.forwarded(&x.req, c.ci)
+		x.vars = x.req.AppendVars(x.vars[:0], &ci, x.bodyLen)
+	} else {
+		x.vars = x.req.AppendVars(x.vars[:0], &c.ci, x.bodyLen)
+	}
 	return c.dispatch(x, start, !x.req.Close && c.s.cfg.KeepAlive > 0 && !c.s.draining.Load())
 }
 

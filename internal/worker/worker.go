@@ -117,6 +117,10 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 			return fail(1, "%v", err)
 		}
 	}
+	trusted, err := server.ParseTrusted(cfg.All("trusted-proxy"))
+	if err != nil {
+		return fail(1, "%v", err)
+	}
 	s := server.New(server.Config{
 		Threads:       int(cfg.Int("threads")),
 		MaxHeadBytes:  int(cfg.Int("buffer-size")),
@@ -126,6 +130,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		KeepAlive:     time.Duration(cfg.Int("http-keepalive")) * time.Second,
 		AccessLog:     !cfg.Bool("disable-logging"),
 		HealthPath:    cfg.Get("health-path"),
+		Trusted:       trusted,
 		Log:           logger,
 		Board:         env.Board,
 		Record:        env.Record,
