@@ -198,8 +198,8 @@ var Table = []Option{
 		UWSGI: "uWSGI's default is 4",
 	},
 	{
-		Name: "trusted-proxy", Kind: List, Group: "HTTP", Meta: "IP|CIDR",
-		Help:  "take REMOTE_ADDR from X-Forwarded-For and wsgi.url_scheme from X-Forwarded-Proto, only on connections from these addresses",
+		Name: "trusted-proxy", Kind: List, Group: "HTTP", Meta: "IP|CIDR|unix",
+		Help:  "take REMOTE_ADDR from X-Forwarded-For and wsgi.url_scheme from X-Forwarded-Proto, only on connections from these addresses (unix: peers on UNIX sockets)",
 		UWSGI: "uWSGI has no equivalent (its --http router sets X-Forwarded-For; the app had to trust it)",
 	},
 	{
@@ -229,7 +229,8 @@ var Table = []Option{
 	},
 	{
 		Name: "logto", Kind: String, Group: "Operations", Meta: "FILE",
-		Help: "append the log (uwsgo's and the app's output) to FILE",
+		Help:  "append the log (uwsgo's and the app's output) to FILE; SIGUSR2 reopens it",
+		UWSGI: "uWSGI's SIGUSR2 prints the workers' status instead",
 	},
 	{
 		Name: "uid", Kind: String, Group: "Operations", Meta: "USER",
