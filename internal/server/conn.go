@@ -88,12 +88,18 @@ func (c *conn) awaitRequest(first bool) bool {
 		wait = c.s.cfg.SocketTimeout
 	}
 	c.mu.Lock()
-	if c.s.draining.Load() {
+	draining := c.s.draining.Load()
+	if draining && !first {
 		c.mu.Unlock()
 		return false
 	}
-	c.idle = true
+	// A new connection is not idle: its first request is on its way, and Shutdown lets
+	// it come, for a few seconds at most when already draining (as net/http does).
+	c.idle = !first
 	c.mu.Unlock()
+	if draining {
+		wait = min(wait, newConnGrace)
+	}
 	c.nc.SetReadDeadline(time.Now().Add(wait))
 	_, err := c.br.Peek(1)
 	c.mu.Lock()
@@ -122,6 +128,10 @@ func (c *conn) flush() bool {
 	}
 	return err == nil
 }
+
+// newConnGrace is how long a connection accepted while the server drains may take to
+// send its first request.
+const newConnGrace = 5 * time.Second
 
 var errTruncated = &proto.Error{Status: http.StatusBadRequest, Reason: "the request body ended before its announced length"}
 

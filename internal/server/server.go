@@ -64,6 +64,8 @@ type Server struct {
 	listeners []net.Listener
 	draining  atomic.Bool
 	active    sync.WaitGroup
+	accepting sync.WaitGroup // the Serve loops
+	closed    bool           // Close was called: no connection is taken any more
 
 	stats *scoreboard.Worker
 	pid   int // for the access log
@@ -100,7 +102,9 @@ func (s *Server) Serve(ln net.Listener, p Protocol) error {
 		return net.ErrClosed
 	}
 	s.listeners = append(s.listeners, ln)
+	s.accepting.Add(1)
 	s.mu.Unlock()
+	defer s.accepting.Done()
 	var backoff time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -132,10 +136,14 @@ func (s *Server) Serve(ln net.Listener, p Protocol) error {
 	}
 }
 
+// track registers a connection. One accepted while Shutdown closes the listeners is
+// served all the same: its client's handshake completed and its request is on its way,
+// so closing it unanswered would be a failed request (Shutdown waits for the accept
+// loops before it waits for the connections). Only Close refuses it.
 func (s *Server) track(c *conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.draining.Load() {
+	if s.closed {
 		return false
 	}
 	s.conns[c] = struct{}{}
@@ -162,6 +170,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.wakeIfIdle()
 	}
 	s.mu.Unlock()
+	s.accepting.Wait()
 	done := make(chan struct{})
 	go func() { s.active.Wait(); close(done) }()
 	select {
@@ -178,6 +187,7 @@ func (s *Server) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.draining.Store(true)
+	s.closed = true
 	for _, ln := range s.listeners {
 		ln.Close()
 	}
