@@ -190,3 +190,15 @@ func TestProdLogReopenTouch(t *testing.T) {
 	s.Get("/print?after-touch")
 	waitFile(t, logfile, "printed after-touch")
 }
+
+// --log-reopen: a reload reopens the log file as well.
+func TestProdLogReopenOnReload(t *testing.T) {
+	logfile := filepath.Join(t.TempDir(), "uwsgo.log")
+	s := startLogto(t, logfile, "--log-reopen", "--master", "--processes", "1", "--pypy-wsgi-file", testdata("prod_app.py"))
+	os.Rename(logfile, logfile+".1")
+	s.Cmd.Process.Signal(syscall.SIGHUP)
+	waitFile(t, logfile, "master: SIGHUP: reopened the log file")
+	waitFile(t, logfile, "reload done")
+	s.Get("/print?after-reload")
+	waitFile(t, logfile, "worker 1: printed after-reload")
+}
