@@ -73,7 +73,7 @@ func uwsgo(args []string) int {
 		logger.Printf("uwsgo: %v", err)
 		return 1
 	}
-	env := worker.Env{Board: scoreboard.Private(int(cfg.Int("threads"))), ID: 1, Processes: 1, Listeners: worker.Listeners(in.Sockets), State: state}
+	env := worker.Env{Board: scoreboard.Private(int(cfg.Int("threads"))), ID: 1, Processes: 1, Listeners: worker.Listeners(in.Sockets), State: state, Notify: in.Notify}
 	if addr := cfg.Get("stats"); addr != "" {
 		src := &stats.Source{Board: env.Board, Sockets: in.Sockets, PID: os.Getpid(), Version: worker.Version, Metrics: state.Metrics}
 		if err := stats.Serve(addr, cfg.Bool("stats-http"), src, logger); err != nil {

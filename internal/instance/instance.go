@@ -14,12 +14,17 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"uwsgo/internal/accesslog"
 	"uwsgo/internal/options"
+	"uwsgo/internal/server"
+	"uwsgo/internal/systemd"
 )
 
 // Socket is one bound listening socket.
@@ -28,12 +33,18 @@ type Socket struct {
 	Addr     string // as configured
 	Listener net.Listener
 	UnixPath string // the socket file of a UNIX socket, "" otherwise
+	// FromSystemd is a socket systemd passed (socket activation): systemd owns its file
+	// and permissions, so --vacuum and --chmod-socket leave it alone.
+	FromSystemd bool
 }
 
 // Instance holds what the instance set up and must clean up.
 type Instance struct {
 	Sockets []*Socket
-	vacuum  []string
+	// Notify tells systemd about start-up, reloads and stopping ($NOTIFY_SOCKET); nil
+	// when not run by systemd with Type=notify.
+	Notify *systemd.Notifier
+	vacuum []string
 }
 
 // daemonizedEnv marks the background copy of a --daemonize'd instance.
@@ -55,7 +66,15 @@ func Prepare(cfg *options.Config, logger *log.Logger) (*Instance, error) {
 			return nil, fmt.Errorf("--logto: %w", err)
 		}
 	}
-	in := &Instance{}
+	if f := cfg.Get("log-format"); f != "" {
+		if _, err := accesslog.Compile(f, false); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := server.ParseTrusted(cfg.All("trusted-proxy")); err != nil {
+		return nil, err
+	}
+	in := &Instance{Notify: systemd.NotifierFromEnv()}
 	if err := in.bind(cfg, logger); err != nil {
 		in.Close()
 		return nil, err
@@ -103,7 +122,11 @@ func Addresses(cfg *options.Config) []Address {
 
 func (in *Instance) bind(cfg *options.Config, logger *log.Logger) error {
 	addrs := Addresses(cfg)
-	if len(addrs) == 0 {
+	passed, err := systemd.Listeners()
+	if err != nil {
+		return err
+	}
+	if len(addrs) == 0 && len(passed) == 0 {
 		return errors.New("no socket to serve on: give --http-socket ADDR (for example --http-socket :9090) or --socket ADDR (uwsgi protocol, for nginx)")
 	}
 	mode := uint64(0)
@@ -113,36 +136,131 @@ func (in *Instance) bind(cfg *options.Config, logger *log.Logger) error {
 			return fmt.Errorf("--chmod-socket %s: not an octal permission such as 666 or 660", m)
 		}
 	}
-	for _, a := range addrs {
-		ln, err := Listen(a.Addr, int(cfg.Int("listen")))
-		if err != nil {
-			return fmt.Errorf("--%s %s: %w", a.Option, a.Addr, err)
-		}
-		s := &Socket{Proto: a.Proto, Addr: a.Addr, Listener: ln}
-		in.Sockets = append(in.Sockets, s)
-		if ul, ok := ln.(*net.UnixListener); ok {
-			s.UnixPath = ul.Addr().String()
-			// Removal is ours to decide (--vacuum), not the listener's.
-			ul.SetUnlinkOnClose(false)
-			if cfg.Bool("vacuum") {
-				in.vacuum = append(in.vacuum, s.UnixPath)
+	given := matchActivated(addrs, passed)
+	for i, a := range addrs {
+		s := &Socket{Proto: a.Proto, Addr: a.Addr}
+		if p := given[i]; p != nil {
+			s.Listener, s.FromSystemd = p.Listener, true
+		} else {
+			ln, err := Listen(a.Addr, int(cfg.Int("listen")))
+			if err != nil {
+				return fmt.Errorf("--%s %s: %w", a.Option, a.Addr, err)
 			}
-			if mode != 0 {
-				if err := os.Chmod(s.UnixPath, os.FileMode(mode)); err != nil {
-					return fmt.Errorf("--chmod-socket: %w", err)
+			s.Listener = ln
+		}
+		in.Sockets = append(in.Sockets, s)
+		if err := in.setUp(s, cfg.Bool("vacuum"), mode); err != nil {
+			return err
+		}
+		in.announce(s, logger, given[i])
+	}
+	// A passed socket no option asked for is served as well: HTTP, unless its name says
+	// it is for the uwsgi protocol (FileDescriptorName=uwsgi, app-uwsgi ...).
+	for i := range passed {
+		p := &passed[i]
+		if p.Listener == nil {
+			continue
+		}
+		s := &Socket{Proto: "http", Addr: p.Listener.Addr().String(), Listener: p.Listener, FromSystemd: true}
+		if strings.Contains(p.Name, "uwsgi") {
+			s.Proto = "uwsgi"
+		}
+		in.Sockets = append(in.Sockets, s)
+		if err := in.setUp(s, false, 0); err != nil {
+			return err
+		}
+		in.announce(s, logger, p)
+	}
+	return nil
+}
+
+// matchActivated pairs the sockets systemd passed with the configured addresses: by
+// name first (FileDescriptorName= equal to the address as written), then by the address
+// the socket is bound to, then the rest in order. Each passed socket given to an address
+// is taken out of passed (its Listener set to nil); the result is indexed like addrs.
+func matchActivated(addrs []Address, passed []systemd.Socket) []*systemd.Socket {
+	given := make([]*systemd.Socket, len(addrs))
+	take := func(i, j int) {
+		p := passed[j]
+		given[i] = &p
+		passed[j].Listener = nil
+	}
+	for _, same := range []func(Address, *systemd.Socket) bool{
+		func(a Address, p *systemd.Socket) bool { return p.Name != "" && p.Name == a.Addr },
+		func(a Address, p *systemd.Socket) bool { return sameAddress(a.Addr, p.Listener.Addr()) },
+		func(Address, *systemd.Socket) bool { return true },
+	} {
+		for i, a := range addrs {
+			for j := range passed {
+				if given[i] == nil && passed[j].Listener != nil && same(a, &passed[j]) {
+					take(i, j)
 				}
 			}
 		}
-		if a.Proto == "uwsgi" {
-			logger.Printf("uwsgi protocol on %s", ln.Addr())
-			if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
-				logger.Printf("WARNING: the uwsgi protocol on %s is reachable from every network interface: it trusts its peer (REMOTE_ADDR, HTTPS, SCRIPT_NAME come from the packet) and runs any registered RPC function; bind it to 127.0.0.1 or a UNIX socket behind your proxy", ln.Addr())
-			}
-		} else {
-			logger.Printf("HTTP on %s", ln.Addr())
+	}
+	return given
+}
+
+// sameAddress says whether a configured address names the address a socket is bound to.
+func sameAddress(addr string, bound net.Addr) bool {
+	switch b := bound.(type) {
+	case *net.UnixAddr:
+		return IsUnixPath(addr) && filepath.Clean(addr) == filepath.Clean(b.Name)
+	case *net.TCPAddr:
+		if IsUnixPath(addr) {
+			return false
+		}
+		ta, err := net.ResolveTCPAddr("tcp", addr)
+		if err != nil || ta.Port != b.Port {
+			return false
+		}
+		return ta.IP.Equal(b.IP) || (len(ta.IP) == 0 || ta.IP.IsUnspecified()) && b.IP.IsUnspecified()
+	}
+	return false
+}
+
+// setUp finishes a listening socket: UNIX socket files are ours to remove (--vacuum) and
+// to give permissions (--chmod-socket) unless systemd made them.
+func (in *Instance) setUp(s *Socket, vacuum bool, mode uint64) error {
+	ul, ok := s.Listener.(*net.UnixListener)
+	if !ok {
+		return nil
+	}
+	s.UnixPath = ul.Addr().String()
+	// Removal is ours to decide (--vacuum), not the listener's.
+	ul.SetUnlinkOnClose(false)
+	if s.FromSystemd {
+		return nil
+	}
+	if vacuum {
+		in.vacuum = append(in.vacuum, s.UnixPath)
+	}
+	if mode != 0 {
+		if err := os.Chmod(s.UnixPath, os.FileMode(mode)); err != nil {
+			return fmt.Errorf("--chmod-socket: %w", err)
 		}
 	}
 	return nil
+}
+
+func (in *Instance) announce(s *Socket, logger *log.Logger, p *systemd.Socket) {
+	ln := s.Listener
+	from := ""
+	if p != nil {
+		from = fmt.Sprintf(" (socket %d from systemd", p.FD)
+		if p.Name != "" {
+			from += fmt.Sprintf(", named %q", p.Name)
+		}
+		from += ")"
+	}
+	if s.Proto == "uwsgi" {
+		logger.Printf("uwsgi protocol on %s%s", ln.Addr(), from)
+		if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+			logger.Printf("WARNING: the uwsgi protocol on %s is reachable from every network interface: it trusts its peer (REMOTE_ADDR, HTTPS, SCRIPT_NAME come from the packet) and runs any registered RPC function; bind it to 127.0.0.1 or a UNIX socket behind your proxy", ln.Addr())
+		}
+	} else {
+		logger.Printf("HTTP on %s%s", ln.Addr(), from)
+	}
 }
 
 // daemonize starts a copy of this process in a new session, in the background, with its

@@ -72,7 +72,7 @@ func (m *Master) spawnAux(a *aux) {
 	a.ctl = os.NewFile(uintptr(pair[0]), a.role+" control")
 	child := os.NewFile(uintptr(pair[1]), "master control")
 	defer child.Close()
-	env := append(worker.ChildEnviron(m.cfg, a.id, -1, m.board.Records(), 0), worker.RoleEnv+"="+a.role+":"+a.arg)
+	env := append(worker.ChildEnviron(m.cfg, a.id, -1, m.board.Records(), nil), worker.RoleEnv+"="+a.role+":"+a.arg)
 	process, err := m.start(fmt.Sprintf("uwsgo %s %d", a.role, a.id), env, []uintptr{child.Fd(), m.board.File().Fd(), m.shared.Segment.File().Fd()})
 	if err != nil {
 		m.log.Printf("master: starting %s %d: %v", a.role, a.id, err)

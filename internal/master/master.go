@@ -89,6 +89,12 @@ type Master struct {
 	started   bool // every first-generation worker was ready once
 	exiting   string
 	status    int // exit status
+
+	// systemd (Type=notify)
+	reloading  bool   // a reload was announced and not every replacement is ready yet
+	lastStatus string // the last STATUS= sent
+
+	logTouch *instance.Touched // --touch-logreopen
 }
 
 // Run is the master's life; it returns the exit status.
@@ -140,6 +146,7 @@ func (m *Master) setup() error {
 		return err
 	}
 	m.checkTouch() // the baseline: a change from now on reloads
+	m.logTouch = instance.NewTouched(m.cfg.All("touch-logreopen"))
 	for _, fifo := range m.cfg.All("master-fifo") {
 		if err := m.listenFIFO(fifo); err != nil {
 			return fmt.Errorf("--master-fifo %s: %w", fifo, err)
@@ -155,7 +162,7 @@ func (m *Master) setup() error {
 
 func (m *Master) run() int {
 	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR2)
 	go func() {
 		for s := range sigs {
 			m.events <- event{signal: s}
@@ -219,6 +226,8 @@ func (m *Master) handle(e event) {
 			m.shutdown(e.signal.String(), false)
 		case syscall.SIGQUIT:
 			m.shutdown(e.signal.String(), true)
+		case syscall.SIGUSR2:
+			m.reopenLog("SIGUSR2")
 		}
 	case e.command != 0:
 		m.onCommand(e.command)
@@ -265,7 +274,7 @@ func (m *Master) spawn(id int, old *proc) {
 	defer child.Close()
 
 	files := append([]uintptr{child.Fd(), m.board.File().Fd(), m.shared.Segment.File().Fd()}, m.fds...)
-	process, err := m.start(fmt.Sprintf("uwsgo worker %d", id), worker.ChildEnviron(m.cfg, id, record, m.board.Records(), len(m.fds)), files)
+	process, err := m.start(fmt.Sprintf("uwsgo worker %d", id), worker.ChildEnviron(m.cfg, id, record, m.board.Records(), m.in.Sockets), files)
 	if err != nil {
 		m.log.Printf("master: starting worker %d (%s): %v; retrying in a second", id, m.binary, err)
 		p.ctl.Close()
@@ -391,7 +400,12 @@ func (m *Master) onReady(p *proc, msg worker.ControlMessage) {
 	if !m.started && m.allReady() {
 		m.started = true
 		m.log.Printf("uwsgo %s ready (master pid %d, %d processes, %d threads each)", worker.Version, os.Getpid(), m.n, m.cfg.Int("threads"))
+		m.notifyReady()
+	} else if m.reloading && m.allReady() {
+		m.log.Printf("master: reload done: every worker is new and ready")
+		m.notifyReady()
 	}
+	m.notifyStatus()
 }
 
 func (m *Master) allReady() bool {
@@ -415,6 +429,7 @@ func (m *Master) stop(p *proc, why string) {
 }
 
 func (m *Master) onExit(p *proc, st *os.ProcessState) {
+	defer m.notifyStatus()
 	delete(m.procs, p)
 	p.ctl.Close()
 	m.board.Worker(p.record).State.Store(scoreboard.Free)
@@ -505,6 +520,10 @@ func (m *Master) reload(why string) {
 		return
 	}
 	m.log.Printf("master: %s: reloading the workers gracefully", why)
+	m.reloadStarts()
+	if m.cfg.Bool("log-reopen") {
+		m.reopenLog(why)
+	}
 	for id := 1; id <= m.n; id++ {
 		m.replace(id, why)
 	}
@@ -522,6 +541,7 @@ func (m *Master) replace(id int, why string) {
 // reloadNow stops every worker at once and starts new ones: uWSGI's brutal reload.
 func (m *Master) reloadNow(why string) {
 	m.log.Printf("master: %s: reloading the workers now", why)
+	m.reloadStarts()
 	for p := range m.procs {
 		p.stopping = why
 		p.process.Signal(syscall.SIGQUIT)
@@ -538,6 +558,8 @@ func (m *Master) shutdown(why string, now bool) {
 			how = "stopping now"
 		}
 		m.log.Printf("master: %s: %s, then exiting", why, how)
+		m.lastStatus = m.statusLine()
+		m.notify("STOPPING=1", "STATUS="+m.lastStatus)
 	}
 	mercy := time.Duration(m.cfg.Int("worker-reload-mercy")) * time.Second
 	sig := syscall.SIGTERM
@@ -548,6 +570,9 @@ func (m *Master) shutdown(why string, now bool) {
 		if p.stopping == "" || now {
 			p.stopping = why
 			p.killAt = time.Now().Add(mercy)
+			if !now && m.drain(p) {
+				continue
+			}
 			p.process.Signal(sig)
 		}
 	}
@@ -578,6 +603,9 @@ func (m *Master) tick() {
 	}
 	m.checkTouch()
 	m.signals.Tick(now)
+	if f := m.logTouch.Changed(); f != "" {
+		m.reopenLog("--touch-logreopen " + f)
+	}
 }
 
 // harakiri kills p if one of its requests runs past --harakiri or past the limit the app

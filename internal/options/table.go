@@ -141,6 +141,12 @@ var Table = []Option{
 		Help: "how long a stopping worker may take to finish its requests before it is killed",
 	},
 	{
+		Name: "shutdown-delay", Kind: Int, Group: "Processes", Meta: "SECONDS",
+		Default: "0", Min: 0,
+		Help:  "on a graceful stop, go on serving this long with --health-path answering 503, so that load balancers move traffic away first",
+		UWSGI: "uWSGI has no equivalent",
+	},
+	{
 		Name: "die-on-term", Kind: Flag, Group: "Processes",
 		Help:  "accepted for uWSGI 2.0 configurations: SIGTERM always stops uwsgo gracefully",
 		UWSGI: "uWSGI 2.0 reloads on SIGTERM unless this is given; uwsgo follows uWSGI 2.1",
@@ -190,6 +196,16 @@ var Table = []Option{
 		Default: "30", Min: 1,
 		Help:  "a read or write that stalls this long closes the connection",
 		UWSGI: "uWSGI's default is 4",
+	},
+	{
+		Name: "trusted-proxy", Kind: List, Group: "HTTP", Meta: "IP|CIDR|unix",
+		Help:  "take REMOTE_ADDR from X-Forwarded-For and wsgi.url_scheme from X-Forwarded-Proto, only on connections from these addresses (unix: peers on UNIX sockets)",
+		UWSGI: "uWSGI has no equivalent (its --http router sets X-Forwarded-For; the app had to trust it)",
+	},
+	{
+		Name: "health-path", Kind: String, Group: "HTTP", Meta: "PATH",
+		Help:  "answer GET/HEAD of PATH on HTTP sockets without Python: 200 \"ok\" while serving, 503 once the instance stops",
+		UWSGI: "uWSGI needs an internal routing rule (--route) for this",
 	},
 	{
 		Name: "http-keepalive", Kind: Int, Group: "HTTP", Meta: "SECONDS",
@@ -261,7 +277,8 @@ var Table = []Option{
 	},
 	{
 		Name: "logto", Kind: String, Group: "Operations", Meta: "FILE",
-		Help: "append the log (uwsgo's and the app's output) to FILE",
+		Help:  "append the log (uwsgo's and the app's output) to FILE; SIGUSR2 reopens it",
+		UWSGI: "uWSGI's SIGUSR2 prints the workers' status instead",
 	},
 	{
 		Name: "uid", Kind: String, Group: "Operations", Meta: "USER",
@@ -289,6 +306,23 @@ var Table = []Option{
 	{
 		Name: "disable-logging", Short: 'L', Kind: Flag, Group: "Logging",
 		Help: "no per-request log lines",
+	},
+	{
+		Name: "log-format", Aliases: []string{"logformat"}, Kind: String, Group: "Logging", Meta: "FORMAT",
+		Help:  "per-request line: %(method) %(uri) %(status) %(size) %(msecs) %(addr) %(pid) %(wid) ... and logvars; \"json\" for one JSON object per request",
+		UWSGI: "\"json\" is uwsgo's; uWSGI builds JSON with --log-encoder",
+	},
+	{
+		Name: "log-x-forwarded-for", Kind: Flag, Group: "Logging",
+		Help: "log the first X-Forwarded-For address as the client's (%(addr))",
+	},
+	{
+		Name: "log-reopen", Kind: Flag, Group: "Logging",
+		Help: "reopen the log file (--logto, --daemonize) on every reload too; SIGUSR2 always reopens it",
+	},
+	{
+		Name: "touch-logreopen", Kind: List, Group: "Logging", Meta: "FILE",
+		Help: "reopen the log file when FILE's modification time changes (for logrotate's postrotate)",
 	},
 }
 

@@ -38,6 +38,8 @@ struct uwsgo_api {
     long (*rpc_call)(const char *, long, const char *, long, char **, long *);
     void (*free)(void *);
     long (*call)(int, const char *, long, char **, long *);
+    long (*set_logvar)(const char *, long, const char *, long);
+    long (*get_logvar)(const char *, long, char **, long *);
     long (*handle)(long, const char *, long, const char *, long, int);
     long (*step)(int, const char *, long);
     long (*deliver_signal)(int);
@@ -955,6 +957,111 @@ def _missing(name):
 
 uwsgi.__getattr__ = _missing
 
+# ---------------------------------------------------------------- the log
+# The app's print() and logging output goes to Go a line at a time (api.log), and Go
+# writes each line to the log with the worker's prefix, like its own lines. Each thread
+# keeps its own unfinished line, so concurrent prints do not mix within a line. Nothing
+# here runs for a request that prints nothing.
+
+import threading as _threading
+
+
+class _LogStream(io.TextIOBase):
+    """sys.stdout/sys.stderr: line-buffered text that reaches uwsgo's log."""
+
+    encoding = "utf-8"
+    errors = "backslashreplace"
+    line_buffering = True
+
+    def __init__(self, name, fd):
+        self.name = name
+        self._fd = fd
+        self._pending = _threading.local()
+        self.buffer = _LogBuffer(self)
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        # The real descriptor (the log file or the service's stderr): what writes to it
+        # directly, such as faulthandler, still lands in the log, without the prefix.
+        return self._fd
+
+    def write(self, text):
+        if type(text) is not str:
+            raise TypeError("write() argument must be str, not %s" % type(text).__name__)
+        head = getattr(self._pending, "text", "")
+        end = text.rfind("\n")
+        if end < 0:
+            self._pending.text = head + text
+        else:
+            self._pending.text = text[end + 1:]
+            _log(head + text[:end + 1])
+        return len(text)
+
+    def flush(self):
+        text = getattr(self._pending, "text", "")
+        if text:
+            self._pending.text = ""
+            _log(text + "\n")
+
+
+class _LogBuffer(io.BufferedIOBase):
+    """sys.stdout.buffer: bytes written there are decoded as UTF-8 and logged as text."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def writable(self):
+        return True
+
+    def fileno(self):
+        return self._stream.fileno()
+
+    def write(self, data):
+        self._stream.write(bytes(data).decode("utf-8", "backslashreplace"))
+        return len(data)
+
+    def flush(self):
+        self._stream.flush()
+
+
+def _capture_output():
+    """Sends the app's output to the log. Not with --honour-stdin: an interactive session
+    (the seed's IPython trick) needs the terminal's own streams."""
+    sys.stdout = _LogStream("<stdout>", 1)
+    sys.stderr = _LogStream("<stderr>", 2)
+    _base["wsgi.errors"] = sys.stderr
+
+
+def _set_logvar(key, value):
+    k = _as_bytes(key, "a logvar name")
+    v = _as_bytes(value, "a logvar value")
+    if api.set_logvar(k, len(k), v, len(v)) != 0:
+        raise SystemError("uwsgi.set_logvar() works only in a request, on the thread running it")
+
+
+def _get_logvar(key):
+    k = _as_bytes(key, "a logvar name")
+    out = ffi.new("char **")
+    outlen = ffi.new("long *")
+    rc = api.get_logvar(k, len(k), out, outlen)
+    if rc == -1:
+        raise SystemError("uwsgi.get_logvar() works only in a request, on the thread running it")
+    if rc != 0:
+        return None
+    try:
+        return ffi.unpack(out[0], outlen[0]) if outlen[0] else b""
+    finally:
+        api.free(out[0])
+
+
+uwsgi.set_logvar = _set_logvar
+uwsgi.get_logvar = _get_logvar
+
 
 # ---------------------------------------------------------------- start-up steps
 
@@ -1045,6 +1152,8 @@ def _configure(text):
     uwsgi.cores = conf["threads"]
     major, minor, rev = (int(x) for x in conf["version"].split(".")[:3])
     uwsgi.version_info = (major, minor, rev, 0, "uwsgo")
+    if conf.get("capture_output", True):
+        _capture_output()
     _base["wsgi.multithread"] = conf["threads"] > 1
     _base["wsgi.multiprocess"] = conf["processes"] > 1
 

@@ -25,9 +25,9 @@ type conn struct {
 	out    []byte // responses not yet written: pipelined ones are written together
 	cr     proto.ChunkedReader
 	rd     connReader
-	// logAddr is the client the access log names: the peer, or for the uwsgi protocol
-	// the REMOTE_ADDR its proxy sent.
-	logAddr string
+
+	logLine []byte // the access log line, reused
+	proxied bool   // the peer is a trusted proxy: X-Forwarded-* are believed
 
 	mu sync.Mutex // guards waiting against Shutdown's wake-up
 	// waiting is what the connection waits for, if anything: an idle keep-alive
@@ -50,7 +50,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.s, c.nc, c.ci = s, nc, connInfo(nc)
 	c.rd = connReader{nc: nc, timeout: s.cfg.SocketTimeout}
 	c.br.Reset(&c.rd)
-	c.logAddr = c.ci.RemoteAddr
+	c.proxied = s.cfg.Trusted.trustsPeer(nc)
 	return c
 }
 
@@ -192,7 +192,15 @@ func (c *conn) handle() bool {
 		c.refuse(err)
 		return false
 	}
-	x.vars = x.req.AppendVars(x.vars[:0], &c.ci, x.bodyLen)
+	if c.s.healthPath != nil && c.isHealthCheck(x) {
+		return c.answerHealth(x)
+	}
+	if c.proxied {
+		ci := c.s.cfg.Trusted.forwarded(&x.req, c.ci)
+		x.vars = x.req.AppendVars(x.vars[:0], &ci, x.bodyLen)
+	} else {
+		x.vars = x.req.AppendVars(x.vars[:0], &c.ci, x.bodyLen)
+	}
 	return c.dispatch(x, start, !x.req.Close && c.s.cfg.KeepAlive > 0 && !c.s.draining.Load())
 }
 
@@ -203,7 +211,7 @@ func (c *conn) dispatch(x *exchange, start time.Time, keepAlive bool) bool {
 	status := x.finish(rc)
 	c.s.stats.TxBytes.Add(uint64(x.sent))
 	if c.s.cfg.AccessLog {
-		c.s.cfg.Log.Printf("%s %s %s => %d, %d bytes in %.3f ms", c.logAddr, x.req.Method, x.req.Target, status, x.sent, float64(time.Since(start).Microseconds())/1000)
+		c.logRequest(x, status, start)
 	}
 	if x.file != nil && !c.sendFile(x) {
 		return false

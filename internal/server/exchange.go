@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 
+	"uwsgo/internal/accesslog"
 	"uwsgo/internal/proto"
 	"uwsgo/internal/pypy"
 )
@@ -42,6 +43,9 @@ type exchange struct {
 	file       *os.File // a wsgi.file_wrapper body, written after the head
 	fileOffset int64
 	fileLength int64
+
+	headBytes int64           // the response head's size, for the access log
+	logvars   []accesslog.Var // uwsgi.set_logvar's, for the access log
 }
 
 func (x *exchange) bodyFD() int {
@@ -68,6 +72,7 @@ func (x *exchange) begin(keepAlive bool) {
 	x.started, x.noBody, x.chunked = false, false, false
 	x.remaining, x.sent, x.status = -1, 0, 0
 	x.upgraded, x.disconnected = false, false
+	x.headBytes, x.logvars = 0, x.logvars[:0]
 }
 
 func (x *exchange) isHEAD() bool {
@@ -115,6 +120,7 @@ func (x *exchange) startResponse(head []byte, whole bool, length int64) int {
 		out = append(out, *dateHeader.Load()...)
 	}
 	c.out = append(out, "\r\n"...)
+	x.headBytes = int64(len(c.out) - x.mark)
 	return 0
 }
 

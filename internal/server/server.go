@@ -21,10 +21,12 @@ import (
 	"errors"
 	"log"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"uwsgo/internal/accesslog"
 	"uwsgo/internal/pypy"
 	"uwsgo/internal/scoreboard"
 )
@@ -41,6 +43,14 @@ type Config struct {
 	Log           *log.Logger
 	Board         *scoreboard.Board // where the counters and running requests are published
 	Record        int               // this process's record on Board
+
+	// --log-format (nil: uwsgo's own line) and --log-x-forwarded-for; WorkerID is %(wid).
+	HealthPath string   // answered without Python (health.go); "" for none
+	Trusted    *Trusted // --trusted-proxy (proxy.go); nil: none
+
+	LogFormat        *accesslog.Format
+	LogXForwardedFor bool
+	WorkerID         int
 }
 
 // Server serves requests to the app loaded in this process's PyPy.
@@ -53,10 +63,15 @@ type Server struct {
 	conns     map[*conn]struct{}
 	listeners []net.Listener
 	draining  atomic.Bool
+	active    sync.WaitGroup
 	accepting sync.WaitGroup // the Serve loops
-	active    sync.WaitGroup // the connections
+	closed    bool           // Close was called: no connection is taken any more
 
 	stats *scoreboard.Worker
+	pid   int // for the access log
+
+	healthPath []byte      // nil: no health check
+	unhealthy  atomic.Bool // the instance is stopping: the health check answers 503
 }
 
 // New makes a server and makes it the receiver of Python's responses.
@@ -67,6 +82,10 @@ func New(cfg Config) *Server {
 		inPython: make([]*exchange, cfg.Threads),
 		conns:    make(map[*conn]struct{}),
 		stats:    cfg.Board.Worker(cfg.Record),
+		pid:      os.Getpid(),
+	}
+	if cfg.HealthPath != "" {
+		s.healthPath = []byte(cfg.HealthPath)
 	}
 	for i := 0; i < cfg.Threads; i++ {
 		s.slots <- i
@@ -105,7 +124,10 @@ func (s *Server) Serve(ln net.Listener, p Protocol) error {
 		}
 		backoff = 0
 		c := newConn(s, nc)
-		s.track(c)
+		if !s.track(c) {
+			nc.Close()
+			continue
+		}
 		if p == Uwsgi {
 			go c.serveUwsgi()
 		} else {
@@ -114,13 +136,19 @@ func (s *Server) Serve(ln net.Listener, p Protocol) error {
 	}
 }
 
-// track counts a connection in. Every accepted connection is, even one accepted while a
-// drain starts: its client already sent a request, which gets an answer.
-func (s *Server) track(c *conn) {
+// track registers a connection. One accepted while Shutdown closes the listeners is
+// served all the same: its client's handshake completed and its request is on its way,
+// so closing it unanswered would be a failed request (Shutdown waits for the accept
+// loops before it waits for the connections). Only Close refuses it.
+func (s *Server) track(c *conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
 	s.conns[c] = struct{}{}
 	s.active.Add(1)
+	return true
 }
 
 func (s *Server) untrack(c *conn) {
@@ -162,6 +190,7 @@ func (s *Server) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.draining.Store(true)
+	s.closed = true
 	for _, ln := range s.listeners {
 		ln.Close()
 	}

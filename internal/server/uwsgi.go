@@ -73,15 +73,7 @@ func (c *conn) uwsgiRequest(start time.Time) {
 	// The body ends where the connection does: nginx passes an upstream's body through
 	// untouched, so chunked framing (chosen for HTTP/1.1 clients) would reach the client.
 	x.req.ProtoMinor = 0
-	// The client is the one the proxy names, not the proxy.
-	c.logAddr = c.ci.RemoteAddr
-	proto.EachVar(vars, func(k, v []byte) bool {
-		if string(k) == "REMOTE_ADDR" {
-			c.logAddr = string(v)
-			return false
-		}
-		return true
-	})
+
 	defer x.releaseBody()
 	if err := c.readBody(x); err != nil {
 		c.s.cfg.Log.Printf("%s: uwsgi request body: %v", c.nc.RemoteAddr(), err)

@@ -26,6 +26,7 @@ func serveAux(cfg *options.Config, logger *log.Logger, env Env, role, arg string
 	if err := stdinFromDevNull(); err != nil {
 		return fail(1, "replacing stdin with /dev/null: %v", err)
 	}
+	reopenLogOnSignal(cfg, logger, false)
 	appSigs := newAppSignals(logger)
 	pypy.SetSignalRouter(appSigs.route)
 	pypy.SetRPCClient(rpc.Call)

@@ -26,9 +26,11 @@ const (
 	fdFirstListener = 6 // the listening sockets, in the order configured
 )
 
-// The environment: ChildEnv is "ID,RECORD,RECORDS,LISTENERS"; ConfigEnv the master's
-// configuration (options.Config.Encode); RoleEnv, for a process that serves no
-// requests, "mule:SCRIPT" or "spooler:DIR".
+// The environment: ChildEnv is "ID,RECORD,RECORDS,PROTOCOLS", PROTOCOLS naming the
+// protocol of each inherited socket in order ("http+uwsgi"; the sockets can outnumber the
+// configured addresses when systemd passed some); ConfigEnv the master's configuration
+// (options.Config.Encode); RoleEnv, for a process that serves no requests, "mule:SCRIPT"
+// or "spooler:DIR".
 const (
 	ChildEnv  = "UWSGO_WORKER"
 	ConfigEnv = "UWSGO_CONFIG"
@@ -46,10 +48,15 @@ func IsChild() bool { return os.Getenv(ChildEnv) != "" }
 
 // Child serves as the worker a master asked for.
 func Child(logger *log.Logger) error {
-	var id, record, records, listeners int
-	if _, err := fmt.Sscanf(os.Getenv(ChildEnv), "%d,%d,%d,%d", &id, &record, &records, &listeners); err != nil {
+	var id, record, records int
+	fields := strings.SplitN(os.Getenv(ChildEnv), ",", 4)
+	if len(fields) != 4 {
+		return fail(1, "%s=%q: want ID,RECORD,RECORDS,PROTOCOLS", ChildEnv, os.Getenv(ChildEnv))
+	}
+	if _, err := fmt.Sscanf(strings.Join(fields[:3], " "), "%d %d %d", &id, &record, &records); err != nil {
 		return fail(1, "%s=%q: %v", ChildEnv, os.Getenv(ChildEnv), err)
 	}
+	protocols := fields[3]
 	cfg, err := options.Decode(os.Getenv(ConfigEnv))
 	if err != nil {
 		return fail(1, "%v", err)
@@ -78,23 +85,21 @@ func Child(logger *log.Logger) error {
 		return fail(1, "%v", err)
 	}
 	ctl := os.NewFile(fdControl, "master")
-	env := Env{Board: board, Record: record, ID: id, Processes: int(cfg.Int("processes")), MasterPID: os.Getppid(), State: state, Control: ctl}
+	drain := make(chan struct{}, 1)
+	env := Env{Board: board, Record: record, ID: id, Processes: int(cfg.Int("processes")), MasterPID: os.Getppid(),
+		State: state, Control: ctl, Drain: drain, drain: drain}
 	if role != "" {
 		env.Role = role
 		return serveAux(cfg, logger, env, role, roleArg)
 	}
-	addrs := instance.Addresses(cfg)
-	if len(addrs) != listeners {
-		return fail(1, "the master passed %d sockets for %d addresses", listeners, len(addrs))
-	}
-	for i, a := range addrs {
-		f := os.NewFile(uintptr(fdFirstListener+i), a.Addr)
+	for i, proto := range strings.Split(protocols, "+") {
+		f := os.NewFile(uintptr(fdFirstListener+i), "socket")
 		ln, err := net.FileListener(f)
 		f.Close()
 		if err != nil {
-			return fail(1, "inherited socket %s: %v", a.Addr, err)
+			return fail(1, "inherited socket %d (%s): %v", i+1, proto, err)
 		}
-		env.Listeners = append(env.Listeners, Listener{ln, protocolOf(a.Proto)})
+		env.Listeners = append(env.Listeners, Listener{ln, protocolOf(proto)})
 	}
 	env.Ready = func(app string) {
 		b, _ := json.Marshal(ControlMessage{Type: "ready", PID: os.Getpid(), App: app})
@@ -103,8 +108,13 @@ func Child(logger *log.Logger) error {
 	return Serve(cfg, logger, env)
 }
 
-// ChildEnviron is the environment of a worker the master starts.
-func ChildEnviron(cfg *options.Config, id, record, records, listeners int) []string {
+// ChildEnviron is the environment of a worker the master starts, which inherits sockets
+// in that order.
+func ChildEnviron(cfg *options.Config, id, record, records int, sockets []*instance.Socket) []string {
+	protocols := make([]string, len(sockets))
+	for i, s := range sockets {
+		protocols[i] = s.Proto
+	}
 	env := make([]string, 0, len(os.Environ())+2)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, ChildEnv+"=") && !strings.HasPrefix(kv, ConfigEnv+"=") {
@@ -112,6 +122,6 @@ func ChildEnviron(cfg *options.Config, id, record, records, listeners int) []str
 		}
 	}
 	return append(env,
-		fmt.Sprintf("%s=%d,%d,%d,%d", ChildEnv, id, record, records, listeners),
+		fmt.Sprintf("%s=%d,%d,%d,%s", ChildEnv, id, record, records, strings.Join(protocols, "+")),
 		ConfigEnv+"="+cfg.Encode())
 }

@@ -17,6 +17,7 @@ var reserved = map[syscall.Signal]string{
 	syscall.SIGINT:  "uwsgo stops gracefully on it",
 	syscall.SIGTERM: "uwsgo stops gracefully on it",
 	syscall.SIGQUIT: "uwsgo stops at once on it",
+	syscall.SIGUSR2: "uwsgo reopens its log file on it",
 	syscall.SIGURG:  "Go's scheduler preempts goroutines with it",
 	syscall.SIGPROF: "Go's profiler uses it",
 	syscall.SIGCHLD: "uwsgo reaps its children with it",

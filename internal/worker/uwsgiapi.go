@@ -162,6 +162,11 @@ func (a *uwsgiAPI) listen(ctl *os.File, masterPID int) {
 			case a.wake <- struct{}{}:
 			default:
 			}
+		case "drain":
+			select {
+			case a.env.drain <- struct{}{}:
+			default:
+			}
 		}
 	}
 	a.log.Printf("the master (pid %d) is gone: stopping", masterPID)

@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"uwsgo/internal/accesslog"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
@@ -29,6 +30,7 @@ import (
 	"uwsgo/internal/scoreboard"
 	"uwsgo/internal/server"
 	"uwsgo/internal/shared"
+	"uwsgo/internal/systemd"
 )
 
 // Version is uwsgo's version, as --version and uwsgi.version say it.
@@ -62,6 +64,13 @@ type Env struct {
 	State     *shared.State
 	Control   *os.File // the socket to the master; nil in a single process
 	Role      string   // "" for a worker, else RoleMule or RoleSpooler
+	// Drain is the master's request to stop as part of stopping the whole instance
+	// (nil for a single process, which learns it from its signals).
+	Drain <-chan struct{}
+	// Notify is systemd's notification socket of a single-process instance (a master's
+	// workers have none: the master speaks for them).
+	Notify *systemd.Notifier
+	drain  chan struct{} // the sending end of Drain, for the control socket's reader
 }
 
 // Listener is a listening socket and the protocol it speaks.
@@ -95,6 +104,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 			return fail(1, "replacing stdin with /dev/null: %v", err)
 		}
 	}
+	reopenLogOnSignal(cfg, logger, env.MasterPID == 0)
 	appSigs := newAppSignals(logger)
 	pypy.SetSignalRouter(appSigs.route)
 	pypy.SetRPCClient(rpc.Call)
@@ -108,6 +118,16 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		return err
 	}
 
+	var logFormat *accesslog.Format
+	if f := cfg.Get("log-format"); f != "" {
+		if logFormat, err = accesslog.Compile(f, cfg.Bool("log-x-forwarded-for")); err != nil {
+			return fail(1, "%v", err)
+		}
+	}
+	trusted, err := server.ParseTrusted(cfg.All("trusted-proxy"))
+	if err != nil {
+		return fail(1, "%v", err)
+	}
 	s := server.New(server.Config{
 		Threads:       int(cfg.Int("threads")),
 		MaxHeadBytes:  int(cfg.Int("buffer-size")),
@@ -116,9 +136,15 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		SocketTimeout: time.Duration(cfg.Int("socket-timeout")) * time.Second,
 		KeepAlive:     time.Duration(cfg.Int("http-keepalive")) * time.Second,
 		AccessLog:     !cfg.Bool("disable-logging"),
+		HealthPath:    cfg.Get("health-path"),
+		Trusted:       trusted,
 		Log:           logger,
 		Board:         env.Board,
 		Record:        env.Record,
+
+		LogFormat:        logFormat,
+		LogXForwardedFor: cfg.Bool("log-x-forwarded-for"),
+		WorkerID:         env.ID,
 	})
 	go appSigs.deliver(s.InPython)
 	api.server = s
@@ -145,6 +171,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 			threads = fmt.Sprintf("%d threads", t)
 		}
 		logger.Printf("uwsgo %s ready (pid %d, single process, %s, %s)", Version, os.Getpid(), threads, rt.Version)
+		notify(env.Notify, logger, "READY=1", "STATUS=serving: single process, "+threads)
 	}
 
 	if path := os.Getenv(ProfileEnv); path != "" {
@@ -158,14 +185,40 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		}
 	}
 
-	sig := <-stop
-	rec.State.Store(scoreboard.Stopping)
-	if sig == syscall.SIGQUIT {
-		logger.Printf("%v: stopping now", sig)
-		s.Close()
-		return nil
+	// A stop of the whole instance (a signal to a single process, the master's "drain")
+	// turns --health-path to 503 and may go on serving for --shutdown-delay first; a
+	// master's SIGTERM alone stops just this worker (a reload, a recycled worker).
+	var why string
+	instanceStops := true
+	select {
+	case sig := <-stop:
+		why, instanceStops = sig.String(), env.MasterPID == 0
+		if sig == syscall.SIGQUIT {
+			notify(env.Notify, logger, "STOPPING=1", "STATUS=stopping now ("+why+")")
+			rec.State.Store(scoreboard.Stopping)
+			logger.Printf("%v: stopping now", sig)
+			s.Close()
+			return nil
+		}
+	case <-env.Drain:
+		why = "the master stops the instance"
 	}
-	logger.Printf("%v: finishing requests in flight, then stopping", sig)
+	notify(env.Notify, logger, "STOPPING=1", "STATUS=stopping ("+why+")")
+	if instanceStops {
+		s.Drain()
+		if d := time.Duration(cfg.Int("shutdown-delay")) * time.Second; d > 0 {
+			logger.Printf("%s: serving %v more with the health check answering 503 (--shutdown-delay), then stopping", why, d)
+			select {
+			case <-time.After(d):
+			case again := <-stop:
+				logger.Printf("%v again: stopping now", again)
+				s.Close()
+				return nil
+			}
+		}
+	}
+	rec.State.Store(scoreboard.Stopping)
+	logger.Printf("%s: finishing requests in flight, then stopping", why)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Int("worker-reload-mercy"))*time.Second)
 	defer cancel()
 	go func() {
@@ -179,6 +232,12 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	}
 	logger.Printf("served %d requests; Python ran on %d OS threads", rec.Requests.Load(), pypy.AttachedThreads())
 	return nil
+}
+
+func notify(n *systemd.Notifier, logger *log.Logger, lines ...string) {
+	if err := n.Notify(lines...); err != nil {
+		logger.Printf("telling systemd %q: %v", lines, err)
+	}
 }
 
 // ProfileEnv names a file to write a Go CPU profile of the worker's whole serving life to
@@ -223,7 +282,7 @@ func startPyPy(cfg *options.Config, logger *log.Logger) (*pypy.Runtime, error) {
 		}
 		setup, name = string(b), f
 	}
-	pypy.SetLog(func(msg []byte) { os.Stderr.Write(msg) })
+	pypy.SetLog(pythonLog(logger))
 	if err := rt.Start(setup, name); err != nil {
 		return nil, fail(1, "%v", err)
 	}
@@ -246,7 +305,9 @@ func load(cfg *options.Config, logger *log.Logger, env Env) error {
 		"master_pid":  env.MasterPID,
 		"buffer_size": cfg.Int("buffer-size"),
 		"role":        env.Role,
-		"options":     givenOptions(cfg),
+		// An interactive interpreter (--honour-stdin) keeps the terminal's own streams.
+		"capture_output": !cfg.Bool("honour-stdin"),
+		"options":        givenOptions(cfg),
 	})
 	if err := pypy.Do(pypy.StepConfig, string(conf)); err != nil {
 		return fail(1, "%v", err)

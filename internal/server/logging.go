@@ -1,0 +1,71 @@
+package server
+
+import (
+	"bytes"
+	"time"
+
+	"uwsgo/internal/accesslog"
+)
+
+// logRequest writes the access log line of a finished request: with --log-format, the
+// compiled format rendered into the connection's reused buffer and written as it is (one
+// write, no allocation); otherwise uwsgo's own line, through the logger.
+func (c *conn) logRequest(x *exchange, status int, start time.Time) {
+	cfg := &c.s.cfg
+	if cfg.LogFormat == nil {
+		c.s.cfg.Log.Printf("%s %s %s => %d, %d bytes in %.3f ms", accesslog.ClientAddr(x.vars, cfg.LogXForwardedFor), x.req.Method, x.req.Target, status, x.sent, float64(time.Since(start).Microseconds())/1000)
+		return
+	}
+	e := accesslog.Entry{
+		Method: x.req.Method, URI: x.req.Target, Proto: protoName(x),
+		Status: status, BodyBytes: x.sent, HeadBytes: x.headBytes, RequestBodyBytes: x.bodyLen,
+		Start: start, Duration: time.Since(start),
+		Vars: x.vars, Logvars: x.logvars,
+		PID: c.s.pid, WorkerID: cfg.WorkerID,
+	}
+	c.logLine = cfg.LogFormat.Append(c.logLine[:0], &e)
+	cfg.Log.Writer().Write(c.logLine)
+}
+
+var (
+	http10 = []byte("HTTP/1.0")
+	http11 = []byte("HTTP/1.1")
+)
+
+func protoName(x *exchange) []byte {
+	if x.req.ProtoMajor == 1 && x.req.ProtoMinor == 0 {
+		return http10
+	}
+	return http11
+}
+
+// SetLogvar implements pypy.Sink: uwsgi.set_logvar on the request of slot req. The
+// exchange keeps its logvars' buffers from request to request.
+func (s *Server) SetLogvar(req int, key, value []byte) {
+	x := s.inPython[req]
+	for i := range x.logvars {
+		if bytes.Equal(x.logvars[i].Key, key) {
+			x.logvars[i].Value = append(x.logvars[i].Value[:0], value...)
+			return
+		}
+	}
+	n := len(x.logvars)
+	if n < cap(x.logvars) {
+		x.logvars = x.logvars[:n+1]
+	} else {
+		x.logvars = append(x.logvars, accesslog.Var{})
+	}
+	v := &x.logvars[n]
+	v.Key = append(v.Key[:0], key...)
+	v.Value = append(v.Value[:0], value...)
+}
+
+// Logvar implements pypy.Sink: uwsgi.get_logvar.
+func (s *Server) Logvar(req int, key []byte) ([]byte, bool) {
+	for _, v := range s.inPython[req].logvars {
+		if bytes.Equal(v.Key, key) {
+			return v.Value, true
+		}
+	}
+	return nil, false
+}
