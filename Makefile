@@ -3,12 +3,16 @@ GO      ?= go
 BIN     := uwsgo
 FUZZTIME ?= 10s
 
-.PHONY: all build deps run test unit e2e fuzz vet clean
+.PHONY: all build lib deps run test unit e2e fuzz vet clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/uwsgo
+
+# Library mode: libuwsgo.so for a running PyPy to load; start it with bin/uwsgo-pypy.
+lib:
+	$(GO) build -buildmode=c-shared -o libuwsgo.so ./cmd/libuwsgo
 
 deps:
 	./scripts/install-deps
@@ -36,4 +40,4 @@ test: deps vet unit e2e
 	$(MAKE) fuzz FUZZTIME=5s
 
 clean:
-	rm -f $(BIN)
+	rm -f $(BIN) libuwsgo.so libuwsgo.h

@@ -3,7 +3,8 @@
 // stuck past --harakiri, recycles them on their limits, and stops them all on a signal.
 //
 // Go cannot fork a running runtime, so a worker is a new execution of the binary
-// (--binary-path, by default the running one) that inherits the sockets, the scoreboard and
+// (--binary-path, by default the running one, or in library mode the launcher run by the
+// same PyPy: see instance.Relaunch) that inherits the sockets, the scoreboard and
 // a control socket (see worker.Child), and gets the master's parsed configuration. Every
 // worker loads PyPy and the app itself, which is uWSGI's --lazy-apps model.
 //
@@ -25,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -67,8 +69,8 @@ type Master struct {
 	in        *instance.Instance
 	files     []*os.File // the sockets, as handed to workers
 	board     *scoreboard.Board
-	binary    string
-	n         int // processes
+	binary    []string // the command that starts a worker, before uwsgo's arguments
+	n         int      // processes
 	events    chan event
 	procs     map[*proc]bool
 	fails     map[int]int // worker id -> deaths before becoming ready, in a row
@@ -100,13 +102,13 @@ func Run(cfg *options.Config, logger *log.Logger, in *instance.Instance) int {
 }
 
 func (m *Master) setup() error {
-	m.binary = m.cfg.Get("binary-path")
-	if m.binary == "" {
-		self, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("finding the running executable for the workers (give --binary-path): %w", err)
-		}
-		m.binary = self
+	binary, err := instance.Relaunch(m.cfg.Get("binary-path"))
+	if err != nil {
+		return fmt.Errorf("starting workers: %w", err)
+	}
+	m.binary = binary
+	if instance.LibraryMode {
+		m.log.Printf("master: library mode: the workers run %s and keep that as their process name (uwsgo cannot rename a process inside PyPy)", strings.Join(binary, " "))
 	}
 	for _, s := range m.in.Sockets {
 		f, err := s.Listener.(interface{ File() (*os.File, error) }).File()
@@ -143,7 +145,7 @@ func (m *Master) run() int {
 		}
 	}()
 	m.log.Printf("uwsgo %s master (pid %d): %s, %d processes of %d threads, workers run %s",
-		worker.Version, os.Getpid(), mode(m.n, int(m.cfg.Int("threads"))), m.n, m.cfg.Int("threads"), m.binary)
+		worker.Version, os.Getpid(), mode(m.n, int(m.cfg.Int("threads"))), m.n, m.cfg.Int("threads"), strings.Join(m.binary, " "))
 	for id := 1; id <= m.n; id++ {
 		m.spawn(id, nil)
 	}
@@ -234,8 +236,10 @@ func (m *Master) spawn(id int, old *proc) {
 	child := os.NewFile(uintptr(pair[1]), "master control")
 	defer child.Close()
 
-	cmd := exec.Command(m.binary, os.Args[1:]...)
-	cmd.Args[0] = fmt.Sprintf("uwsgo worker %d", id) // what ps shows, like uWSGI's process names
+	cmd := exec.Command(m.binary[0], append(m.binary[1:], os.Args[1:]...)...)
+	if !instance.LibraryMode {
+		cmd.Args[0] = fmt.Sprintf("uwsgo worker %d", id) // what ps shows, like uWSGI's process names
+	}
 	cmd.Env = worker.ChildEnviron(m.cfg, id, record, m.board.Records(), len(m.files))
 	cmd.ExtraFiles = append([]*os.File{child, m.board.File()}, m.files...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -246,7 +250,7 @@ func (m *Master) spawn(id int, old *proc) {
 	// in order. Pdeathsig: a worker never outlives a master that was killed outright.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		m.log.Printf("master: starting worker %d (%s): %v; retrying in a second", id, m.binary, err)
+		m.log.Printf("master: starting worker %d (%s): %v; retrying in a second", id, m.binary[0], err)
 		p.ctl.Close()
 		rec.State.Store(scoreboard.Free)
 		m.later(time.Second, id)

@@ -113,7 +113,7 @@ var Table = []Option{
 	},
 	{
 		Name: "binary-path", Kind: String, Group: "Processes", Meta: "FILE",
-		Help: "the executable the master starts for each worker (default: the running one)",
+		Help: "the executable the master starts for each worker (default: the running one; in library mode, bin/uwsgo-pypy again)",
 	},
 	{
 		Name: "harakiri", Short: 't', Kind: Int, Group: "Processes", Meta: "SECONDS",

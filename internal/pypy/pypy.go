@@ -149,11 +149,24 @@ func (e *LoadError) Error() string {
 		"\ninstall PyPy (Debian: apt-get install pypy3) or name the library with --pypy-lib"
 }
 
+// RefuseCPython fails when CPython (libpython) is in this process: PyPy must never join
+// it, and neither may uwsgo's library build, loaded by a CPython with ctypes.
+func RefuseCPython() error {
+	if C.uwsgo_cpython_present() != 0 {
+		return errors.New("CPython (libpython) is already loaded in this process: mixing libpython and libpypy-c in one process is forbidden (in library mode, load libuwsgo.so from pypy3, not python3)")
+	}
+	return nil
+}
+
+// InProcess says whether PyPy is already running this process: library mode, where a
+// pypy3 loaded uwsgo, rather than uwsgo loading PyPy.
+func InProcess() bool { return C.uwsgo_pypy_present() != 0 }
+
 // Load makes libpypy-c's embedding API callable: from the process itself when PyPy is
 // already there (library mode), else the first candidate of in that loads.
 func Load(in *Install) (*Runtime, error) {
-	if C.uwsgo_cpython_present() != 0 {
-		return nil, errors.New("CPython (libpython) is already loaded in this process: mixing libpython and libpypy-c in one process is forbidden")
+	if err := RefuseCPython(); err != nil {
+		return nil, err
 	}
 	rt := &Runtime{Home: in.Home, HomeSource: in.HomeSource}
 	var errbuf [512]C.char
@@ -215,6 +228,9 @@ func (rt *Runtime) Start(setup, name string) error {
 	if C.uwsgo_hooks_installed() == 0 {
 		return fmt.Errorf("the setup module %s did not set the handle and step hooks of struct uwsgo_api", name)
 	}
+	// In library mode the running PyPy has set up its GIL already (ctypes released it to
+	// call uwsgi_init); pypy_init_threads sets it up only once, so calling it is harmless
+	// there and needed when uwsgo booted PyPy itself.
 	C.uwsgo_init_threads()
 	RestoreSignals()
 	reportMu.Lock()
@@ -354,6 +370,9 @@ func uwsgoSignal(signum, disposition C.int) C.long {
 	if !signalRequest(syscall.Signal(signum), int(disposition)) {
 		return -1
 	}
+	// Restoring after the step must not undo it. In the binary Go's handler is there from
+	// the start and this changes nothing; in library mode signal.Notify installs it now.
+	C.uwsgo_save_signal(signum)
 	return 0
 }
 
