@@ -150,18 +150,32 @@ func libmodeWaitWorkers(t *testing.T, s *Server, skip, n int) map[int]int {
 	return nil
 }
 
-// libmodeServedBy proves that the worker with pid serves on its own: every other worker
-// is stopped (SIGSTOP, so it cannot accept) while one request is made.
+// libmodeServedBy proves that the worker with pid serves on its own (see libmodeOnly).
 func libmodeServedBy(t *testing.T, s *Server, workers map[int]int, pid int) libmodeReply {
 	t.Helper()
+	defer libmodeOnly(t, workers, pid)()
+	return libmodeGet(t, s, "/")
+}
+
+// libmodeOnly stops every worker but pid (SIGSTOP: a stopped process cannot accept), so
+// that the next new connection goes to pid; it returns what lets them go on.
+func libmodeOnly(t *testing.T, workers map[int]int, pid int) (resume func()) {
+	t.Helper()
+	var stopped []int
+	resume = func() {
+		for _, p := range stopped {
+			syscall.Kill(p, syscall.SIGCONT)
+		}
+	}
+	t.Cleanup(resume)
 	for _, other := range workers {
 		if other != pid {
 			syscall.Kill(other, syscall.SIGSTOP)
-			defer syscall.Kill(other, syscall.SIGCONT)
+			stopped = append(stopped, other)
 			libmodeWaitStopped(t, other)
 		}
 	}
-	return libmodeGet(t, s, "/")
+	return resume
 }
 
 // libmodeWaitStopped waits until every thread of pid is stopped: kill(SIGSTOP) returns

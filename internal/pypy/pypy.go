@@ -55,12 +55,13 @@ const (
 	StepWSGIFile   Step = 5 // load a mod_wsgi-style file's "application"
 	StepPostFork   Step = 6 // call uwsgi.post_fork_hook if the app set one
 	StepConfig     Step = 7 // a vars block of settings (threads, processes, options)
+	StepPaste      Step = 8 // load the app of a PasteDeploy ini file ([config:]FILE)
 )
 
 var stepNames = map[Step]string{
 	StepPath: "--pypy-pp", StepEval: "--pypy-eval", StepExec: "--pypy-exec",
 	StepWSGIModule: "--pypy-wsgi", StepWSGIFile: "--pypy-wsgi-file", StepPostFork: "post-fork hook",
-	StepConfig: "configuration",
+	StepConfig: "configuration", StepPaste: "--pypy-paste",
 }
 
 // Outcomes of Handle, shared with pypy_setup.py (HANDLED ... NO_APP).

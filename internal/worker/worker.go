@@ -279,16 +279,20 @@ func load(cfg *options.Config, logger *log.Logger, env Env) error {
 }
 
 func loadApp(cfg *options.Config) error {
-	file, module := cfg.Get("pypy-wsgi-file"), cfg.Get("pypy-wsgi")
+	file, module, paste := cfg.Get("pypy-wsgi-file"), cfg.Get("pypy-wsgi"), cfg.Get("pypy-paste")
 	switch {
 	case file != "" && module != "":
 		return errors.New("give --pypy-wsgi or --pypy-wsgi-file, not both")
+	case paste != "" && (file != "" || module != ""):
+		return errors.New("give --pypy-paste (or --pypy-ini-paste) or --pypy-wsgi/--pypy-wsgi-file, not both")
 	case file != "":
 		return pypy.Do(pypy.StepWSGIFile, file)
 	case module != "":
 		return pypy.Do(pypy.StepWSGIModule, module)
+	case paste != "":
+		return pypy.Do(pypy.StepPaste, paste)
 	}
-	return errors.New("no app given (--pypy-wsgi MODULE or --pypy-wsgi-file FILE)")
+	return errors.New("no app given (--pypy-wsgi MODULE, --pypy-wsgi-file FILE or --pypy-paste FILE.ini)")
 }
 
 func run(steps []options.Setting) error {
