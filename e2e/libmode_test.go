@@ -61,6 +61,8 @@ func libmodeStart(t *testing.T, interpreter string, args ...string) *Server {
 	s.Cmd = exec.Command(interpreter, args...)
 	s.Cmd.Env = append(os.Environ(), "UWSGO_LIB="+libmodeLibrary(t))
 	s.Cmd.Stdout, s.Cmd.Stderr = s.out, s.out
+	// A test binary killed on its timeout must not leave a master (and its workers) behind.
+	s.Cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := s.Cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +82,7 @@ func libmodeRun(t *testing.T, d time.Duration, interpreter string, env []string,
 	cmd.Env = append(os.Environ(), env...)
 	out := &logBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -373,6 +376,36 @@ sys.exit(lib.uwsgi_init(len(args), argv, envs))
 			t.Fatalf("%s: refused only after binding the socket; output:\n%s", r.name, out)
 		}
 	}
+}
+
+// TestLibmodeRefusedOutsidePyPy: a C program that loads libuwsgo.so and calls uwsgi_init
+// has no PyPy to serve from; uwsgo says so rather than loading one into it.
+func TestLibmodeRefusedOutsidePyPy(t *testing.T) {
+	t.Parallel()
+	lib := libmodeLibrary(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "host.c")
+	if err := os.WriteFile(src, []byte(`#include <dlfcn.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+	void *h = dlopen(argv[1], RTLD_NOW | RTLD_GLOBAL);
+	if (!h) { fprintf(stderr, "%s\n", dlerror()); return 100; }
+	int (*init)(int, char **, char **) = (int (*)(int, char **, char **))dlsym(h, "uwsgi_init");
+	char *envp[] = {0};
+	return init(argc - 1, argv + 1, envp);
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	host := filepath.Join(dir, "host")
+	if out, err := exec.Command("gcc", "-o", host, src, "-ldl").CombinedOutput(); err != nil {
+		t.Fatalf("gcc (needed for cgo anyway): %v\n%s", err, out)
+	}
+	code, out := libmodeRun(t, 60*time.Second, host, nil, lib, "--http-socket", freeAddr(t), "--pypy-wsgi-file", testdata("libmode_app.py"))
+	if code == 0 || code == 100 || !strings.Contains(out, "this process has no PyPy") {
+		t.Fatalf("want the refusal to serve outside PyPy and a non-zero status, got %d; output:\n%s", code, out)
+	}
+	libmodeNoCrash(t, "a C host", out)
 }
 
 // TestLibmodeBinaryPath: a script of one's own that loads libuwsgo.so (uWSGI's example, not

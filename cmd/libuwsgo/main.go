@@ -58,6 +58,11 @@ func uwsgi_init(argc C.int, argv **C.char, envp **C.char) C.int {
 		fmt.Fprintf(os.Stderr, "uwsgo: %v\n", err)
 		return 1
 	}
+	// Outside PyPy, uwsgo would load a second interpreter into someone else's process.
+	if !pypy.InProcess() {
+		fmt.Fprintln(os.Stderr, "uwsgo: libuwsgo.so serves only inside the PyPy that loaded it (pypy3 bin/uwsgo-pypy ...), and this process has no PyPy (rpython_startup_code is not resolvable); elsewhere, run the uwsgo binary")
+		return 1
+	}
 	args := make([]string, int(argc))
 	for i, p := range unsafe.Slice(argv, int(argc)) {
 		args[i] = C.GoString(p)
