@@ -86,8 +86,7 @@ var Table = []Option{
 	// section's settings followed by pypy-paste = config:/abs/FILE.
 	{
 		Name: "pypy-ini-paste", Kind: String, Group: "PyPy", Meta: "FILE",
-		Help:  "read FILE's [uwsgi] section as options (with %(here)s and %(__file__)s), then load its app as --pypy-paste",
-		UWSGI: "a missing [uwsgi] section is no error, as with uWSGI's --ini-paste",
+		Help: "read FILE's [uwsgi] section, if any, as options (with %(here)s and %(__file__)s), then load its app as --pypy-paste",
 	},
 	{
 		Name: "pypy-eval", Kind: List, Group: "PyPy", Meta: "CODE",
