@@ -371,8 +371,9 @@ func uwsgoSignal(signum, disposition C.int) C.long {
 	if !signalRequest(syscall.Signal(signum), int(disposition)) {
 		return -1
 	}
-	// Restoring after the step must not undo it. In the binary Go's handler is there from
-	// the start and this changes nothing; in library mode signal.Notify installs it now.
+	// Restoring after the step must not undo what Go just did at the app's request: in
+	// library mode signal.Notify installs Go's handler only now, and signal.Ignore sets
+	// SIG_IGN in either mode.
 	C.uwsgo_save_signal(signum)
 	return 0
 }
