@@ -3,12 +3,16 @@ GO      ?= go
 BIN     := uwsgo
 FUZZTIME ?= 10s
 
-.PHONY: all build deps run test unit e2e fuzz vet clean
+.PHONY: all build lib deps run test unit e2e fuzz vet clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/uwsgo
+
+# Library mode: libuwsgo.so for a running PyPy to load; start it with bin/uwsgo-pypy.
+lib:
+	$(GO) build -buildmode=c-shared -o libuwsgo.so ./cmd/libuwsgo
 
 deps:
 	./scripts/install-deps
@@ -38,7 +42,7 @@ test: deps vet unit e2e
 	$(MAKE) bench-smoke
 
 clean:
-	rm -f $(BIN)
+	rm -f $(BIN) libuwsgo.so libuwsgo.h
 
 # Benchmarks: bench/ is its own Go module (gonum/plot stays out of uwsgo's). `make test`
 # runs only the smoke mode. `make bench` writes bench/results/latest.{md,png,json} (about an hour on 2 CPUs;

@@ -59,7 +59,7 @@ func Prepare(cfg *options.Config, logger *log.Logger) (*Instance, error) {
 		}
 	}
 	if logfile := cfg.Get("daemonize"); logfile != "" && os.Getenv(daemonizedEnv) == "" {
-		return nil, daemonize(logfile, logger)
+		return nil, daemonize(logfile, cfg, logger)
 	}
 	if f := cfg.Get("logto"); f != "" {
 		if err := logTo(f); err != nil {
@@ -266,17 +266,22 @@ func (in *Instance) announce(s *Socket, logger *log.Logger, p *systemd.Socket) {
 // daemonize starts a copy of this process in a new session, in the background, with its
 // output appended to logfile. Go cannot fork a running runtime, so the copy is a new
 // execution of the same binary with the same arguments.
-func daemonize(logfile string, logger *log.Logger) error {
+func daemonize(logfile string, cfg *options.Config, logger *log.Logger) error {
 	out, err := os.OpenFile(logfile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return fmt.Errorf("--daemonize: %w", err)
 	}
 	defer out.Close()
-	self, err := os.Executable()
+	// The binary runs itself again; only in library mode may that need --binary-path.
+	binaryPath := ""
+	if LibraryMode {
+		binaryPath = cfg.Get("binary-path")
+	}
+	self, err := Relaunch(binaryPath)
 	if err != nil {
 		return fmt.Errorf("--daemonize: %w", err)
 	}
-	cmd := exec.Command(self, os.Args[1:]...)
+	cmd := exec.Command(self[0], append(self[1:], os.Args[1:]...)...)
 	cmd.Env = append(os.Environ(), daemonizedEnv+"=1")
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

@@ -3,7 +3,8 @@
 // stuck past --harakiri, recycles them on their limits, and stops them all on a signal.
 //
 // Go cannot fork a running runtime, so a worker is a new execution of the binary
-// (--binary-path, by default the running one) that inherits the sockets, the scoreboard and
+// (--binary-path, by default the running one, or in library mode the launcher run by the
+// same PyPy: see instance.Relaunch) that inherits the sockets, the scoreboard and
 // a control socket (see worker.Child), and gets the master's parsed configuration. Every
 // worker loads PyPy and the app itself, which is uWSGI's --lazy-apps model.
 //
@@ -78,8 +79,8 @@ type Master struct {
 	aux       []*aux
 	auxEvents chan auxEvent
 	nextMule  int
-	binary    string
-	n         int // processes
+	binary    []string // the command that starts a worker, before uwsgo's arguments
+	n         int      // processes
 	events    chan event
 	procs     map[*proc]bool
 	fails     map[int]int // worker id -> deaths before becoming ready, in a row
@@ -117,13 +118,13 @@ func Run(cfg *options.Config, logger *log.Logger, in *instance.Instance) int {
 }
 
 func (m *Master) setup() error {
-	m.binary = m.cfg.Get("binary-path")
-	if m.binary == "" {
-		self, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("finding the running executable for the workers (give --binary-path): %w", err)
-		}
-		m.binary = self
+	binary, err := instance.Relaunch(m.cfg.Get("binary-path"))
+	if err != nil {
+		return fmt.Errorf("starting workers: %w", err)
+	}
+	m.binary = binary
+	if instance.LibraryMode {
+		m.log.Printf("master: library mode: the workers run %s and keep that as their process name (uwsgo cannot rename a process inside PyPy)", strings.Join(binary, " "))
 	}
 	for _, s := range m.in.Sockets {
 		fd, err := rawFD(s.Listener)
@@ -169,7 +170,7 @@ func (m *Master) run() int {
 		}
 	}()
 	m.log.Printf("uwsgo %s master (pid %d): %s, %d processes of %d threads, workers run %s",
-		worker.Version, os.Getpid(), mode(m.n, int(m.cfg.Int("threads"))), m.n, m.cfg.Int("threads"), m.binary)
+		worker.Version, os.Getpid(), mode(m.n, int(m.cfg.Int("threads"))), m.n, m.cfg.Int("threads"), strings.Join(m.binary, " "))
 	for id := 1; id <= m.n; id++ {
 		m.spawn(id, nil)
 	}
@@ -276,7 +277,7 @@ func (m *Master) spawn(id int, old *proc) {
 	files := append([]uintptr{child.Fd(), m.board.File().Fd(), m.shared.Segment.File().Fd()}, m.fds...)
 	process, err := m.start(fmt.Sprintf("uwsgo worker %d", id), worker.ChildEnviron(m.cfg, id, record, m.board.Records(), m.in.Sockets), files)
 	if err != nil {
-		m.log.Printf("master: starting worker %d (%s): %v; retrying in a second", id, m.binary, err)
+		m.log.Printf("master: starting worker %d (%s): %v; retrying in a second", id, m.binary[0], err)
 		p.ctl.Close()
 		rec.State.Store(scoreboard.Free)
 		m.later(time.Second, id)
@@ -478,7 +479,11 @@ func (m *Master) onExit(p *proc, st *os.ProcessState) {
 // and Fd() puts a socket into blocking mode: a mode shared by every process holding the
 // socket, which would leave a worker's accept(2) stuck in the kernel, deaf to Close.
 func (m *Master) start(argv0 string, env []string, files []uintptr) (*os.Process, error) {
-	pid, err := syscall.ForkExec(m.binary, append([]string{argv0}, os.Args[1:]...), &syscall.ProcAttr{
+	if instance.LibraryMode {
+		argv0 = m.binary[0] // PyPy finds itself from its argv[0]: the name stays
+	}
+	argv := append(append([]string{argv0}, m.binary[1:]...), os.Args[1:]...)
+	pid, err := syscall.ForkExec(m.binary[0], argv, &syscall.ProcAttr{
 		Env:   env,
 		Files: append([]uintptr{0, 1, 2}, files...),
 		// Its own process group: a terminal's ^C goes to the master, which stops the

@@ -23,15 +23,47 @@ func (p *parser) loadIni(spec string, from where) error {
 		}
 		file = p.lastIni
 	}
-	abs, err := filepath.Abs(file)
+	abs, found, err := p.readIni(file, section, from, false)
 	if err != nil {
-		return fmt.Errorf("cannot read ini file %s (%s): %v", file, from.place(), err)
+		return err
+	}
+	if !found {
+		return fmt.Errorf("ini file %s has no [%s] section (%s)", abs, section, from.place())
+	}
+	return nil
+}
+
+// loadIniPaste is --pypy-ini-paste FILE: uWSGI's --ini-paste, that is --ini FILE (whose
+// [uwsgi] section may be missing: the file is the app's first) followed by
+// --pypy-paste config:/abs/FILE. FILE is PasteDeploy's, so its values may use
+// ConfigParser's %(here)s and %(__file__)s.
+func (p *parser) loadIniPaste(file string, from where) error {
+	if file == "" {
+		return fmt.Errorf("empty ini file name (%s)", from.place())
+	}
+	abs, _, err := p.readIni(file, "uwsgi", from, true)
+	if err != nil {
+		return err
+	}
+	paste := Lookup("pypy-paste")
+	value := "config:" + abs
+	p.current[paste.Name] = value
+	p.cfg.Settings = append(p.cfg.Settings, Setting{Opt: paste, Value: value, Origin: from.origin})
+	return nil
+}
+
+// readIni records the settings of one section of one file; it returns the file's absolute
+// path and whether the section was there. paste marks a PasteDeploy file (see pasteVars).
+func (p *parser) readIni(file, section string, from where, paste bool) (abs string, found bool, err error) {
+	abs, err = filepath.Abs(file)
+	if err != nil {
+		return "", false, fmt.Errorf("cannot read ini file %s (%s): %v", file, from.place(), err)
 	}
 	id := abs + "[" + section + "]"
 	for i, open := range p.includes {
 		if open == id {
 			chain := append(append([]string{}, p.includes[i:]...), id)
-			return fmt.Errorf("ini files include each other in a loop (%s): %s", from.place(), strings.Join(chain, " -> "))
+			return "", false, fmt.Errorf("ini files include each other in a loop (%s): %s", from.place(), strings.Join(chain, " -> "))
 		}
 	}
 	data, err := os.ReadFile(abs)
@@ -40,14 +72,17 @@ func (p *parser) loadIni(spec string, from where) error {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return fmt.Errorf("cannot read ini file %s (%s): %v", abs, from.place(), err)
+		return "", false, fmt.Errorf("cannot read ini file %s (%s): %v", abs, from.place(), err)
 	}
 	p.lastIni = abs
 	p.includes = append(p.includes, id)
 	defer func() { p.includes = p.includes[:len(p.includes)-1] }()
 
 	magic := p.host.magic(file, abs)
-	found := false
+	var vars map[string]string
+	if paste {
+		vars = pasteVars(abs)
+	}
 	inSection := false
 	text := strings.TrimPrefix(string(data), "\uFEFF")
 	for n, line := range strings.Split(text, "\n") {
@@ -59,7 +94,7 @@ func (p *parser) loadIni(spec string, from where) error {
 		case line[0] == '[':
 			if !strings.HasSuffix(line, "]") {
 				if inSection {
-					return fmt.Errorf("section header %q has no closing ] (%s)", line, w.origin)
+					return "", false, fmt.Errorf("section header %q has no closing ] (%s)", line, w.origin)
 				}
 				// Other sections belong to other tools (paste.deploy and
 				// friends share these files); their syntax is not ours to judge.
@@ -79,27 +114,29 @@ func (p *parser) loadIni(spec string, from where) error {
 			// uWSGI reads a bare word as an empty value, which only makes
 			// sense for a flag ("master" = "master = true"); anywhere else
 			// it is a mistake worth stopping for.
-			return fmt.Errorf("expected key = value, got %q (%s)", line, w.origin)
+			return "", false, fmt.Errorf("expected key = value, got %q (%s)", line, w.origin)
 		}
 		if key == "" {
-			return fmt.Errorf("missing option name before = in %q (%s)", line, w.origin)
+			return "", false, fmt.Errorf("missing option name before = in %q (%s)", line, w.origin)
 		}
-		value, err := p.expand(value, magic, w)
+		value, err := p.expand(value, magic, vars, w)
 		if err != nil {
-			return err
+			return "", false, err
 		}
 		if o == nil {
 			p.addCustom(key, key, value, w)
 			continue
 		}
 		if err := p.set(o, key, value, w); err != nil {
-			return err
+			return "", false, err
 		}
 	}
-	if !found {
-		return fmt.Errorf("ini file %s has no [%s] section (%s)", abs, section, from.place())
-	}
-	return nil
+	return abs, found, nil
+}
+
+// pasteVars are the names ConfigParser defines in a PasteDeploy file, for %(name)s.
+func pasteVars(abs string) map[string]string {
+	return map[string]string{"here": filepath.Dir(abs), "__file__": abs}
 }
 
 // splitIniSpec splits "FILE:SECTION". Paths may contain colons, so only the
@@ -134,7 +171,9 @@ func plausibleSection(s string) bool {
 // expand resolves magic variables (%d, %n, ...) and placeholders (%(name))
 // in an ini value. A % followed by anything else is kept as is, as uWSGI
 // does, so values meant for other formatters (strftime, log formats) pass.
-func (p *parser) expand(value string, magic map[byte]string, w where) (string, error) {
+// paste, for a PasteDeploy file, holds ConfigParser's names (here, __file__);
+// there %(name)s is ConfigParser's syntax and its "s" is part of it.
+func (p *parser) expand(value string, magic map[byte]string, paste map[string]string, w where) (string, error) {
 	if !strings.Contains(value, "%") {
 		return value, nil
 	}
@@ -152,12 +191,18 @@ func (p *parser) expand(value string, magic map[byte]string, w where) (string, e
 				return "", fmt.Errorf("unclosed %%( in %q (%s)", value, w.origin)
 			}
 			name := value[i+2 : i+2+end]
-			v, err := p.placeholder(name, w)
-			if err != nil {
-				return "", err
+			i += 2 + end
+			if paste != nil && i+1 < len(value) && value[i+1] == 's' {
+				i++
+			}
+			v, ok := paste[name]
+			if !ok {
+				var err error
+				if v, err = p.placeholder(name, w); err != nil {
+					return "", err
+				}
 			}
 			b.WriteString(v)
-			i += 2 + end
 			continue
 		}
 		if m, ok := magic[next]; ok {

@@ -111,8 +111,11 @@ func (p *parser) set(o *Option, spelled, value string, w where) error {
 		}
 	}
 	p.current[o.Name] = value
-	if o.Name == "ini" {
+	switch o.Name {
+	case "ini":
 		return p.loadIni(value, w)
+	case "pypy-ini-paste":
+		return p.loadIniPaste(value, w)
 	}
 	p.cfg.Settings = append(p.cfg.Settings, Setting{Opt: o, Value: value, Origin: w.origin})
 	return nil

@@ -79,6 +79,16 @@ var Table = []Option{
 		Help: "load the WSGI app from a Python file",
 	},
 	{
+		Name: "pypy-paste", Kind: String, Group: "PyPy", Meta: "[config:]FILE",
+		Help: "load the app with paste.deploy's loadapp from FILE, after configuring logging from its logging sections",
+	},
+	// pypy-ini-paste, like ini, never shows up in Config.Settings: its effect is the [uwsgi]
+	// section's settings followed by pypy-paste = config:/abs/FILE.
+	{
+		Name: "pypy-ini-paste", Kind: String, Group: "PyPy", Meta: "FILE",
+		Help: "read FILE's [uwsgi] section, if any, as options (with %(here)s and %(__file__)s), then load its app as --pypy-paste",
+	},
+	{
 		Name: "pypy-eval", Kind: List, Group: "PyPy", Meta: "CODE",
 		Help: "run Python code before the app loads",
 	},
@@ -113,7 +123,7 @@ var Table = []Option{
 	},
 	{
 		Name: "binary-path", Kind: String, Group: "Processes", Meta: "FILE",
-		Help: "the executable the master starts for each worker (default: the running one)",
+		Help: "the executable the master starts for each worker (default: the running one; in library mode, bin/uwsgo-pypy again)",
 	},
 	{
 		Name: "harakiri", Short: 't', Kind: Int, Group: "Processes", Meta: "SECONDS",

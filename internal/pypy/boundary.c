@@ -152,6 +152,11 @@ void uwsgo_save_signals(void) {
 	for (int s = 1; s < NSIG; s++) sigaction(s, NULL, &go_handlers[s]);
 }
 
+/* Go changed sig's handling itself, at the app's request: that is now the one to keep. */
+void uwsgo_save_signal(int sig) {
+	if (sig > 0 && sig < NSIG) sigaction(sig, NULL, &go_handlers[sig]);
+}
+
 /* Python's signal.signal() installs libpypy's handler without SA_ONSTACK and takes the
  * signal away from Go's signal.Notify; put Go's back. Returns how many were changed. */
 int uwsgo_restore_signals(void) {

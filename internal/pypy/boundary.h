@@ -56,6 +56,7 @@ int uwsgo_attached_threads(void);
 
 /* Go owns signals: remember Go's handlers before Python runs, put back any Python changed. */
 void uwsgo_save_signals(void);
+void uwsgo_save_signal(int sig);
 int uwsgo_restore_signals(void);
 
 #endif

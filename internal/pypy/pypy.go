@@ -55,6 +55,7 @@ const (
 	StepWSGIFile   Step = 5 // load a mod_wsgi-style file's "application"
 	StepPostFork   Step = 6 // call uwsgi.post_fork_hook if the app set one
 	StepConfig     Step = 7 // a vars block of settings (threads, processes, options)
+	StepPaste      Step = 8 // load the app of a PasteDeploy ini file ([config:]FILE)
 	// The loops of the processes that serve no requests: they run until the process ends.
 	StepMuleLoop    Step = 20 // arg: the mule's script, or "" to run uwsgi.mule_msg_hook per message
 	StepSpoolerLoop Step = 21 // arg: the spooler's directory
@@ -63,7 +64,7 @@ const (
 var stepNames = map[Step]string{
 	StepPath: "--pypy-pp", StepEval: "--pypy-eval", StepExec: "--pypy-exec",
 	StepWSGIModule: "--pypy-wsgi", StepWSGIFile: "--pypy-wsgi-file", StepPostFork: "post-fork hook",
-	StepConfig: "configuration", StepMuleLoop: "the mule", StepSpoolerLoop: "the spooler",
+	StepConfig: "configuration", StepPaste: "--pypy-paste", StepMuleLoop: "the mule", StepSpoolerLoop: "the spooler",
 }
 
 // Outcomes of Handle, shared with pypy_setup.py (HANDLED ... NO_APP).
@@ -162,11 +163,24 @@ func (e *LoadError) Error() string {
 		"\ninstall PyPy (Debian: apt-get install pypy3) or name the library with --pypy-lib"
 }
 
+// RefuseCPython fails when CPython (libpython) is in this process: PyPy must never join
+// it, and neither may uwsgo's library build, loaded by a CPython with ctypes.
+func RefuseCPython() error {
+	if C.uwsgo_cpython_present() != 0 {
+		return errors.New("CPython (libpython) is already loaded in this process: mixing libpython and libpypy-c in one process is forbidden (in library mode, load libuwsgo.so from pypy3, not python3)")
+	}
+	return nil
+}
+
+// InProcess says whether PyPy is already running this process: library mode, where a
+// pypy3 loaded uwsgo, rather than uwsgo loading PyPy.
+func InProcess() bool { return C.uwsgo_pypy_present() != 0 }
+
 // Load makes libpypy-c's embedding API callable: from the process itself when PyPy is
 // already there (library mode), else the first candidate of in that loads.
 func Load(in *Install) (*Runtime, error) {
-	if C.uwsgo_cpython_present() != 0 {
-		return nil, errors.New("CPython (libpython) is already loaded in this process: mixing libpython and libpypy-c in one process is forbidden")
+	if err := RefuseCPython(); err != nil {
+		return nil, err
 	}
 	rt := &Runtime{Home: in.Home, HomeSource: in.HomeSource}
 	var errbuf [512]C.char
@@ -228,6 +242,9 @@ func (rt *Runtime) Start(setup, name string) error {
 	if C.uwsgo_hooks_installed() == 0 {
 		return fmt.Errorf("the setup module %s did not set the handle and step hooks of struct uwsgo_api", name)
 	}
+	// In library mode the running PyPy has set up its GIL already (ctypes released it to
+	// call uwsgi_init); pypy_init_threads sets it up only once, so calling it is harmless
+	// there and needed when uwsgo booted PyPy itself.
 	C.uwsgo_init_threads()
 	RestoreSignals()
 	reportMu.Lock()
@@ -417,6 +434,10 @@ func uwsgoSignal(signum, disposition C.int) C.long {
 	if !signalRequest(syscall.Signal(signum), int(disposition)) {
 		return -1
 	}
+	// Restoring after the step must not undo what Go just did at the app's request: in
+	// library mode signal.Notify installs Go's handler only now, and signal.Ignore sets
+	// SIG_IGN in either mode.
+	C.uwsgo_save_signal(signum)
 	return 0
 }
 

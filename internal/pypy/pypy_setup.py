@@ -52,6 +52,7 @@ api = ffi.cast("struct uwsgo_api *", c_argument)  # noqa: F821 (set by PyPy)
 # Start-up steps Go asks for (pypy.Step in Go).
 STEP_PATH, STEP_EVAL, STEP_EXEC, STEP_WSGI_MODULE, STEP_WSGI_FILE, STEP_POST_FORK, STEP_CONFIG = range(1, 8)
 STEP_MULE_LOOP, STEP_SPOOLER_LOOP = 20, 21
+STEP_PASTE = 8
 # What handle() returns (pypy.Handled ... in Go).
 HANDLED, FAILED_BEFORE_HEADERS, FAILED_AFTER_HEADERS, NO_APP = range(4)
 # What send() returns.
@@ -1131,6 +1132,43 @@ def _load_file(path):
     _set_app(module.application, "%s:application" % path)
 
 
+class _UserError(Exception):
+    """A start-up error whose message says everything: reported without a traceback."""
+
+
+def _load_paste(spec):
+    """--pypy-paste [config:]FILE: PasteDeploy's loadapp, after logging is configured from
+    the same file when it has logging sections (as pserve and uWSGI do)."""
+    path = os.path.abspath(spec[len("config:"):] if spec.startswith("config:") else spec)
+    if not os.path.isfile(path):
+        raise _UserError("%s: no such file" % path)
+    try:
+        from paste.deploy import loadapp
+    except ImportError as e:
+        raise _UserError("loading %s needs PasteDeploy (Debian: apt-get install python3-pastedeploy; "
+                         "or pip install PasteDeploy for this PyPy): %s" % (path, e))
+    import configparser
+
+    # ConfigParser's names for the file, as PasteDeploy and pyramid's setup_logging define them.
+    names = {"here": os.path.dirname(path), "__file__": path}
+    # Read it once here so that a syntax error names the file and the line, and so that a
+    # file without logging sections is left alone (fileConfig would fail on it).
+    parser = configparser.ConfigParser(names)
+    try:
+        with open(path, encoding="utf-8") as f:
+            parser.read_file(f, path)
+    except configparser.Error as e:
+        errors = getattr(e, "errors", None)
+        line = getattr(e, "lineno", None) or (errors[0][0] if errors else None)
+        raise _UserError("%s%s: %s" % (path, ":%d" % line if line else "", e))
+    if parser.has_section("loggers"):
+        import logging.config
+
+        # Loggers created before (by --pypy-exec code, say) keep working.
+        logging.config.fileConfig(path, names, disable_existing_loggers=False)
+    _set_app(loadapp("config:" + path), "config:" + path)
+
+
 def _post_fork(_):
     hook = getattr(uwsgi, "post_fork_hook", None)
     if hook is not None:
@@ -1168,6 +1206,7 @@ _steps = {
     STEP_CONFIG: _configure,
     STEP_MULE_LOOP: _mule_loop,
     STEP_SPOOLER_LOOP: _spooler_loop,
+    STEP_PASTE: _load_paste,
 }
 
 
@@ -1177,6 +1216,9 @@ def _step(what, arg_p, arg_n):
         arg = ffi.unpack(arg_p, arg_n).decode("utf-8", "surrogateescape") if arg_n else ""
         _steps[what](arg)
         return 0
+    except _UserError as e:
+        _report(REPORT_ERROR, "%s\n" % e)
+        return -1
     except BaseException:
         _report(REPORT_ERROR, traceback.format_exc())
         return -1

@@ -266,9 +266,14 @@ func stdinFromDevNull() error {
 }
 
 func startPyPy(cfg *options.Config, logger *log.Logger) (*pypy.Runtime, error) {
-	in, err := pypy.Locate(cfg.Get("pypy-home"), cfg.Get("pypy-lib"), os.Getenv, pypy.LookPath)
-	if err != nil {
-		return nil, fail(1, "%v", err)
+	// In library mode the PyPy that loaded uwsgo is the one: there is nothing to locate.
+	in := &pypy.Install{HomeSource: "the running PyPy"}
+	if !pypy.InProcess() {
+		var err error
+		in, err = pypy.Locate(cfg.Get("pypy-home"), cfg.Get("pypy-lib"), os.Getenv, pypy.LookPath)
+		if err != nil {
+			return nil, fail(1, "%v", err)
+		}
 	}
 	rt, err := pypy.Load(in)
 	if err != nil {
@@ -286,11 +291,15 @@ func startPyPy(cfg *options.Config, logger *log.Logger) (*pypy.Runtime, error) {
 	if err := rt.Start(setup, name); err != nil {
 		return nil, fail(1, "%v", err)
 	}
-	lib := rt.Lib
-	if lib == "" {
-		lib = "already in this process"
+	if rt.Lib == "" {
+		ignored := ""
+		if cfg.Has("pypy-home") || cfg.Has("pypy-lib") {
+			ignored = " (--pypy-home and --pypy-lib do not apply)"
+		}
+		logger.Printf("%s; library mode: PyPy was already running this process%s", rt.Version, ignored)
+		return rt, nil
 	}
-	logger.Printf("%s; home %s (from %s); library %s", rt.Version, rt.Home, rt.HomeSource, lib)
+	logger.Printf("%s; home %s (from %s); library %s", rt.Version, rt.Home, rt.HomeSource, rt.Lib)
 	return rt, nil
 }
 
@@ -341,16 +350,20 @@ func load(cfg *options.Config, logger *log.Logger, env Env) error {
 }
 
 func loadApp(cfg *options.Config) error {
-	file, module := cfg.Get("pypy-wsgi-file"), cfg.Get("pypy-wsgi")
+	file, module, paste := cfg.Get("pypy-wsgi-file"), cfg.Get("pypy-wsgi"), cfg.Get("pypy-paste")
 	switch {
 	case file != "" && module != "":
 		return errors.New("give --pypy-wsgi or --pypy-wsgi-file, not both")
+	case paste != "" && (file != "" || module != ""):
+		return errors.New("give --pypy-paste (or --pypy-ini-paste) or --pypy-wsgi/--pypy-wsgi-file, not both")
 	case file != "":
 		return pypy.Do(pypy.StepWSGIFile, file)
 	case module != "":
 		return pypy.Do(pypy.StepWSGIModule, module)
+	case paste != "":
+		return pypy.Do(pypy.StepPaste, paste)
 	}
-	return errors.New("no app given (--pypy-wsgi MODULE or --pypy-wsgi-file FILE)")
+	return errors.New("no app given (--pypy-wsgi MODULE, --pypy-wsgi-file FILE or --pypy-paste FILE.ini)")
 }
 
 func run(steps []options.Setting) error {

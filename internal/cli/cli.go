@@ -1,0 +1,92 @@
+// Package cli is uwsgo's program: parse the options, then become the single process that
+// serves, the master, or one of the master's workers. Two front ends run it: the uwsgo
+// binary (cmd/uwsgo) and libuwsgo.so, loaded by a running PyPy (cmd/libuwsgo, library
+// mode), so the two behave the same by construction.
+//
+// Main must run on the thread that is, or will become, PyPy's main thread: the process's
+// main thread in the binary, the thread that called uwsgi_init in library mode.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"os"
+
+	"uwsgo/internal/instance"
+	"uwsgo/internal/master"
+	"uwsgo/internal/options"
+	"uwsgo/internal/pypy"
+	"uwsgo/internal/scoreboard"
+	"uwsgo/internal/shared"
+	"uwsgo/internal/stats"
+	"uwsgo/internal/worker"
+)
+
+// Main runs uwsgo with args (the command line without argv[0]) and returns its exit status.
+func Main(args []string) int {
+	logger := log.New(os.Stderr, "", log.LstdFlags)
+	if worker.IsChild() {
+		return exitStatus(worker.Child(logger), logger)
+	}
+	cfg, err := options.Parse(args, os.Environ())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "uwsgo: %v\n(uwsgo --help lists the options)\n", err)
+		return 1
+	}
+	switch {
+	case cfg.Bool("help"):
+		options.WriteHelp(os.Stdout)
+		return 0
+	case cfg.Bool("version"):
+		fmt.Println("uwsgo", worker.Version)
+		return 0
+	case cfg.Has("print-sym"):
+		if sym := cfg.Get("print-sym"); sym != "uwsgi_pypy_setup" {
+			fmt.Fprintf(os.Stderr, "uwsgo: --print-sym %s: no such symbol; uwsgo embeds uwsgi_pypy_setup\n", sym)
+			return 1
+		}
+		fmt.Print(pypy.SetupSource)
+		return 0
+	}
+
+	in, err := instance.Prepare(cfg, logger)
+	if err != nil {
+		logger.Printf("uwsgo: %v", err)
+		return 1
+	}
+	if in == nil {
+		return 0 // --daemonize: the background copy carries on
+	}
+	// Mules and spoolers are processes of their own: they need a master, as in uWSGI.
+	if cfg.Bool("master") || cfg.Int("processes") > 1 || cfg.Has("mule") || cfg.Has("spooler") {
+		return master.Run(cfg, logger, in)
+	}
+	defer in.Close()
+	state, err := shared.Create(cfg)
+	if err != nil {
+		logger.Printf("uwsgo: %v", err)
+		return 1
+	}
+	env := worker.Env{Board: scoreboard.Private(int(cfg.Int("threads"))), ID: 1, Processes: 1, Listeners: worker.Listeners(in.Sockets), State: state, Notify: in.Notify}
+	if addr := cfg.Get("stats"); addr != "" {
+		src := &stats.Source{Board: env.Board, Sockets: in.Sockets, PID: os.Getpid(), Version: worker.Version, Metrics: state.Metrics}
+		if err := stats.Serve(addr, cfg.Bool("stats-http"), src, logger); err != nil {
+			logger.Printf("uwsgo: --stats %s: %v", addr, err)
+			return 1
+		}
+	}
+	return exitStatus(worker.Serve(cfg, logger, env), logger)
+}
+
+func exitStatus(err error, logger *log.Logger) int {
+	if err == nil {
+		return 0
+	}
+	logger.Printf("uwsgo: %v", err)
+	var f *worker.Failure
+	if errors.As(err, &f) {
+		return f.Status
+	}
+	return 1
+}
