@@ -352,9 +352,15 @@ func (m *Master) onMessage(p *proc, msg worker.ControlMessage) {
 	}
 }
 
-// sendSignal hands uWSGI signal num to the workers target names (uWSGI's targets:
-// worker/worker0 = one worker, workerN, workers and active-workers = all).
+// sendSignal hands uWSGI signal num to the processes target names, with uWSGI's
+// targets: worker/worker0 (one worker), workerN, workers and active-workers (all),
+// mule/mule0 (one mule), muleN, mules (all), spooler (the spoolers).
 func (m *Master) sendSignal(num int, target string) int {
+	b, _ := json.Marshal(worker.ControlMessage{Type: "signal", Num: num})
+	b = append(b, '\n')
+	if strings.HasPrefix(target, "mule") || target == "spooler" || target == "spoolers" {
+		return m.sendSignalAux(b, target)
+	}
 	var to []*proc
 	for id := 1; id <= m.n; id++ {
 		if p := m.current(id); p != nil && p.ready {
@@ -378,10 +384,33 @@ func (m *Master) sendSignal(num int, target string) int {
 	default:
 		return 0
 	}
-	b, _ := json.Marshal(worker.ControlMessage{Type: "signal", Num: num})
-	b = append(b, '\n')
 	for _, p := range to {
 		p.ctl.Write(b)
+	}
+	return len(to)
+}
+
+func (m *Master) sendSignalAux(msg []byte, target string) int {
+	var to []*aux
+	for _, a := range m.aux {
+		if a.process == nil {
+			continue
+		}
+		switch {
+		case a.role == worker.RoleSpooler && (target == "spooler" || target == "spoolers"):
+		case a.role == worker.RoleMule && (target == "mules" || target == "mule" || target == "mule0"):
+		case a.role == worker.RoleMule && target == "mule"+strconv.Itoa(a.id):
+		default:
+			continue
+		}
+		to = append(to, a)
+	}
+	if len(to) > 0 && (target == "mule" || target == "mule0") {
+		m.nextMule++
+		to = to[m.nextMule%len(to) : m.nextMule%len(to)+1]
+	}
+	for _, a := range to {
+		a.ctl.Write(msg)
 	}
 	return len(to)
 }
