@@ -138,8 +138,11 @@ class _NoBody(object):
 _no_body = _NoBody()
 
 
-class _ClientGone(Exception):
-    pass
+class _ClientGone(OSError):
+    """What write() raises once nobody listens: the client left, or the request ended."""
+
+    def __init__(self):
+        OSError.__init__(self, "the client is gone, or the request has ended")
 
 
 _base = {
@@ -314,6 +317,7 @@ def _handle(req, vars_p, vars_n, body_p, body_n, body_fd):
             return FAILED_AFTER_HEADERS
         return FAILED_BEFORE_HEADERS
     finally:
+        _current.pop(_get_ident(), None)
         if body_fd >= 0 and inp is not _no_body:
             inp.close()
 

@@ -72,6 +72,7 @@ func (x *exchange) begin(keepAlive bool) {
 	x.started, x.noBody, x.chunked = false, false, false
 	x.remaining, x.sent, x.status = -1, 0, 0
 	x.upgraded, x.disconnected = false, false
+	x.stream = nil
 	x.headBytes, x.logvars = 0, x.logvars[:0]
 }
 
@@ -234,6 +235,10 @@ func (x *exchange) sendFile(head []byte, fd int, offset, length int64) int {
 // which status the log reports.
 func (x *exchange) finish(rc int) int {
 	c := x.c
+	if x.stream != nil && (x.upgraded || x.disconnected) {
+		x.stream.finish() // fails at once: the connection is closed or no longer HTTP
+		x.stream = nil
+	}
 	switch {
 	case x.upgraded:
 		x.close = true

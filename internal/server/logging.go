@@ -42,7 +42,10 @@ func protoName(x *exchange) []byte {
 // SetLogvar implements pypy.Sink: uwsgi.set_logvar on the request of slot req. The
 // exchange keeps its logvars' buffers from request to request.
 func (s *Server) SetLogvar(req int, key, value []byte) {
-	x := s.inPython[req]
+	x, err := s.exchangeOf(req)
+	if err != nil {
+		return
+	}
 	for i := range x.logvars {
 		if bytes.Equal(x.logvars[i].Key, key) {
 			x.logvars[i].Value = append(x.logvars[i].Value[:0], value...)
@@ -62,7 +65,11 @@ func (s *Server) SetLogvar(req int, key, value []byte) {
 
 // Logvar implements pypy.Sink: uwsgi.get_logvar.
 func (s *Server) Logvar(req int, key []byte) ([]byte, bool) {
-	for _, v := range s.inPython[req].logvars {
+	x, err := s.exchangeOf(req)
+	if err != nil {
+		return nil, false
+	}
+	for _, v := range x.logvars {
 		if bytes.Equal(v.Key, key) {
 			return v.Value, true
 		}

@@ -57,7 +57,8 @@ type Config struct {
 type Server struct {
 	cfg      Config
 	slots    chan int
-	inPython []*exchange // by slot; written only by the goroutine holding the slot
+	inPython []atomic.Pointer[exchange] // by slot: the request in Python there, if any
+	gens     []atomic.Uint32            // by slot: bumped for every request (see handleOf)
 
 	mu        sync.Mutex
 	conns     map[*conn]struct{}
@@ -79,7 +80,8 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg:      cfg,
 		slots:    make(chan int, cfg.Threads),
-		inPython: make([]*exchange, cfg.Threads),
+		inPython: make([]atomic.Pointer[exchange], cfg.Threads),
+		gens:     make([]atomic.Uint32, cfg.Threads),
 		conns:    make(map[*conn]struct{}),
 		stats:    cfg.Board.Worker(cfg.Record),
 		pid:      os.Getpid(),
@@ -199,17 +201,53 @@ func (s *Server) Close() {
 	}
 }
 
+// A request handle is what Python knows a request by: its slot and the slot's generation.
+// A handle kept beyond its request (a write() callable an app thread calls later, a
+// signal handler running on a thread where a request ran) then reaches nothing, never
+// the slot's next request.
+const slotBits = 16
+
+// enter puts x in a free slot and returns the slot and x's handle.
+func (s *Server) enter(x *exchange) (slot, handle int) {
+	slot = <-s.slots
+	gen := s.gens[slot].Add(1)
+	s.inPython[slot].Store(x)
+	return slot, slot | int(gen)<<slotBits
+}
+
+func (s *Server) leave(slot int) {
+	s.inPython[slot].Store(nil)
+	s.slots <- slot
+}
+
+// exchangeOf is the request a handle names, if it is still running.
+func (s *Server) exchangeOf(handle int) (*exchange, error) {
+	slot := handle & (1<<slotBits - 1)
+	if slot < len(s.inPython) && uint32(handle>>slotBits) == s.gens[slot].Load() {
+		if x := s.inPython[slot].Load(); x != nil {
+			return x, nil
+		}
+	}
+	return nil, errors.New("not called from a running request")
+}
+
+// Slot is the slot of a running request's handle.
+func (s *Server) Slot(handle int) (int, error) {
+	if _, err := s.exchangeOf(handle); err != nil {
+		return 0, err
+	}
+	return handle & (1<<slotBits - 1), nil
+}
+
 // run calls the app for x holding one slot: at most Threads requests are in Python. The
 // slot's core on the scoreboard shows the request while it runs (harakiri reads it).
 func (s *Server) run(x *exchange) int {
-	slot := <-s.slots
+	slot, handle := s.enter(x)
 	core := s.cfg.Board.Core(s.cfg.Record, slot)
 	core.Begin(x.req.Method, x.req.Target)
-	s.inPython[slot] = x
-	rc := pypy.Handle(slot, x.vars, x.body, x.bodyFD())
-	s.inPython[slot] = nil
+	rc := pypy.Handle(handle, x.vars, x.body, x.bodyFD())
 	micros := core.End()
-	s.slots <- slot
+	s.leave(slot)
 	s.stats.Requests.Add(1)
 	s.stats.RunMicros.Add(uint64(micros))
 	if rc == pypy.FailedBeforeHeaders || rc == pypy.FailedAfterHeaders {
@@ -219,13 +257,21 @@ func (s *Server) run(x *exchange) int {
 }
 
 // Send implements pypy.Sink.
-func (s *Server) Send(slot int, head, body []byte, final bool) int {
-	return s.inPython[slot].send(head, body, final)
+func (s *Server) Send(handle int, head, body []byte, final bool) int {
+	x, err := s.exchangeOf(handle)
+	if err != nil {
+		return pypy.SendClientGone
+	}
+	return x.send(head, body, final)
 }
 
 // SendFile implements pypy.Sink.
-func (s *Server) SendFile(slot int, head []byte, fd int, offset, length int64) int {
-	return s.inPython[slot].sendFile(head, fd, offset, length)
+func (s *Server) SendFile(handle int, head []byte, fd int, offset, length int64) int {
+	x, err := s.exchangeOf(handle)
+	if err != nil {
+		return pypy.SendClientGone
+	}
+	return x.sendFile(head, fd, offset, length)
 }
 
 // InPython runs f holding a slot, as every call into Python must.

@@ -84,19 +84,18 @@ func (c *conn) uwsgiRequest(start time.Time) {
 
 // rpc runs an RPC call in Python holding a slot; the result lands in x.rpcResult.
 func (s *Server) rpc(x *exchange, items []byte) int {
-	slot := <-s.slots
-	s.inPython[slot] = x
 	x.rpcResult = x.rpcResult[:0]
-	rc := pypy.RPC(slot, items)
-	s.inPython[slot] = nil
-	s.slots <- slot
+	slot, handle := s.enter(x)
+	rc := pypy.RPC(handle, items)
+	s.leave(slot)
 	return rc
 }
 
 // RPCReply implements pypy.Sink.
-func (s *Server) RPCReply(slot int, result []byte) {
-	x := s.inPython[slot]
-	x.rpcResult = append(x.rpcResult[:0], result...)
+func (s *Server) RPCReply(handle int, result []byte) {
+	if x, err := s.exchangeOf(handle); err == nil {
+		x.rpcResult = append(x.rpcResult[:0], result...)
+	}
 }
 
 // rpcPacket answers modifier 173/0: items in, the raw result out. An unknown function

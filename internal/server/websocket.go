@@ -34,14 +34,6 @@ const (
 // ErrWebSocketClosed is a session the client ended.
 var ErrWebSocketClosed = errors.New("the client closed the WebSocket")
 
-// exchangeOf is the request running on slot, for the uwsgi module's request functions.
-func (s *Server) exchangeOf(slot int) (*exchange, error) {
-	if slot < 0 || slot >= len(s.inPython) || s.inPython[slot] == nil {
-		return nil, errors.New("not called from a request")
-	}
-	return s.inPython[slot], nil
-}
-
 // WebSocketHandshake answers the request on slot with 101 Switching Protocols.
 func (s *Server) WebSocketHandshake(slot int, key, protocol string) error {
 	x, err := s.exchangeOf(slot)

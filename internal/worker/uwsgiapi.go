@@ -323,9 +323,12 @@ func (a *uwsgiAPI) call(op int, args [][]byte) (int, []byte, error) {
 	case opHarakiri:
 		// set_user_harakiri(s): the master kills this worker if its current request is
 		// still running s seconds from now (0 cancels), whatever --harakiri says.
-		slot := int(num(1))
-		if slot < 0 || slot >= a.env.Board.Threads() {
-			return 0, nil, errBadArgs
+		if a.server == nil {
+			return 1, nil, nil
+		}
+		slot, err := a.server.Slot(int(num(1)))
+		if err != nil {
+			return 0, nil, err
 		}
 		core := a.env.Board.Core(a.env.Record, slot)
 		if s := num(0); s > 0 {
