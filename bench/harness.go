@@ -45,6 +45,7 @@ type Instance struct {
 	StartupSec   float64
 	WarmupSec    float64
 	RSSWorkerMB  []float64 // after warm-up
+	PrivWorkerMB []float64 // the part of it no other process shares
 	RSSTotalMB   float64
 	Processes    int
 	Err          string
@@ -484,7 +485,7 @@ func (h *harness) readMemory(l *live) {
 	if err != nil {
 		return
 	}
-	l.inst.RSSWorkerMB, l.inst.RSSTotalMB = t.workerRSS()
+	l.inst.RSSWorkerMB, l.inst.PrivWorkerMB, l.inst.RSSTotalMB = t.workerRSS()
 	l.inst.Processes = len(t.procs)
 }
 

@@ -215,20 +215,42 @@ func (t tree) cpuSeconds() float64 {
 }
 
 // workerRSS is the resident memory of each worker: the root's children when it has any
-// (a master, gunicorn's arbiter), else the root itself.
-func (t tree) workerRSS() (perWorker []float64, total float64) {
+// (a master, gunicorn's arbiter), else the root itself. private is the part no other
+// process shares (smaps' Private_Clean + Private_Dirty): RSS also counts the pages of
+// shared libraries, libpypy's ~40 MB of code among them, which every PyPy process maps
+// once for all.
+func (t tree) workerRSS() (perWorker, private []float64, total float64) {
 	page := float64(os.Getpagesize())
 	for _, p := range t.procs {
 		mb := float64(p.rssPages) * page / (1 << 20)
 		total += mb
 		if p.pid != t.root.pid && p.ppid == t.root.pid {
 			perWorker = append(perWorker, mb)
+			private = append(private, privateMB(p.pid))
 		}
 	}
 	if len(perWorker) == 0 {
 		perWorker = []float64{float64(t.root.rssPages) * page / (1 << 20)}
+		private = []float64{privateMB(t.root.pid)}
 	}
-	return perWorker, total
+	return perWorker, private, total
+}
+
+// privateMB reads a process's private resident memory from /proc/PID/smaps_rollup.
+func privateMB(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return 0
+	}
+	var kb float64
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && (f[0] == "Private_Clean:" || f[0] == "Private_Dirty:") {
+			n, _ := strconv.ParseFloat(f[1], 64)
+			kb += n
+		}
+	}
+	return kb / 1024
 }
 
 // shellJoin quotes argv for a shell, for the record of the exact commands.

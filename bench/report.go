@@ -186,22 +186,25 @@ func (h *harness) markdown(sums map[key]*summary) string {
 	}
 
 	p("## Start-up and memory\n\n")
-	p("**first answer** is the time from starting the server's command to its first `200` to `GET /` (polled every few ms). **RSS** is each worker's resident memory after the warm-up (for a master or gunicorn's arbiter the workers are its children; the total includes the master).\n\n")
-	p("| server | app | workers | first answer | RSS per worker | total RSS | processes | warm-up |\n|---|---|--:|--:|--:|--:|--:|--:|\n")
+	p("**first answer** is the time from starting the server's command to its first `200` to `GET /` (polled every few ms). **RSS** is each worker's resident memory after the warm-up (for a master or gunicorn's arbiter the workers are its children; the total includes the master). **private** is the part of it no other process shares (smaps' Private_Clean + Private_Dirty): RSS also counts shared libraries' pages, libpypy's code among them, which all PyPy processes map once, so private is what one more worker costs.\n\n")
+	p("| server | app | workers | first answer | RSS per worker | private per worker | total RSS | processes | warm-up |\n|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, in := range r.Instances {
 		if in.ForSlowTest || in.ForProfiling {
 			continue
 		}
 		if in.Err != "" {
-			p("| %s | %s | %d | failed | | | | |\n", serverLabel(in.Server), in.App, in.Workers)
+			p("| %s | %s | %d | failed | | | | | |\n", serverLabel(in.Server), in.App, in.Workers)
 			continue
 		}
-		var per []string
+		var per, priv []string
 		for _, mb := range in.RSSWorkerMB {
 			per = append(per, fmt.Sprintf("%.1f", mb))
 		}
-		p("| %s | %s | %d | %.3f s | %s MB | %.1f MB | %d | %.0f s |\n", serverLabel(in.Server), in.App, in.Workers,
-			in.StartupSec, strings.Join(per, ", "), in.RSSTotalMB, in.Processes, in.WarmupSec)
+		for _, mb := range in.PrivWorkerMB {
+			priv = append(priv, fmt.Sprintf("%.1f", mb))
+		}
+		p("| %s | %s | %d | %.3f s | %s MB | %s MB | %.1f MB | %d | %.0f s |\n", serverLabel(in.Server), in.App, in.Workers,
+			in.StartupSec, strings.Join(per, ", "), strings.Join(priv, ", "), in.RSSTotalMB, in.Processes, in.WarmupSec)
 	}
 	p("\n")
 
@@ -383,20 +386,27 @@ func (h *harness) targets(sums map[key]*summary) [][3]string {
 		out = append(out, [3]string{name, nm, nm})
 	}
 
-	var rss, start []float64
+	var rss, priv, start []float64
 	for _, in := range h.res.Instances {
 		if in.Server != "uwsgo" || in.Err != "" {
 			continue
 		}
 		if in.App == "hello" && len(in.RSSWorkerMB) > 0 {
 			rss = append(rss, slices.Max(in.RSSWorkerMB))
+			if len(in.PrivWorkerMB) > 0 {
+				priv = append(priv, slices.Max(in.PrivWorkerMB))
+			}
 		}
 		if in.Workers == 1 && in.StartupSec > 0 {
 			start = append(start, in.StartupSec)
 		}
 	}
 	if len(rss) > 0 {
-		out = append(out, [3]string{"RSS per uwsgo worker ≤ 60 MB on hello (after warm-up)", fmt.Sprintf("%.1f MB (largest of %d)", slices.Max(rss), len(rss)), verdict(slices.Max(rss) <= 60)})
+		measured := fmt.Sprintf("%.1f MB (largest of %d)", slices.Max(rss), len(rss))
+		if len(priv) > 0 {
+			measured += fmt.Sprintf("; private %.1f MB: the rest is libpypy's shared pages", slices.Max(priv))
+		}
+		out = append(out, [3]string{"RSS per uwsgo worker ≤ 60 MB on hello (after warm-up)", measured, verdict(slices.Max(rss) <= 60)})
 	} else {
 		out = append(out, [3]string{"RSS per uwsgo worker ≤ 60 MB on hello (after warm-up)", nm, nm})
 	}
