@@ -167,7 +167,9 @@ func (c *Cache) Get(key []byte) ([]byte, bool) {
 	}
 	s := c.slot(at)
 	n := int(binary.LittleEndian.Uint32(s[8:]))
-	return append([]byte(nil), s[slotHeader+c.KeySize:slotHeader+c.KeySize+n]...), true
+	v := make([]byte, n) // never nil: an empty value is not a missing one
+	copy(v, s[slotHeader+c.KeySize:])
+	return v, true
 }
 
 // Exists reports whether key is there.
@@ -249,7 +251,8 @@ func (c *Cache) Keys() [][]byte {
 }
 
 // Math applies op to key's 64-bit value (uWSGI's cache_inc/dec/mul/div: the value is
-// 8 bytes, big-endian as uWSGI stores it), creating it from 0 when absent.
+// 8 bytes in the machine's order, as uWSGI stores an int64), creating it from 0 (with
+// expires) when absent; an existing key keeps its expiry, as uWSGI's FIXEXPIRE does.
 func (c *Cache) Math(key []byte, op byte, n int64, expires int64) (int64, error) {
 	if len(key) == 0 || len(key) > c.KeySize || c.BlockSize < 8 {
 		return 0, ErrTooBig
@@ -259,12 +262,13 @@ func (c *Cache) Math(key []byte, op byte, n int64, expires int64) (int64, error)
 	now := c.now()
 	at, free := c.find(key, now)
 	var v int64
-	if at >= 0 {
+	existing := at >= 0
+	if existing {
 		s := c.slot(at)
 		if binary.LittleEndian.Uint32(s[8:]) != 8 {
 			return 0, ErrNotInt
 		}
-		v = int64(binary.BigEndian.Uint64(s[slotHeader+c.KeySize:]))
+		v = int64(binary.NativeEndian.Uint64(s[slotHeader+c.KeySize:]))
 	} else if free < 0 {
 		return 0, ErrFull
 	} else {
@@ -283,8 +287,13 @@ func (c *Cache) Math(key []byte, op byte, n int64, expires int64) (int64, error)
 		}
 		v /= n
 	}
+	s := c.slot(at)
+	if existing {
+		binary.NativeEndian.PutUint64(s[slotHeader+c.KeySize:], uint64(v))
+		return v, nil
+	}
 	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(v))
-	c.store(c.slot(at), key, b[:], expires, now)
+	binary.NativeEndian.PutUint64(b[:], uint64(v))
+	c.store(s, key, b[:], expires, now)
 	return v, nil
 }

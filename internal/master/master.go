@@ -104,6 +104,7 @@ func Run(cfg *options.Config, logger *log.Logger, in *instance.Instance) int {
 		cfg: cfg, log: logger, in: in,
 		n:         int(cfg.Int("processes")),
 		events:    make(chan event, 64),
+		auxEvents: make(chan auxEvent, 16),
 		procs:     map[*proc]bool{},
 		fails:     map[int]int{},
 		spawns:    map[int]uint64{},

@@ -227,8 +227,8 @@ var Table = []Option{
 	// Shared state
 	{
 		Name: "locks", Kind: Int, Group: "Shared state", Meta: "N",
-		Default: "1", Min: 1, Max: 4096,
-		Help: "user locks for uwsgi.lock(n) (lock 0 always exists)",
+		Default: "0", Min: 0, Max: 4096,
+		Help: "user locks for uwsgi.lock(n): n from 0 to N (lock 0 always exists)",
 	},
 	{
 		Name: "cache2", Kind: List, Group: "Shared state", Meta: "SPEC",

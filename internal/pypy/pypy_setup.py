@@ -593,6 +593,16 @@ def _cache_math(op):
     return math
 
 
+def cache_num(key, cache=None):
+    """The 64-bit number cache_inc and friends keep under key (0 when absent)."""
+    value = cache_get(key, cache)
+    if value is None:
+        return 0
+    if len(value) != 8:
+        raise ValueError("the value of %r is not a 64-bit number" % (key,))
+    return int.from_bytes(value, sys.byteorder, signed=True)
+
+
 def sharedarea_read(id, pos, length=0):
     return _go(OP_AREA_READ, id, pos, length)[1]
 
@@ -906,6 +916,7 @@ for _name, _value in {
     "cache_del": cache_del, "cache_exists": cache_exists, "cache_clear": cache_clear,
     "cache_keys": cache_keys, "cache_inc": _cache_math("+"), "cache_dec": _cache_math("-"),
     "cache_mul": _cache_math("*"), "cache_div": _cache_math("/"),
+    "cache_num": cache_num,
     "sharedarea_read": sharedarea_read, "sharedarea_write": sharedarea_write,
     "sharedarea_readbyte": sharedarea_readbyte, "sharedarea_writebyte": sharedarea_writebyte,
     "sharedarea_readlong": sharedarea_readlong, "sharedarea_writelong": sharedarea_writelong,
@@ -953,10 +964,18 @@ _absent = {
 }
 
 
+class _Absent(NotImplementedError, AttributeError):
+    """A uWSGI name uwsgo has no meaning for: NotImplementedError, and an AttributeError
+    too, so that hasattr(uwsgi, name) answers False for apps that probe features."""
+
+
+_Absent.__name__ = _Absent.__qualname__ = "NotImplementedError"  # as tracebacks show it
+
+
 def _missing(name):
     for prefix, feature in _absent.items():
         if name.startswith(prefix):
-            raise NotImplementedError("uwsgi.%s: uwsgo has no %s" % (name, feature))
+            raise _Absent("uwsgi.%s: uwsgo does not have %s" % (name, feature))
     raise AttributeError("module 'uwsgi' has no attribute %r" % name)
 
 

@@ -20,7 +20,7 @@ import (
 // State is the mapped shared state.
 type State struct {
 	Segment *shm.Segment
-	Locks   []*shm.Lock // lock 0 always exists; --locks N adds N more... as uWSGI: N user locks, 0..N-1
+	Locks   []*shm.Lock // user locks 0..N for --locks N (lock 0 always exists)
 	Caches  []*cache.Cache
 	Areas   []*sharedarea.Area
 	Metrics *metrics.Set
@@ -38,7 +38,8 @@ type plan struct {
 }
 
 func planOf(cfg *options.Config) (plan, error) {
-	p := plan{locks: max(int(cfg.Int("locks")), 1)}
+	// uWSGI's --locks N makes user locks 0 to N (its check is lock > N): N+1 of them.
+	p := plan{locks: int(cfg.Int("locks")) + 1}
 	for _, spec := range cfg.All("cache2") {
 		c, err := cache.ParseSpec(spec)
 		if err != nil {

@@ -42,7 +42,9 @@ func (a *Area) Read(pos, n int) ([]byte, error) {
 	}
 	a.lock.Lock()
 	defer a.lock.Unlock()
-	return append([]byte(nil), a.mem[pos:pos+n]...), nil
+	b := make([]byte, n) // never nil: nothing to read is b"", not None
+	copy(b, a.mem[pos:pos+n])
+	return b, nil
 }
 
 // Write copies data at pos.

@@ -124,7 +124,7 @@ func newUwsgiAPI(cfg *options.Config, env *Env, logger *log.Logger) *uwsgiAPI {
 	router := signals.New(env.State.Signals, func(num int, target string) int {
 		switch target {
 		case "worker", "worker0", "worker1", "workers", "active-workers":
-			a.incoming <- num
+			go a.arrived(num) // not on the caller's thread: it may be Python's, raising it
 			return 1
 		}
 		return 0
@@ -150,7 +150,7 @@ func (a *uwsgiAPI) listen(ctl *os.File, masterPID int) {
 		}
 		switch msg.Type {
 		case "signal":
-			a.incoming <- msg.Num
+			a.arrived(msg.Num)
 		case "mulemsg":
 			if msg.Farm {
 				a.farmMsgs <- msg.Data
@@ -412,7 +412,7 @@ func cacheOp(c *cache.Cache, op int, args [][]byte) (int, []byte, error) {
 		c.Clear()
 		return 0, nil, nil
 	case opCacheKeys:
-		var out []byte
+		out := []byte{} // an empty cache has no keys, which is not no answer
 		for _, k := range c.Keys() {
 			out = binary.LittleEndian.AppendUint32(out, uint32(len(k)))
 			out = append(out, k...)
@@ -435,6 +435,11 @@ func cacheOp(c *cache.Cache, op int, args [][]byte) (int, []byte, error) {
 // signal_wait() calls.
 func (a *uwsgiAPI) deliver(num int, inPython func(func())) {
 	inPython(func() { pypy.DeliverUwsgiSignal(num) })
+}
+
+// arrived takes a signal for this process: signal_wait() calls return at once (they hold
+// slots that the handlers may be waiting for), and the handler runs when Python may.
+func (a *uwsgiAPI) arrived(num int) {
 	a.waitMu.Lock()
 	a.last = num
 	for _, w := range a.waiters {
@@ -442,6 +447,7 @@ func (a *uwsgiAPI) deliver(num int, inPython func(func())) {
 	}
 	a.waiters = nil
 	a.waitMu.Unlock()
+	a.incoming <- num
 }
 
 func (a *uwsgiAPI) wait(num int) int {
