@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+
 	"uwsgo/internal/pypy"
 )
 
@@ -45,7 +47,7 @@ func appendAppHead(out, head []byte) ([]byte, appHead, int) {
 	out = append(out, "\r\n"...)
 	for len(rest) > 0 {
 		line, rest = cutLine(rest)
-		sep := indexByte(line, 0)
+		sep := bytes.IndexByte(line, 0)
 		if sep <= 0 {
 			return out, h, pypy.SendBadHeader
 		}
@@ -104,15 +106,6 @@ func hasCTL(b []byte) bool {
 	return false
 }
 
-func indexByte(b []byte, c byte) int {
-	for i := range b {
-		if b[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
 func trimOWS(b []byte) []byte {
 	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
 		b = b[1:]
@@ -145,7 +138,7 @@ func lower(c byte) byte {
 // hasToken reports whether the comma-separated list v holds token t (case-insensitive).
 func hasToken(v []byte, t string) bool {
 	for len(v) > 0 {
-		i := indexByte(v, ',')
+		i := bytes.IndexByte(v, ',')
 		item := v
 		if i >= 0 {
 			item, v = v[:i], v[i+1:]
