@@ -114,7 +114,7 @@ func (m *Master) onAuxEvent(e auxEvent) {
 	delay := time.Duration(0)
 	if time.Since(a.spawned) < 5*time.Second && !a.stopping {
 		a.fails++
-		delay = min(time.Duration(1<<min(a.fails-1, 6))*500*time.Millisecond, 30*time.Second)
+		delay = backoff(a.fails)
 	} else {
 		a.fails = 0
 	}

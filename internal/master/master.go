@@ -495,11 +495,10 @@ func (m *Master) onExit(p *proc, st *os.ProcessState) {
 		m.spawn(p.id, nil)
 		return
 	}
-	// Died while starting: wait longer each time it happens again, so that a broken app
-	// or configuration does not make the master spin.
+	// Died while starting: wait longer each time it happens again.
 	m.fails[p.id]++
 	n := m.fails[p.id]
-	delay := min(time.Duration(1<<min(n-1, 6))*500*time.Millisecond, 30*time.Second)
+	delay := backoff(n)
 	m.log.Printf("master: worker %d (pid %d) %s during start-up (%d time(s) in a row): respawning in %v", p.id, p.pid, how, n, delay)
 	m.later(delay, p.id)
 }
@@ -539,6 +538,12 @@ func rawFD(ln net.Listener) (uintptr, error) {
 	var fd uintptr
 	err = raw.Control(func(f uintptr) { fd = f })
 	return fd, err
+}
+
+// backoff is the wait before restarting a process that died at start n times in a row:
+// 0.5 s, doubling, at most 30 s, so that a broken app or configuration does not spin.
+func backoff(n int) time.Duration {
+	return min(time.Duration(1<<min(n-1, 6))*500*time.Millisecond, 30*time.Second)
 }
 
 func describeExit(st *os.ProcessState) string {
@@ -681,22 +686,11 @@ func (m *Master) recycleReason(p *proc, now time.Time) string {
 		return fmt.Sprintf("ran for %d s (--max-worker-lifetime %d)", int(now.Sub(p.spawned).Seconds()), s)
 	}
 	if mb := m.cfg.Int("reload-on-rss"); mb > 0 {
-		if rss := residentBytes(p.pid); rss > mb<<20 {
+		if rss, _ := stats.Memory(p.pid); rss > mb<<20 {
 			return fmt.Sprintf("uses %d MB of memory (--reload-on-rss %d)", rss>>20, mb)
 		}
 	}
 	return ""
-}
-
-// residentBytes reads a process's resident memory from /proc.
-func residentBytes(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
-	if err != nil {
-		return 0
-	}
-	var size, resident int64
-	fmt.Sscan(string(b), &size, &resident)
-	return resident * int64(os.Getpagesize())
 }
 
 func (m *Master) checkTouch() {

@@ -86,18 +86,21 @@ func (x *exchange) isHEAD() bool {
 // chunked (HTTP/1.1) or end-of-connection (HTTP/1.0).
 func (x *exchange) startResponse(head []byte, whole bool, length int64) int {
 	c := x.c
-	out, h, rc := appendAppHead(c.out, head)
-	if rc != 0 {
+	out, h, err := proto.AppendResponseHead(c.out, head)
+	if err != nil {
 		c.out = c.out[:x.mark]
-		return rc
+		if err == proto.ErrBadStatus {
+			return pypy.SendBadStatus
+		}
+		return pypy.SendBadHeader
 	}
-	x.started, x.status = true, h.code
-	x.close = x.close || h.close
-	x.noBody = x.isHEAD() || h.code < 200 || h.code == 204 || h.code == 304
-	bodiless := h.code < 200 || h.code == 204 || h.code == 304
+	x.started, x.status = true, h.Code
+	x.close = x.close || h.Close
+	x.noBody = x.isHEAD() || h.Code < 200 || h.Code == 204 || h.Code == 304
+	bodiless := h.Code < 200 || h.Code == 204 || h.Code == 304
 	switch {
-	case h.contentLength >= 0:
-		x.remaining = h.contentLength
+	case h.ContentLength >= 0:
+		x.remaining = h.ContentLength
 	case bodiless:
 	case whole:
 		out = append(out, "Content-Length: "...)
@@ -117,7 +120,7 @@ func (x *exchange) startResponse(head []byte, whole bool, length int64) int {
 	} else if x.req.KeepAlive10 {
 		out = append(out, "Connection: keep-alive\r\n"...)
 	}
-	if !h.hasDate {
+	if !h.HasDate {
 		out = append(out, *dateHeader.Load()...)
 	}
 	c.out = append(out, "\r\n"...)

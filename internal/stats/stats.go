@@ -105,7 +105,7 @@ func Workers(b *scoreboard.Board) []Worker {
 			w.CoreRequests = append(w.CoreRequests, c.Requests.Load())
 		}
 		if w.PID > 0 {
-			w.RSS, w.VSZ = memory(w.PID)
+			w.RSS, w.VSZ = Memory(w.PID)
 		}
 		out = append(out, w)
 	}
@@ -165,8 +165,8 @@ func (w Worker) json() map[string]any {
 	}
 }
 
-// memory reads a process's resident and virtual size in bytes.
-func memory(pid int) (rss, vsz int64) {
+// Memory reads a process's resident and virtual size in bytes.
+func Memory(pid int) (rss, vsz int64) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
 	if err != nil {
 		return 0, 0
