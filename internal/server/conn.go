@@ -77,6 +77,7 @@ func connInfo(nc net.Conn) proto.ConnInfo {
 
 func (c *conn) serve() {
 	defer c.release()
+	c.x.closeDelimited = false
 	for first := true; ; first = false {
 		if !c.awaitRequest(first) {
 			c.flush()

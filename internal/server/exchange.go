@@ -35,10 +35,13 @@ type exchange struct {
 	status    int
 	stream    *stream
 
-	upgraded     bool     // uwsgi.websocket_handshake() answered: no HTTP response follows
-	disconnected bool     // uwsgi.disconnect(): nothing more goes to the client
-	items        [][]byte // an RPC call's name and arguments
-	rpcResult    []byte
+	// closeDelimited: a streamed body ends with the connection, never chunked (the
+	// uwsgi protocol, whose proxy passes the body through as it is).
+	closeDelimited bool
+	upgraded       bool     // uwsgi.websocket_handshake() answered: no HTTP response follows
+	disconnected   bool     // uwsgi.disconnect(): nothing more goes to the client
+	items          [][]byte // an RPC call's name and arguments
+	rpcResult      []byte
 
 	file       *os.File // a wsgi.file_wrapper body, written after the head
 	fileOffset int64
@@ -109,7 +112,7 @@ func (x *exchange) startResponse(head []byte, whole bool, length int64) int {
 		x.remaining = length
 	case x.noBody:
 		// HEAD with a streamed body: its length is unknown, and no body follows anyway.
-	case x.req.ProtoMinor >= 1:
+	case x.req.ProtoMinor >= 1 && !x.closeDelimited:
 		out = append(out, "Transfer-Encoding: chunked\r\n"...)
 		x.chunked = true
 	default:

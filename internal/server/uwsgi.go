@@ -22,6 +22,9 @@ const (
 // to a uwsgi upstream and reads the response to its end.
 func (c *conn) serveUwsgi() {
 	defer c.release()
+	// The body ends where the connection does: nginx passes an upstream's body through
+	// untouched, so chunked framing (chosen for HTTP/1.1 clients) would reach the client.
+	c.x.closeDelimited = true
 	if !c.awaitRequest(true) {
 		return
 	}
@@ -70,9 +73,6 @@ func (c *conn) uwsgiRequest(start time.Time) {
 		c.s.cfg.Log.Printf("%s: malformed uwsgi request: %v", c.nc.RemoteAddr(), err)
 		return
 	}
-	// The body ends where the connection does: nginx passes an upstream's body through
-	// untouched, so chunked framing (chosen for HTTP/1.1 clients) would reach the client.
-	x.req.ProtoMinor = 0
 
 	defer x.releaseBody()
 	if err := c.readBody(x); err != nil {
