@@ -14,7 +14,6 @@ import (
 
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
-	"uwsgo/internal/rpc"
 	"uwsgo/internal/spooler"
 )
 
@@ -22,23 +21,12 @@ import (
 // the app's decorators register its mule functions and spooler hook), then runs its loop
 // in Python on the main thread, blocking in Go (the GIL released) while it waits. uWSGI
 // signals for it run on other threads, one at a time.
-func serveAux(cfg *options.Config, logger *log.Logger, env Env, role, arg string) error {
-	if err := stdinFromDevNull(); err != nil {
-		return fail(1, "replacing stdin with /dev/null: %v", err)
-	}
-	reopenLogOnSignal(cfg, logger, false)
-	appSigs := newAppSignals(logger)
-	pypy.SetSignalRouter(appSigs.route)
-	pypy.SetRPCClient(rpc.Call)
-	api := newUwsgiAPI(cfg, &env, logger)
-	api.role, api.roleArg = role, arg
-	pypy.SetCallHandler(api.call)
-	if _, err := startPyPy(cfg, logger); err != nil {
+func serveAux(cfg *options.Config, logger *log.Logger, env Env, arg string) error {
+	_, api, appSigs, err := boot(cfg, logger, &env)
+	if err != nil {
 		return err
 	}
-	if err := load(cfg, logger, env); err != nil {
-		return err
-	}
+	api.roleArg = arg
 	slot := make(chan struct{}, 1)
 	inPython := func(f func()) {
 		slot <- struct{}{}
@@ -58,7 +46,7 @@ func serveAux(cfg *options.Config, logger *log.Logger, env Env, role, arg string
 	}()
 	step, what := pypy.StepMuleLoop, "waiting for messages (uwsgi.mule_msg_hook) and signals"
 	switch {
-	case role == RoleSpooler:
+	case env.Role == RoleSpooler:
 		step, what = pypy.StepSpoolerLoop, "running the jobs in "+arg
 	case arg != "":
 		what = "running " + arg

@@ -90,7 +90,7 @@ func Child(logger *log.Logger) error {
 		State: state, Control: ctl, Drain: drain, drain: drain}
 	if role != "" {
 		env.Role = role
-		return serveAux(cfg, logger, env, role, roleArg)
+		return serveAux(cfg, logger, env, roleArg)
 	}
 	for i, proto := range strings.Split(protocols, "+") {
 		f := os.NewFile(uintptr(fdFirstListener+i), "socket")

@@ -110,7 +110,7 @@ const incomingSignals = 4096
 
 func newUwsgiAPI(cfg *options.Config, env *Env, logger *log.Logger) *uwsgiAPI {
 	a := &uwsgiAPI{state: env.State, env: env, log: logger, incoming: make(chan int, incomingSignals), cfg: cfg,
-		muleMsgs: make(chan []byte, 1024), farmMsgs: make(chan []byte, 1024), wake: make(chan struct{}, 1)}
+		muleMsgs: make(chan []byte, 1024), farmMsgs: make(chan []byte, 1024), wake: make(chan struct{}, 1), role: env.Role}
 	a.src = &stats.Source{Board: env.Board, PID: os.Getpid(), Version: Version}
 	for _, l := range env.Listeners {
 		a.src.Sockets = append(a.src.Sockets, &instance.Socket{Addr: l.Addr().String(), Listener: l.Listener})

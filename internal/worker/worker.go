@@ -95,26 +95,36 @@ func protocolOf(name string) server.Protocol {
 	return server.HTTP
 }
 
-// Serve runs a worker: it starts PyPy, loads the app and serves on env.Listeners until
-// SIGINT/SIGTERM (graceful) or SIGQUIT (immediate). It must be called on the process's
-// main goroutine, locked to the main thread: that thread becomes PyPy's.
-func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
+// boot is what every process of the instance that runs Python does first, worker, mule
+// or spooler: stdin, the log, the Go services Python calls, PyPy, the start-up steps.
+func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uwsgiAPI, *appSignals, error) {
 	if !cfg.Bool("honour-stdin") {
 		if err := stdinFromDevNull(); err != nil {
-			return fail(1, "replacing stdin with /dev/null: %v", err)
+			return nil, nil, nil, fail(1, "replacing stdin with /dev/null: %v", err)
 		}
 	}
 	reopenLogOnSignal(cfg, logger, env.MasterPID == 0)
 	appSigs := newAppSignals(logger)
 	pypy.SetSignalRouter(appSigs.route)
 	pypy.SetRPCClient(rpc.Call)
-	api := newUwsgiAPI(cfg, &env, logger)
+	api := newUwsgiAPI(cfg, env, logger)
 	pypy.SetCallHandler(api.call)
 	rt, err := startPyPy(cfg, logger)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	if err := load(cfg, logger, env); err != nil {
+	if err := load(cfg, logger, *env); err != nil {
+		return nil, nil, nil, err
+	}
+	return rt, api, appSigs, nil
+}
+
+// Serve runs a worker: it starts PyPy, loads the app and serves on env.Listeners until
+// SIGINT/SIGTERM (graceful) or SIGQUIT (immediate). It must be called on the process's
+// main goroutine, locked to the main thread: that thread becomes PyPy's.
+func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
+	rt, api, appSigs, err := boot(cfg, logger, &env)
+	if err != nil {
 		return err
 	}
 
