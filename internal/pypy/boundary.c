@@ -32,20 +32,6 @@ const char *uwsgo_loaded_path(void) {
 	return "";
 }
 
-/* The request the calling thread runs in Python (uwsgo_handle sets it), so that
- * uwsgi.set_logvar needs no request argument and the request path no extra work. */
-static __thread long current_req = -1;
-
-static long set_logvar(const char *key, long keylen, const char *value, long valuelen) {
-	if (current_req < 0) return -1;
-	return uwsgoSetLogvar(current_req, (char *)key, keylen, (char *)value, valuelen);
-}
-
-static long get_logvar(const char *key, long keylen, char **value, long *valuelen) {
-	if (current_req < 0) return -1;
-	return uwsgoGetLogvar(current_req, (char *)key, keylen, value, valuelen);
-}
-
 static void *need(void *handle, const char *name) {
 	void *p = dlsym(handle, name);
 	if (!p && !missing) missing = name;
@@ -81,8 +67,6 @@ int uwsgo_load(const char *lib, char *errbuf, int errlen) {
 	api.rpc_call = (long (*)(const char *, long, const char *, long, char **, long *))uwsgoRPCCall;
 	api.free = free;
 	api.call = (long (*)(int, const char *, long, char **, long *))uwsgoCall;
-	api.set_logvar = set_logvar;
-	api.get_logvar = get_logvar;
 	return 0;
 }
 
@@ -120,10 +104,7 @@ int uwsgo_attached_threads(void) { return __atomic_load_n(&attached_threads, __A
 
 long uwsgo_handle(long req, const char *vars, long varslen, const char *body, long bodylen, int bodyfd) {
 	attach();
-	current_req = req;
-	long rc = api.handle(req, vars, varslen, body, bodylen, bodyfd);
-	current_req = -1;
-	return rc;
+	return api.handle(req, vars, varslen, body, bodylen, bodyfd);
 }
 
 long uwsgo_step(int what, const char *arg, long arglen) {

@@ -20,11 +20,6 @@ struct uwsgo_api {
 	long (*rpc_call)(const char *node, long nodelen, const char *items, long itemslen, char **result, long *resultlen);
 	void (*free)(void *p);
 	long (*call)(int op, const char *args, long argslen, char **result, long *resultlen);
-	/* The logvars of the request running on the calling thread (uwsgi.set_logvar and
-	 * get_logvar). No request argument: the trampoline of handle remembers which request
-	 * its thread runs. -1: no request on this thread. */
-	long (*set_logvar)(const char *key, long keylen, const char *value, long valuelen);
-	long (*get_logvar)(const char *key, long keylen, char **value, long *valuelen);
 	/* Go -> Python: filled in by the setup module. */
 	long (*handle)(long req, const char *vars, long varslen, const char *body, long bodylen, int bodyfd);
 	long (*step)(int what, const char *arg, long arglen);

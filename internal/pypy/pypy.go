@@ -97,10 +97,6 @@ type Sink interface {
 	Send(req int, head, body []byte, final bool) int
 	SendFile(req int, head []byte, fd int, offset, length int64) int
 	RPCReply(req int, result []byte)
-	// SetLogvar and Logvar are uwsgi.set_logvar/get_logvar: values for the access log
-	// line of the request (--log-format's %(name)).
-	SetLogvar(req int, key, value []byte)
-	Logvar(req int, key []byte) ([]byte, bool)
 }
 
 // What the app asked signal.signal() to do with a signal (SIGNAL_* in pypy_setup.py).
@@ -358,25 +354,6 @@ func uwsgoSendfile(req C.long, head *C.char, headlen C.long, fd C.int, offset, l
 //export uwsgoLog
 func uwsgoLog(msg *C.char, n C.long) {
 	logSink(bytesOf(msg, n))
-}
-
-//export uwsgoSetLogvar
-func uwsgoSetLogvar(req C.long, key *C.char, keylen C.long, value *C.char, valuelen C.long) C.long {
-	sink.SetLogvar(int(req), bytesOf(key, keylen), bytesOf(value, valuelen))
-	return 0
-}
-
-// uwsgoGetLogvar copies a logvar into C memory that Python frees (api.free); -2: unset.
-//
-//export uwsgoGetLogvar
-func uwsgoGetLogvar(req C.long, key *C.char, keylen C.long, value **C.char, valuelen *C.long) C.long {
-	v, ok := sink.Logvar(int(req), bytesOf(key, keylen))
-	if !ok {
-		return -2
-	}
-	*value = (*C.char)(C.CBytes(v))
-	*valuelen = C.long(len(v))
-	return 0
 }
 
 //export uwsgoRPCReply

@@ -38,8 +38,6 @@ struct uwsgo_api {
     long (*rpc_call)(const char *, long, const char *, long, char **, long *);
     void (*free)(void *);
     long (*call)(int, const char *, long, char **, long *);
-    long (*set_logvar)(const char *, long, const char *, long);
-    long (*get_logvar)(const char *, long, char **, long *);
     long (*handle)(long, const char *, long, const char *, long, int);
     long (*step)(int, const char *, long);
     long (*deliver_signal)(int);
@@ -491,6 +489,7 @@ OP_RELOAD, OP_STOP, OP_WORKERS, OP_HARAKIRI, OP_LISTEN_QUEUE = 50, 51, 52, 53, 5
 OP_MULE_MSG, OP_MULE_GET, OP_IN_FARM = 60, 61, 62
 OP_SPOOL, OP_SPOOL_NEXT, OP_SPOOL_DONE, OP_SPOOLER_PID = 70, 71, 72, 73
 OP_WS_HANDSHAKE, OP_WS_RECV, OP_WS_SEND, OP_DISCONNECT, OP_CONNECTION_FD = 80, 81, 82, 83, 84
+OP_SET_LOGVAR, OP_GET_LOGVAR = 85, 86
 SPOOL_OK, SPOOL_RETRY, SPOOL_IGNORE = -2, -1, 0
 
 _current = {}  # thread ident -> (slot, environ, response, request id) of the request it runs
@@ -1062,25 +1061,12 @@ def _capture_output():
 
 
 def _set_logvar(key, value):
-    k = _as_bytes(key, "a logvar name")
-    v = _as_bytes(value, "a logvar value")
-    if api.set_logvar(k, len(k), v, len(v)) != 0:
-        raise SystemError("uwsgi.set_logvar() works only in a request, on the thread running it")
+    _go(OP_SET_LOGVAR, _request()[0], _as_bytes(key, "a logvar name"), _as_bytes(value, "a logvar value"))
 
 
 def _get_logvar(key):
-    k = _as_bytes(key, "a logvar name")
-    out = ffi.new("char **")
-    outlen = ffi.new("long *")
-    rc = api.get_logvar(k, len(k), out, outlen)
-    if rc == -1:
-        raise SystemError("uwsgi.get_logvar() works only in a request, on the thread running it")
-    if rc != 0:
-        return None
-    try:
-        return ffi.unpack(out[0], outlen[0]) if outlen[0] else b""
-    finally:
-        api.free(out[0])
+    status, value = _go(OP_GET_LOGVAR, _request()[0], _as_bytes(key, "a logvar name"))
+    return value if status == 0 else None
 
 
 uwsgi.set_logvar = _set_logvar

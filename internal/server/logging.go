@@ -39,17 +39,17 @@ func protoName(x *exchange) []byte {
 	return http11
 }
 
-// SetLogvar implements pypy.Sink: uwsgi.set_logvar on the request of slot req. The
-// exchange keeps its logvars' buffers from request to request.
-func (s *Server) SetLogvar(req int, key, value []byte) {
+// SetLogvar is uwsgi.set_logvar on the request with handle req: a value for its access
+// log line (--log-format's %(name)). The exchange keeps the buffers between requests.
+func (s *Server) SetLogvar(req int, key, value []byte) error {
 	x, err := s.exchangeOf(req)
 	if err != nil {
-		return
+		return err
 	}
 	for i := range x.logvars {
 		if bytes.Equal(x.logvars[i].Key, key) {
 			x.logvars[i].Value = append(x.logvars[i].Value[:0], value...)
-			return
+			return nil
 		}
 	}
 	n := len(x.logvars)
@@ -61,18 +61,19 @@ func (s *Server) SetLogvar(req int, key, value []byte) {
 	v := &x.logvars[n]
 	v.Key = append(v.Key[:0], key...)
 	v.Value = append(v.Value[:0], value...)
+	return nil
 }
 
-// Logvar implements pypy.Sink: uwsgi.get_logvar.
-func (s *Server) Logvar(req int, key []byte) ([]byte, bool) {
+// Logvar is uwsgi.get_logvar on the request with handle req.
+func (s *Server) Logvar(req int, key []byte) ([]byte, bool, error) {
 	x, err := s.exchangeOf(req)
 	if err != nil {
-		return nil, false
+		return nil, false, err
 	}
 	for _, v := range x.logvars {
 		if bytes.Equal(v.Key, key) {
-			return v.Value, true
+			return v.Value, true, nil
 		}
 	}
-	return nil, false
+	return nil, false, nil
 }

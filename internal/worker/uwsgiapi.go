@@ -66,6 +66,8 @@ const (
 	opWSSend        = 82
 	opDisconnect    = 83
 	opConnectionFD  = 84
+	opSetLogvar     = 85
+	opGetLogvar     = 86
 )
 
 // master is what a worker asks of the process that routes signals and manages workers:
@@ -304,7 +306,7 @@ func (a *uwsgiAPI) call(op int, args [][]byte) (int, []byte, error) {
 	case opSpoolerPID:
 		return 0, []byte(strconv.FormatInt(a.state.SpoolerPID.Load(), 10)), nil
 
-	case opWSHandshake, opWSRecv, opWSSend, opDisconnect, opConnectionFD:
+	case opWSHandshake, opWSRecv, opWSSend, opDisconnect, opConnectionFD, opSetLogvar, opGetLogvar:
 		if a.server == nil {
 			return 0, nil, errors.New("not called from a request")
 		}
@@ -366,6 +368,18 @@ func (a *uwsgiAPI) requestOp(op, slot int, args [][]byte) (int, []byte, error) {
 		return 0, nil, a.server.WebSocketSend(slot, data, arg(1) == "1")
 	case opDisconnect:
 		return 0, nil, a.server.Disconnect(slot)
+	case opSetLogvar:
+		var value []byte
+		if len(args) > 1 {
+			value = args[1]
+		}
+		return 0, nil, a.server.SetLogvar(slot, []byte(arg(0)), value)
+	case opGetLogvar:
+		v, ok, err := a.server.Logvar(slot, []byte(arg(0)))
+		if !ok {
+			return 1, nil, err
+		}
+		return 0, append([]byte{}, v...), err
 	}
 	fd, err := a.server.ConnectionFD(slot)
 	return 0, []byte(strconv.Itoa(fd)), err
