@@ -4,7 +4,6 @@ package e2e
 // contents shared by the workers and kept across a worker's death.
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -192,7 +191,7 @@ func TestUwsgiModCacheShared(t *testing.T) {
 		umodKill(t, old)
 		var r umodReply
 		if !umodEventually(30*time.Second, func() bool {
-			r = umodExecOn(t, s, wid, fmt.Sprintf("out = [uwsgi.cache_get('from1', 'c1'), uwsgi.cache_get('from1', 'c2')]"))
+			r = umodExecOn(t, s, wid, "out = [uwsgi.cache_get('from1', 'c1'), uwsgi.cache_get('from1', 'c2')]")
 			return r.PID != old
 		}) {
 			t.Fatalf("worker %d (pid %d) was not respawned", wid, old)

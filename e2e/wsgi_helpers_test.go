@@ -10,7 +10,6 @@ import (
 	"math/rand"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -183,11 +182,6 @@ func wsgiWriteFile(t *testing.T, data []byte) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// wsgiToken is a name for per-test state in the app.
-func wsgiToken(t *testing.T) string {
-	return url.QueryEscape(strings.NewReplacer("/", "-", " ", "_").Replace(t.Name()))
 }
 
 // wsgiRawConn opens a connection to s with a deadline; the test's end closes it.

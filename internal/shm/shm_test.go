@@ -108,18 +108,6 @@ func newSegment(t *testing.T) *Segment {
 	return seg
 }
 
-// within runs f and reports whether it returned within d.
-func within(d time.Duration, f func()) bool {
-	done := make(chan struct{})
-	go func() { f(); close(done) }()
-	select {
-	case <-done:
-		return true
-	case <-time.After(d):
-		return false
-	}
-}
-
 func TestLockInProcess(t *testing.T) {
 	seg := newSegment(t)
 	l := seg.Lock(0)
