@@ -1194,7 +1194,10 @@ def _configure(text):
         worker_id = 0  # mules and spoolers are not workers
     uwsgi.worker_id = lambda: worker_id
     uwsgi.masterpid = lambda: master_pid
-    uwsgi.opt = {k: (v[0] if len(v) == 1 else v) for k, v in ((k, [x.encode() for x in vs]) for k, vs in conf["options"])}
+    given = {}
+    for name, value in conf["options"]:
+        given.setdefault(name, []).append(value.encode())
+    uwsgi.opt = {k: (v[0] if len(v) == 1 else v) for k, v in given.items()}
     uwsgi.buffer_size = conf.get("buffer_size", 65535)
     uwsgi.cores = conf["threads"]
     major, minor, rev = (int(x) for x in conf["version"].split(".")[:3])

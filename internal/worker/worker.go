@@ -326,7 +326,7 @@ func load(cfg *options.Config, logger *log.Logger, env Env) error {
 		"role":        env.Role,
 		// An interactive interpreter (--honour-stdin) keeps the terminal's own streams.
 		"capture_output": !cfg.Bool("honour-stdin"),
-		"options":        givenOptions(cfg),
+		"options":        json.RawMessage(cfg.Encode()), // every setting, in order
 	})
 	if err := pypy.Do(pypy.StepConfig, string(conf)); err != nil {
 		return fail(1, "%v", err)
@@ -387,20 +387,4 @@ func run(steps []options.Setting) error {
 		}
 	}
 	return nil
-}
-
-// givenOptions lists every option given with all its values, for uwsgi.opt.
-func givenOptions(cfg *options.Config) [][2]any {
-	var out [][2]any
-	index := map[string]int{}
-	for _, st := range cfg.Settings {
-		i, ok := index[st.Opt.Name]
-		if !ok {
-			i = len(out)
-			index[st.Opt.Name] = i
-			out = append(out, [2]any{st.Opt.Name, []string{}})
-		}
-		out[i][1] = append(out[i][1].([]string), st.Value)
-	}
-	return out
 }
