@@ -497,17 +497,12 @@ _request_ids = __import__("itertools").count(1)
 
 
 def _arg(value):
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode("utf-8")
+    """An operation's argument as Go reads it: numbers in decimal, None empty, text UTF-8."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(int(value)).encode()
-    if isinstance(value, (bytearray, memoryview)):
-        return bytes(value)
     if value is None:
         return b""
-    raise TypeError("expected bytes, str or a number, not %s" % type(value).__name__)
+    return _as_bytes(value, "an argument")
 
 
 def _go(op, *args):

@@ -182,14 +182,17 @@ func (a *uwsgiAPI) run(inPython func(func())) {
 	}
 }
 
-func (a *uwsgiAPI) call(op int, args [][]byte) (int, []byte, error) {
-	num := func(i int) int64 {
-		if i >= len(args) {
-			return 0
-		}
-		n, _ := strconv.ParseInt(string(args[i]), 10, 64)
-		return n
+// numArg is argument i as a number (Python sends them in decimal); 0 when absent.
+func numArg(args [][]byte, i int) int64 {
+	if i >= len(args) {
+		return 0
 	}
+	n, _ := strconv.ParseInt(string(args[i]), 10, 64)
+	return n
+}
+
+func (a *uwsgiAPI) call(op int, args [][]byte) (int, []byte, error) {
+	num := func(i int) int64 { return numArg(args, i) }
 	switch op {
 	case opLock, opUnlock, opIsLocked:
 		n := int(num(0))
@@ -400,10 +403,7 @@ func cacheOp(c *cache.Cache, op int, args [][]byte) (int, []byte, error) {
 		}
 		return nil
 	}
-	num := func(i int) int64 {
-		n, _ := strconv.ParseInt(string(arg(i)), 10, 64)
-		return n
-	}
+	num := func(i int) int64 { return numArg(args, i) }
 	key := arg(0)
 	switch op {
 	case opCacheGet:
