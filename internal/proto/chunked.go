@@ -54,16 +54,9 @@ type ChunkedReader struct {
 	err    error
 }
 
-// NewChunkedReader returns a reader for the chunked body at the start of r.
-// Trailer fields are parsed like header fields, bounded by
-// lim.MaxHeadBytes, and discarded: PEP 3333 has no place for them.
-func NewChunkedReader(r *bufio.Reader, lim Limits) io.Reader {
-	c := new(ChunkedReader)
-	c.Reset(r, lim)
-	return c
-}
-
-// Reset makes c decode a new body from r, as NewChunkedReader would.
+// Reset makes c decode the chunked body at the start of r. Trailer fields are parsed
+// like header fields, bounded by lim.MaxHeadBytes, and discarded: PEP 3333 has no place
+// for them. A server keeps one ChunkedReader per connection and resets it per body.
 func (c *ChunkedReader) Reset(r *bufio.Reader, lim Limits) {
 	*c = ChunkedReader{r: r, limit: lim.headLimit()}
 }

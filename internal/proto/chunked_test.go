@@ -19,7 +19,7 @@ func decodeChunked(in string, lim Limits, oneByte bool) (string, error, string) 
 		size = 16
 	}
 	r := bufio.NewReaderSize(src, size)
-	cr := NewChunkedReader(r, lim)
+	cr := newChunkedReader(r, lim)
 	var body []byte
 	var err error
 	if oneByte {
@@ -160,4 +160,11 @@ func TestChunkedStickyAndReuse(t *testing.T) {
 	if err != boom || string(body) != "he" {
 		t.Fatalf("read error: %q %v", body, err)
 	}
+}
+
+// newChunkedReader is a fresh reader for the chunked body at the start of r.
+func newChunkedReader(r *bufio.Reader, lim Limits) io.Reader {
+	c := new(ChunkedReader)
+	c.Reset(r, lim)
+	return c
 }

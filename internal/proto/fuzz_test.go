@@ -70,7 +70,7 @@ func fuzzParseAll(t *testing.T, r *bufio.Reader) string {
 		bodyLen := int64(-1)
 		switch {
 		case req.Chunked:
-			n, err := io.Copy(io.Discard, NewChunkedReader(r, lim))
+			n, err := io.Copy(io.Discard, newChunkedReader(r, lim))
 			if err != nil {
 				out.WriteString("body: " + err.Error())
 				return out.String()
@@ -162,7 +162,7 @@ func FuzzChunked(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		lim := Limits{MaxHeadBytes: 1024}
 		run := func(r *bufio.Reader, oneByte bool) (string, string) {
-			var cr io.Reader = NewChunkedReader(r, lim)
+			var cr io.Reader = newChunkedReader(r, lim)
 			if oneByte {
 				cr = iotest.OneByteReader(cr)
 			}

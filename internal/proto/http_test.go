@@ -426,7 +426,7 @@ func TestPipelining(t *testing.T) {
 			if !req.Chunked || string(req.Path) != "/c" {
 				t.Fatalf("third request: %+v", req)
 			}
-			body, err := io.ReadAll(NewChunkedReader(r, Limits{}))
+			body, err := io.ReadAll(newChunkedReader(r, Limits{}))
 			if err != nil || string(body) != "abc" {
 				t.Fatalf("chunked body %q, %v", body, err)
 			}
