@@ -565,12 +565,12 @@ func (m *Master) reload(why string) {
 		m.reopenLog(why)
 	}
 	for id := 1; id <= m.n; id++ {
-		m.replace(id, why)
+		m.replace(id)
 	}
 	m.stopAux(syscall.SIGTERM) // they come back with the new code
 }
 
-func (m *Master) replace(id int, why string) {
+func (m *Master) replace(id int) {
 	p := m.current(id)
 	if p == nil {
 		return // dead or starting: what starts next is already new

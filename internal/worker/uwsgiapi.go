@@ -101,7 +101,6 @@ type uwsgiAPI struct {
 
 	waitMu  sync.Mutex
 	waiters []chan int // signal_wait() calls waiting for the next signal
-	last    int        // signal_received()
 }
 
 var errBadArgs = errors.New("bad arguments")
@@ -455,7 +454,6 @@ func (a *uwsgiAPI) deliver(num int, inPython func(func())) {
 // slots that the handlers may be waiting for), and the handler runs when Python may.
 func (a *uwsgiAPI) arrived(num int) {
 	a.waitMu.Lock()
-	a.last = num
 	for _, w := range a.waiters {
 		w <- num
 	}
