@@ -76,7 +76,7 @@ func TestHTTPChunkedResponse(t *testing.T) {
 	s, _ := httpStart(t)
 	c := httpDial(t, "tcp", s.Addr)
 	for round := 0; round < 2; round++ {
-		c.send(httpGET("/gen?n=4"))
+		c.send(httpGET("/gen?n=4&pad=" + httpStreamedPad))
 		status, h := c.head()
 		if status != "HTTP/1.1 200 OK" {
 			t.Fatalf("status line %q", status)
@@ -92,7 +92,7 @@ func TestHTTPChunkedResponse(t *testing.T) {
 		}
 		httpCheckDate(t, "chunked response", h)
 		chunks := c.chunked()
-		if got := strings.Join(chunks, ""); got != "chunk-0;chunk-1;chunk-2;chunk-3;" {
+		if got := strings.Join(chunks, ""); got != "chunk-0;"+httpPad+"chunk-1;chunk-2;chunk-3;" {
 			t.Fatalf("round %d: chunked body %q", round, chunks)
 		}
 	}
@@ -106,8 +106,8 @@ func TestHTTPStreamedResponseHTTP10(t *testing.T) {
 	t.Parallel()
 	s, _ := httpStart(t)
 	for _, req := range []string{
-		"GET /gen?n=3 HTTP/1.0\r\n\r\n",
-		"GET /gen?n=3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+		"GET /gen?n=3&pad=" + httpStreamedPad + " HTTP/1.0\r\n\r\n",
+		"GET /gen?n=3&pad=" + httpStreamedPad + " HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
 	} {
 		c := httpDial(t, "tcp", s.Addr)
 		c.send(req)
@@ -119,7 +119,7 @@ func TestHTTPStreamedResponseHTTP10(t *testing.T) {
 			t.Errorf("%q: Connection %q, want close", req, h.Values("Connection"))
 		}
 		body, err := io.ReadAll(c.br)
-		if err != nil || string(body) != "chunk-0;chunk-1;chunk-2;" {
+		if err != nil || string(body) != "chunk-0;"+httpPad+"chunk-1;chunk-2;" {
 			t.Fatalf("%q: body read to the end of the connection: %q, %v", req, body, err)
 		}
 	}

@@ -20,6 +20,10 @@ import (
 )
 
 // wsgiClient never waits forever: every e2e request has a generous deadline.
+// wsgiStreamed is wsgi_app.py's STREAMED: repeats that make a first piece larger than the
+// 64 KiB the server holds back, so that it is on the wire before the app goes on.
+const wsgiStreamed = 20000
+
 var wsgiClient = &http.Client{Timeout: 30 * time.Second}
 
 // wsgiStart runs uwsgo on testdata/wsgi_app.py with the extra args.

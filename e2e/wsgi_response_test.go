@@ -194,7 +194,7 @@ func TestWSGIStartResponseExcInfoAfterSent(t *testing.T) {
 		raw := s.Raw("GET " + route + "?mark=" + mark + " HTTP/1.1\r\nHost: x\r\n\r\n")
 		resp, body, err := wsgiParse(t, raw, "GET")
 		if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "already sent\n") {
-			t.Errorf("%s: got %d %q, want 200 and the part sent before the error", route, resp.StatusCode, body)
+			t.Errorf("%s: got %d %q, want 200 and the part sent before the error", route, resp.StatusCode, wsgiShort(string(body)))
 		}
 		if err == nil {
 			t.Errorf("%s: the response ended cleanly (%q); the connection must be cut", route, wsgiShort(raw))
@@ -272,8 +272,8 @@ func TestWSGICloseCalled(t *testing.T) {
 	}
 	raw := s.Raw("GET /iter?mode=raise&token=close-raise HTTP/1.1\r\nHost: x\r\n\r\n")
 	resp, body, err := wsgiParse(t, raw, "GET")
-	if resp.StatusCode != 200 || string(body) != "one\n" || err == nil {
-		t.Errorf("iterator raising after one chunk: %d %q, body error %v; want 200, %q, then a cut", resp.StatusCode, body, err, "one\n")
+	if resp.StatusCode != 200 || string(body) != strings.Repeat("one\n", wsgiStreamed) || err == nil {
+		t.Errorf("iterator raising after one chunk: %d %q, body error %v; want 200, the chunk, then a cut", resp.StatusCode, wsgiShort(string(body)), err)
 	}
 	if !wsgiPoll(5*time.Second, func() bool { return wsgiClosed(t, s, "close-raise").Closed }) {
 		t.Error("close() was not called after the iterator raised")

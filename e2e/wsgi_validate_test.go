@@ -80,8 +80,8 @@ func TestWSGIValidator(t *testing.T) {
 	// Error paths inside the validator.
 	expect("GET", "/raise", nil, nil, 500, "")
 	raw = s.Raw("GET /raise-mid HTTP/1.1\r\nHost: x\r\n\r\n")
-	if resp, body, err := wsgiParse(t, raw, "GET"); resp.StatusCode != 200 || string(body) != "before the failure\n" || err == nil {
-		t.Errorf("GET /raise-mid: %d %q, body error %v; want 200, the first chunk, then a cut", resp.StatusCode, body, err)
+	if resp, body, err := wsgiParse(t, raw, "GET"); resp.StatusCode != 200 || string(body) != strings.Repeat("before the failure\n", 4000) || err == nil {
+		t.Errorf("GET /raise-mid: %d %q, body error %v; want 200, the first chunk, then a cut", resp.StatusCode, wsgiShort(string(body)), err)
 	}
 	for _, m := range []string{"RuntimeError: validator-raise-marker", "RuntimeError: validator-raise-mid-marker"} {
 		if !s.WaitLog(m, 5*time.Second) {

@@ -30,9 +30,11 @@ def _json(start_response, obj, headers=()):
     return [body]
 
 
-def _gen(n):
+def _gen(n, pad=0):
+    """n pieces; the first one padded with pad dots (a first piece larger than the server
+    holds makes it stream at once, whatever the timing)."""
     for i in range(n):
-        yield b"chunk-%d;" % i
+        yield b"chunk-%d;" % i + (b"." * pad if i == 0 else b"")
         yield b""  # an empty piece must not end the chunked body early
 
 
@@ -56,7 +58,7 @@ def application(environ, start_response):
 
     if path == "/gen":
         start_response("200 OK", [("Content-Type", "text/plain")])
-        return _gen(int(q.get("n", "3")))
+        return _gen(int(q.get("n", "3")), int(q.get("pad", "0")))
 
     if path == "/list":
         start_response("200 OK", [("Content-Type", "text/plain")])
@@ -135,7 +137,7 @@ def application(environ, start_response):
             headers.append(("Content-Length", "11"))
         start_response("200 OK", headers)
         if mode == "gen":
-            return _gen(3)
+            return _gen(3, int(q.get("pad", "0")))
         return [b"hop-", b"by-hop"] if mode == "list" else [b"hop-by-hop\n"]
 
     if path == "/status":

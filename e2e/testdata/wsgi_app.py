@@ -16,6 +16,9 @@ from urllib.parse import parse_qs
 
 LOCK = threading.Lock()
 COND = threading.Condition(LOCK)
+# Repeats that make a first piece larger than the 64 KiB the server holds back: the piece
+# is on the wire before what follows it runs, whatever the timing.
+STREAMED = 20000
 CLOSED = {}  # token -> {"closed": bool, "produced": int}
 FILES = {}  # token -> the file object the app wrapped
 EVENTS = {}  # token -> threading.Event a test sets with /release
@@ -243,7 +246,7 @@ def sr_replace_gen(environ, start_response):
 def sr_after_write(environ, start_response):
     mark = _q(environ)["mark"]
     write = start_response("200 OK", [("Content-Type", "text/plain")])
-    write(b"already sent\n")
+    write(b"already sent\n" * STREAMED)
     try:
         raise ValueError(mark)
     except ValueError:
@@ -256,7 +259,7 @@ def sr_after_yield(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
 
     def gen():
-        yield b"already sent\n"
+        yield b"already sent\n" * STREAMED
         try:
             raise ValueError(mark)
         except ValueError:
@@ -328,7 +331,7 @@ def iter_route(environ, start_response):
         lst.state = _state(token)
         return lst
     if mode == "raise":
-        return Tracked(token, [b"one\n", b"two\n", b"three\n"], fail_at=1)
+        return Tracked(token, [b"one\n" * STREAMED, b"two\n", b"three\n"], fail_at=1)
     if mode == "slow":
         state = _state(token)
 
@@ -451,7 +454,7 @@ def stream_raise(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
 
     def gen():
-        yield b"first chunk\n"
+        yield b"first chunk\n" * STREAMED
         raise RuntimeError(mark)
 
     return gen()

@@ -85,7 +85,7 @@ def inner(environ, start_response):
         start_response("200 OK", TEXT)
 
         def failing():
-            yield b"before the failure\n"
+            yield b"before the failure\n" * 4000  # more than the server holds: sent at once
             raise RuntimeError("validator-raise-mid-marker")
 
         return failing()

@@ -1,9 +1,10 @@
 package server
 
 import (
-	"fmt"
 	"os"
 	"strconv"
+	"sync"
+	"time"
 
 	"uwsgo/internal/accesslog"
 	"uwsgo/internal/proto"
@@ -29,11 +30,21 @@ type exchange struct {
 	close     bool // it must not
 	started   bool // the app's head was accepted
 	noBody    bool // HEAD, 1xx, 204, 304
+	bodiless  bool // 1xx, 204, 304
+	hasDate   bool // the app gave its own Date
 	chunked   bool // streamed with chunked framing
 	remaining int64
 	sent      int64 // body bytes the app produced, for the log
 	status    int
 	stream    *stream
+
+	// A body that did not come whole is held until it ends or grows, or its timer fires
+	// (hold.go). mu guards the response's state against that timer, from the first held
+	// byte on.
+	mu        sync.Mutex
+	holding   bool
+	held      []byte
+	holdTimer *time.Timer
 
 	// closeDelimited: a streamed body ends with the connection, never chunked (the
 	// uwsgi protocol, whose proxy passes the body through as it is).
@@ -88,6 +99,17 @@ func (x *exchange) isHEAD() bool {
 // app's Content-Length, else the exact length when the whole body is already here, else
 // chunked (HTTP/1.1) or end-of-connection (HTTP/1.0).
 func (x *exchange) startResponse(head []byte, whole bool, length int64) int {
+	if rc := x.acceptHead(head); rc != 0 {
+		return rc
+	}
+	x.frameHead(whole, length)
+	return 0
+}
+
+// acceptHead checks the app's head and writes its status line and headers, leaving the
+// head open: the framing is chosen by frameHead, once it is known whether the whole body
+// is here.
+func (x *exchange) acceptHead(head []byte) int {
 	c := x.c
 	out, h, err := proto.AppendResponseHead(c.out, head)
 	if err != nil {
@@ -97,14 +119,21 @@ func (x *exchange) startResponse(head []byte, whole bool, length int64) int {
 		}
 		return pypy.SendBadHeader
 	}
+	c.out = out
 	x.started, x.status = true, h.Code
 	x.close = x.close || h.Close
-	x.noBody = x.isHEAD() || h.Code < 200 || h.Code == 204 || h.Code == 304
-	bodiless := h.Code < 200 || h.Code == 204 || h.Code == 304
+	x.bodiless = h.Code < 200 || h.Code == 204 || h.Code == 304
+	x.noBody = x.bodiless || x.isHEAD()
+	x.remaining, x.hasDate = h.ContentLength, h.HasDate
+	return 0
+}
+
+// frameHead ends the head that acceptHead began with the body's framing.
+func (x *exchange) frameHead(whole bool, length int64) {
+	out := x.c.out
 	switch {
-	case h.ContentLength >= 0:
-		x.remaining = h.ContentLength
-	case bodiless:
+	case x.remaining >= 0: // the app's own Content-Length
+	case x.bodiless:
 	case whole:
 		out = append(out, "Content-Length: "...)
 		out = strconv.AppendInt(out, length, 10)
@@ -123,47 +152,89 @@ func (x *exchange) startResponse(head []byte, whole bool, length int64) int {
 	} else if x.req.KeepAlive10 {
 		out = append(out, "Connection: keep-alive\r\n"...)
 	}
-	if !h.HasDate {
+	if !x.hasDate {
 		out = append(out, *dateHeader.Load()...)
 	}
-	c.out = append(out, "\r\n"...)
-	x.headBytes = int64(len(c.out) - x.mark)
-	return 0
+	x.c.out = append(out, "\r\n"...)
+	x.headBytes = int64(len(x.c.out) - x.mark)
 }
 
-// send receives the app's head (first call only), then body bytes.
+// send receives the app's head (first call only), then body bytes. The start of a body
+// that is not handed over whole is held (hold.go), so that the usual framework response,
+// an iterable of one piece, goes out like a list: one write, with a Content-Length.
 func (x *exchange) send(head, body []byte, final bool) int {
-	if x.upgraded || x.disconnected {
-		return pypy.SendClientGone // the connection is not HTTP's any more
-	}
 	if !x.started {
-		if rc := x.startResponse(head, final, int64(len(body))); rc != 0 {
+		// Nothing is held yet, so the hold timer is not running: no lock needed.
+		if x.upgraded || x.disconnected {
+			return pypy.SendClientGone // the connection is not HTTP's any more
+		}
+		if rc := x.acceptHead(head); rc != 0 {
 			return rc
 		}
-		if !final {
-			x.stream = newStream(x.c)
+		x.sent += int64(len(body))
+		if !final && len(body) <= holdMax {
+			x.hold(body)
+			return pypy.SendOK
 		}
+		if !final {
+			x.mu.Lock() // the stream's writer runs from here on
+			defer x.mu.Unlock()
+			x.startStream(body)
+			return x.streamStatus()
+		}
+		x.frameHead(true, int64(len(body)))
+		x.c.out = append(x.c.out, x.frame(body)...)
+		x.endBody(true)
+		return pypy.SendOK
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.upgraded || x.disconnected {
+		return pypy.SendClientGone
 	}
 	x.sent += int64(len(body))
-	body = x.frame(body)
+	if x.holding {
+		if final {
+			x.releaseHeld(body)
+			return pypy.SendOK
+		}
+		if len(x.held)+len(body) <= holdMax {
+			x.held = append(x.held, body...)
+			return pypy.SendOK
+		}
+		x.startStream(x.held)
+		x.trimHeld()
+	}
 	if x.stream == nil {
-		x.c.out = append(x.c.out, body...)
+		x.c.out = append(x.c.out, x.frame(body)...)
 		x.endBody(final)
 		return pypy.SendOK
 	}
-	if x.chunked && len(body) > 0 {
-		x.stream.push(fmt.Appendf(nil, "%x\r\n", len(body)), body, []byte("\r\n"))
-	} else {
-		x.stream.push(body)
-	}
+	x.push(body)
 	if final {
 		x.endBody(true)
 	}
+	return x.streamStatus()
+}
+
+func (x *exchange) streamStatus() int {
 	if x.stream.failed() {
 		return pypy.SendClientGone
 	}
 	return pypy.SendOK
 }
+
+// push queues body bytes on the stream, in their chunk when the framing is chunked.
+func (x *exchange) push(body []byte) {
+	body = x.frame(body)
+	if x.chunked && len(body) > 0 {
+		x.stream.push(strconv.AppendInt(nil, int64(len(body)), 16), crlf, body, crlf)
+	} else {
+		x.stream.push(body)
+	}
+}
+
+var crlf = []byte("\r\n")
 
 // frame cuts what the framing allows: nothing after HEAD and the bodiless statuses,
 // nothing beyond the app's own Content-Length.
@@ -241,6 +312,18 @@ func (x *exchange) sendFile(head []byte, fd int, offset, length int64) int {
 // which status the log reports.
 func (x *exchange) finish(rc int) int {
 	c := x.c
+	x.mu.Lock()
+	if x.holding {
+		x.holdTimer.Stop() // if it fires anyway, it finds nothing held
+		if rc == pypy.Handled && !x.upgraded && !x.disconnected {
+			x.releaseHeld(nil)
+		} else {
+			// Nothing reached the client: the failure can still be a clean 500.
+			x.holding, x.started = false, false
+			c.out = c.out[:x.mark]
+		}
+	}
+	x.mu.Unlock()
 	if x.stream != nil && (x.upgraded || x.disconnected) {
 		x.stream.finish() // fails at once: the connection is closed or no longer HTTP
 		x.stream = nil
@@ -265,18 +348,17 @@ func (x *exchange) finish(rc int) int {
 		x.stream = nil
 		return x.status
 	}
-	switch rc {
-	case pypy.Handled:
-		if !x.started {
-			x.close = true
-			return 0
-		}
-	case pypy.FailedAfterHeaders:
+	switch {
+	case rc == pypy.Handled && x.started:
+	case rc == pypy.Handled:
 		x.close = true
-	case pypy.NoApp:
-		c.s.cfg.Log.Printf("no app loaded (dynamic mode): answering 500 to %s %s", x.req.Method, x.req.Target)
-		fallthrough
+		return 0
+	case rc == pypy.FailedAfterHeaders && x.started:
+		x.close = true
 	default:
+		if rc == pypy.NoApp {
+			c.s.cfg.Log.Printf("no app loaded (dynamic mode): answering 500 to %s %s", x.req.Method, x.req.Target)
+		}
 		c.out = c.out[:x.mark]
 		x.sent = 0
 		x.started = false

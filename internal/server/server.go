@@ -6,10 +6,10 @@
 // an unlinked temporary file), and only then takes one of the Config.Threads slots and
 // calls Python on its own goroutine. Python hands the response back through the Sink
 // methods, which copy it into the connection's output buffer; the slot is released before a
-// single byte is written to the client. Only a streamed response (the app yields its body
-// piece by piece) is written while Python runs, through a writer goroutine with a bounded
-// queue, so a slow reader slows that one app down instead of blocking its thread on a
-// socket.
+// single byte is written to the client. A body the app yields piece by piece is first held
+// (hold.go): most such bodies (every framework's) end at once and go out like a list. Only
+// a body that goes on is streamed while Python runs, through a writer goroutine with a
+// bounded queue, so a slow reader costs memory or disk, never the app's thread.
 //
 // Calling Python on the request's own goroutine, rather than handing requests to a pool of
 // dedicated Python threads, is measured: a hand-off costs ~2.7 context switches per request
@@ -71,6 +71,8 @@ type Server struct {
 	stats *scoreboard.Worker
 	pid   int // for the access log
 
+	holdDelay time.Duration // hold.go
+
 	healthPath []byte      // nil: no health check
 	unhealthy  atomic.Bool // the instance is stopping: the health check answers 503
 }
@@ -85,6 +87,8 @@ func New(cfg Config) *Server {
 		conns:    make(map[*conn]struct{}),
 		stats:    cfg.Board.Worker(cfg.Record),
 		pid:      os.Getpid(),
+
+		holdDelay: holdDelay,
 	}
 	if cfg.HealthPath != "" {
 		s.healthPath = []byte(cfg.HealthPath)

@@ -204,7 +204,9 @@ func (s *Server) Disconnect(slot int) error {
 	if err != nil {
 		return err
 	}
+	x.mu.Lock() // a held body's timer reads it
 	x.close, x.disconnected = true, true
+	x.mu.Unlock()
 	return x.c.nc.Close()
 }
 
