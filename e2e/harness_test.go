@@ -79,14 +79,6 @@ func rootStat(path string) (os.FileInfo, error) {
 	return os.Stat(inRoot(path))
 }
 
-// skipInRoot skips a test that cannot run in root, saying why; it runs on the host.
-func skipInRoot(t *testing.T, why string) {
-	t.Helper()
-	if root != "" {
-		t.Skipf("not in %s: %s", root, why)
-	}
-}
-
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "uwsgo-e2e-")
 	if err != nil {

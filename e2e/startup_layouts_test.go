@@ -7,7 +7,6 @@ package e2e
 // own library and not the system's.
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,24 +16,10 @@ import (
 // layoutCopy copies the file at path (as uwsgo sees it) to dst, with mode.
 func layoutCopy(t *testing.T, path, dst string, mode os.FileMode) {
 	t.Helper()
-	src, err := os.Open(inRoot(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, src); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
+	masterCopyFile(t, inRoot(path), dst, mode)
 }
 
 // layoutRelease lays out a pypy.org release of version v at home: bin/pypy3.X (the real

@@ -361,21 +361,7 @@ func TestStartupFindsPyPy(t *testing.T) {
 		}},
 		{"--pypy-home with a --pypy-lib from another build", func(t *testing.T) setup {
 			other := filepath.Join(t.TempDir(), "libpypy-other-build.so")
-			src, err := os.Open(inRoot(startupDebianLib))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer src.Close()
-			dst, err := os.Create(other)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := io.Copy(dst, src); err != nil {
-				t.Fatal(err)
-			}
-			if err := dst.Close(); err != nil {
-				t.Fatal(err)
-			}
+			masterCopyFile(t, inRoot(startupDebianLib), other, 0o644)
 			return setup{args: []string{"--pypy-home", startupDebianHome, "--pypy-lib", other}, home: startupDebianHome,
 				source: []string{"--pypy-home", other}, lib: other, copied: true}
 		}},
