@@ -1,7 +1,6 @@
 package pypy
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -234,11 +233,10 @@ func LibVersion(lib string) string {
 
 // findSOABI scans r for PyPy's ABI tag, in chunks that overlap by more than a tag's length.
 func findSOABI(r io.Reader) string {
-	br := bufio.NewReaderSize(r, 1<<20)
 	buf := make([]byte, 0, 1<<20+64)
 	chunk := make([]byte, 1<<20)
 	for {
-		n, err := io.ReadFull(br, chunk)
+		n, err := io.ReadFull(r, chunk)
 		buf = append(buf, chunk[:n]...)
 		if m := soabi.FindSubmatch(buf); m != nil {
 			return string(m[1]) + "." + string(m[2])
