@@ -1,5 +1,11 @@
 // Package e2e runs the real uwsgo binary on the real PyPy with real sockets and clients.
 // Nothing here mocks PyPy: a test that needs it and cannot find it fails.
+//
+// With $UWSGO_E2E_ROOT set to a Debian root (scripts/e2e-root makes one with PyPy 3.11 and
+// runs the suite there), every uwsgo and every PyPy the tests start runs chrooted in it,
+// in the same directory: the checkout and /tmp are mounted there at the same paths, so
+// test data, temporary files and loopback ports are the same on both sides. The peers
+// (nginx, uWSGI's CPython nodes, the HTTP clients) stay on the host.
 package e2e
 
 import (
@@ -20,6 +26,58 @@ import (
 )
 
 var binary string
+
+// root is the Debian root the PyPy under test lives in; "" is the host.
+var root = os.Getenv("UWSGO_E2E_ROOT")
+
+// rooted makes cmd run in root (when there is one), in the directory it would have run in.
+// A cmd not yet started only.
+func rooted(cmd *exec.Cmd) *exec.Cmd {
+	if root == "" {
+		return cmd
+	}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Chroot = root
+	if cmd.Dir == "" {
+		// After chroot the inherited working directory is outside the root.
+		wd, err := os.Getwd()
+		if err != nil {
+			panic(err)
+		}
+		cmd.Dir = wd
+	}
+	return cmd
+}
+
+// uwsgoArgv is how another program (systemd-socket-activate) runs uwsgo: through chroot
+// when the tests run in root.
+func uwsgoArgv() []string {
+	if root == "" {
+		return []string{binary}
+	}
+	return []string{"/usr/sbin/chroot", root, binary}
+}
+
+// inRoot is the host's name for a path of the PyPy's system: /usr/lib/pypy3.11 in the root.
+func inRoot(path string) string { return filepath.Join("/", root, path) }
+
+// rootStat is os.Stat of a path as uwsgo sees it: a symlink's absolute target (the tests'
+// links to /usr/lib/...) is followed in root, not on the host.
+func rootStat(path string) (os.FileInfo, error) {
+	for range 40 {
+		target, err := os.Readlink(inRoot(path))
+		if err != nil {
+			break
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(path), target)
+		}
+		path = target
+	}
+	return os.Stat(inRoot(path))
+}
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "uwsgo-e2e-")
@@ -109,7 +167,7 @@ func Launch(t *testing.T, cmd *exec.Cmd) *Server {
 	t.Helper()
 	s := &Server{t: t, Cmd: cmd, out: &logBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
-	if err := cmd.Start(); err != nil {
+	if err := rooted(cmd).Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() { cmd.Wait(); close(s.done) }()
@@ -227,7 +285,7 @@ func RunToExit(t *testing.T, d time.Duration, env []string, args ...string) (int
 	cmd.Env = append(os.Environ(), env...)
 	out := &logBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	if err := rooted(cmd).Start(); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})

@@ -63,7 +63,7 @@ func libmodeStart(t *testing.T, interpreter string, args ...string) *Server {
 	s.Cmd.Stdout, s.Cmd.Stderr = s.out, s.out
 	// A test binary killed on its timeout must not leave a master (and its workers) behind.
 	s.Cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.Cmd.Start(); err != nil {
+	if err := rooted(s.Cmd).Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() { s.Cmd.Wait(); close(s.done) }()
@@ -83,7 +83,7 @@ func libmodeRun(t *testing.T, d time.Duration, interpreter string, env []string,
 	out := &logBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if err := rooted(cmd).Start(); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})

@@ -54,7 +54,7 @@ func masterStartOnTTY(t *testing.T, args ...string) (*Server, *os.File) {
 	s.Cmd = exec.Command(binary, args...)
 	s.Cmd.Stdin, s.Cmd.Stdout, s.Cmd.Stderr = tty, tty, tty
 	s.Cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := s.Cmd.Start(); err != nil {
+	if err := rooted(s.Cmd).Start(); err != nil {
 		t.Fatal(err)
 	}
 	tty.Close()

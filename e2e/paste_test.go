@@ -117,7 +117,7 @@ func TestPasteIniPastePyramidWorkers(t *testing.T) {
 	addr := freeAddr(t)
 	ini := pasteIni(t, addr)
 	dir := filepath.Dir(ini)
-	s := StartWith(t, "--pypy-ini-paste", ini)
+	s := StartWith(t, append(frameworkCompat(), "--pypy-ini-paste", ini)...)
 	s.Addr = addr
 
 	workers := libmodeWaitWorkers(t, s, 0, 2)
@@ -166,7 +166,7 @@ func TestPastePasteForms(t *testing.T) {
 	} {
 		t.Run(form.name, func(t *testing.T) {
 			t.Parallel()
-			s := Start(t, "--chdir", filepath.Dir(ini), "--pypy-pp", filepath.Dir(ini), "--pypy-paste", form.value)
+			s := Start(t, append(frameworkCompat(), "--chdir", filepath.Dir(ini), "--pypy-pp", filepath.Dir(ini), "--pypy-paste", form.value)...)
 			if !strings.Contains(s.Log(), "app loaded: config:"+ini) {
 				t.Fatalf("--pypy-paste %s should load config:%s; output:\n%s", form.value, ini, s.Log())
 			}

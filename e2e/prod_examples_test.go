@@ -229,8 +229,8 @@ func TestProdSystemdUnitExample(t *testing.T) {
 	pairs := [][2]string{{listen[0], addr}, {"/srv/myapp/app.py", testdata("prod_app.py")}}
 	run := strings.Fields(replaceAll(strings.Join(args[1:], " "), pairs))
 	n := listenNotify(t, false)
-	s := startProd(t, nil, socketActivate(t), append([]string{"-l", replaceAll(listen[0], pairs), "--fdname=" + names[0],
-		"-E", "NOTIFY_SOCKET=" + n.Name, binary}, run...)...)
+	s := startProd(t, nil, socketActivate(t), append(append([]string{"-l", replaceAll(listen[0], pairs), "--fdname=" + names[0],
+		"-E", "NOTIFY_SOCKET=" + n.Name}, uwsgoArgv()...), run...)...)
 	s.Addr = addr
 	if resp, body := getRetry(t, s, s.URL("/healthz")); resp.StatusCode != 200 || body != "ok\n" {
 		t.Fatalf("/healthz: %d %q; output:\n%s", resp.StatusCode, body, s.Log())

@@ -23,6 +23,9 @@ func startProd(t *testing.T, env []string, name string, args ...string) *Server 
 	s.Cmd = exec.Command(name, args...)
 	s.Cmd.Env = append(os.Environ(), env...)
 	s.Cmd.Stdout, s.Cmd.Stderr = s.out, s.out
+	if name == binary {
+		rooted(s.Cmd)
+	}
 	if err := s.Cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

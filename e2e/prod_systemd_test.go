@@ -108,8 +108,8 @@ func socketActivate(t *testing.T) string {
 // the port is taken), and unsets LISTEN_* before the app runs.
 func TestProdSocketActivationSingle(t *testing.T) {
 	addr := freeAddr(t)
-	s := startProd(t, nil, socketActivate(t), "-l", addr,
-		binary, "--http-socket", addr, "--pypy-wsgi-file", testdata("prod_app.py"))
+	s := startProd(t, nil, socketActivate(t), append(append([]string{"-l", addr}, uwsgoArgv()...),
+		"--http-socket", addr, "--pypy-wsgi-file", testdata("prod_app.py"))...)
 	s.Addr = addr
 	resp, body := getRetry(t, s, s.URL("/hello"))
 	if resp.StatusCode != 200 || body != "from python: /hello\n" {
@@ -135,8 +135,8 @@ func TestProdSocketActivationSingle(t *testing.T) {
 func TestProdSocketActivationNamedMaster(t *testing.T) {
 	addr := freeAddr(t)
 	sock := filepath.Join(t.TempDir(), "app.sock")
-	s := startProd(t, nil, socketActivate(t), "-l", addr, "-l", sock, "--fdname=web:uwsgi",
-		binary, "--master", "--processes", "2", "--pypy-wsgi-file", testdata("prod_app.py"))
+	s := startProd(t, nil, socketActivate(t), append(append([]string{"-l", addr, "-l", sock, "--fdname=web:uwsgi"}, uwsgoArgv()...),
+		"--master", "--processes", "2", "--pypy-wsgi-file", testdata("prod_app.py"))...)
 	s.Addr = addr
 	resp, body := getRetry(t, s, s.URL("/hello"))
 	if resp.StatusCode != 200 || body != "from python: /hello\n" {

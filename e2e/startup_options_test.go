@@ -168,7 +168,7 @@ func TestStartupHelp(t *testing.T) {
 // startupPyPyVersion is "PyPy X.Y.Z" as the installed pypy3 reports it.
 func startupPyPyVersion(t *testing.T) string {
 	t.Helper()
-	out, err := exec.Command("pypy3", "--version").CombinedOutput()
+	out, err := rooted(exec.Command("pypy3", "--version")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("pypy3 --version: %v (Debian package pypy3)", err)
 	}

@@ -17,11 +17,18 @@ import (
 	"time"
 )
 
-// Debian's PyPy, as the project's context names it.
-const (
-	startupDebianLib  = "/usr/lib/x86_64-linux-gnu/libpypy3.9-c.so"
-	startupDebianHome = "/usr/lib/pypy3.9"
-)
+// Debian's PyPy under test, as uwsgo sees it: bookworm's 3.9 on the host, trixie's 3.11 in
+// the root. The test reads their files at inRoot(path).
+var startupPyVersion, startupDebianLib, startupDebianHome = startupDebianPyPy()
+
+func startupDebianPyPy() (version, lib, home string) {
+	version = "3.9"
+	homes, _ := filepath.Glob(inRoot("/usr/lib/pypy3.*/os.py"))
+	if len(homes) == 1 {
+		version = strings.TrimPrefix(filepath.Base(filepath.Dir(homes[0])), "pypy")
+	}
+	return version, "/usr/lib/x86_64-linux-gnu/libpypy" + version + "-c.so", "/usr/lib/pypy" + version
+}
 
 // startupProc says how to run uwsgo beyond its arguments.
 type startupProc struct {
@@ -77,7 +84,7 @@ func startupRun(t *testing.T, p startupProc, args ...string) (int, string) {
 	cmd := p.command(args)
 	out := &logBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	if err := rooted(cmd).Start(); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
@@ -148,7 +155,7 @@ func startupPyPyLine(log string) string {
 // startupNamesFile reports whether some absolute path in line is the same file as want
 // (following symlinks), so that /lib/... and /usr/lib/... spellings both count.
 func startupNamesFile(line, want string) bool {
-	wst, err := os.Stat(want)
+	wst, err := rootStat(want)
 	if err != nil {
 		return false
 	}
@@ -157,7 +164,7 @@ func startupNamesFile(line, want string) bool {
 		if !strings.HasPrefix(f, "/") {
 			continue
 		}
-		if st, err := os.Stat(f); err == nil && os.SameFile(st, wst) {
+		if st, err := rootStat(f); err == nil && os.SameFile(st, wst) {
 			return true
 		}
 	}
@@ -313,7 +320,7 @@ func TestStartupPythonPathOrder(t *testing.T) {
 func TestStartupFindsPyPy(t *testing.T) {
 	t.Parallel()
 	for _, f := range []string{startupDebianLib, filepath.Join(startupDebianHome, "os.py")} {
-		if _, err := os.Stat(f); err != nil {
+		if _, err := os.Stat(inRoot(f)); err != nil {
 			t.Fatalf("Debian's PyPy is not installed (apt-get install pypy3 libpypy3-dev?): %v", err)
 		}
 	}
@@ -349,26 +356,12 @@ func TestStartupFindsPyPy(t *testing.T) {
 		}},
 		{"--pypy-lib DIR", func(t *testing.T) setup {
 			dir := t.TempDir()
-			link := startupSymlink(t, startupDebianLib, dir, "libpypy3.9-c.so")
+			link := startupSymlink(t, startupDebianLib, dir, "libpypy"+startupPyVersion+"-c.so")
 			return setup{args: []string{"--pypy-lib", dir}, home: startupDebianHome, source: []string{link}, lib: link}
 		}},
 		{"--pypy-home with a --pypy-lib from another build", func(t *testing.T) setup {
 			other := filepath.Join(t.TempDir(), "libpypy-other-build.so")
-			src, err := os.Open(startupDebianLib)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer src.Close()
-			dst, err := os.Create(other)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := io.Copy(dst, src); err != nil {
-				t.Fatal(err)
-			}
-			if err := dst.Close(); err != nil {
-				t.Fatal(err)
-			}
+			masterCopyFile(t, inRoot(startupDebianLib), other, 0o644)
 			return setup{args: []string{"--pypy-home", startupDebianHome, "--pypy-lib", other}, home: startupDebianHome,
 				source: []string{"--pypy-home", other}, lib: other, copied: true}
 		}},

@@ -20,7 +20,7 @@ const umodDecorators = "/usr/lib/python3/dist-packages/uwsgidecorators.py"
 // "watched" @filemon watches.
 func umodDecoStart(t *testing.T, extra ...string) (*Server, string) {
 	t.Helper()
-	if _, err := os.Stat(umodDecorators); err != nil {
+	if _, err := os.Stat(inRoot(umodDecorators)); err != nil {
 		t.Fatalf("uwsgidecorators is not installed (scripts/install-deps installs python3-uwsgidecorators): %v", err)
 	}
 	dir := t.TempDir()

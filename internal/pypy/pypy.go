@@ -206,6 +206,9 @@ func Load(in *Install) (*Runtime, error) {
 					return nil, fmt.Errorf("loaded %s but cannot tell PyPy's home from it: give --pypy-home", lib)
 				}
 			}
+			if err := CheckPair(rt.Home, rt.Lib); err != nil {
+				return nil, fmt.Errorf("%s: %w", rt.HomeSource, err)
+			}
 			return rt, nil
 		case -2:
 			return nil, fmt.Errorf("%s is not a usable libpypy-c: %s (a PyPy built with --shared exports rpython_startup_code, pypy_setup_home, pypy_execute_source_ptr, pypy_init_threads and pypy_thread_attach)", lib, C.GoString(&errbuf[0]))

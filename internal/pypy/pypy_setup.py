@@ -14,6 +14,7 @@ encoded its CGI variables as a uwsgi vars block; here it becomes the environ, th
 runs, and the response goes back in one call when the app returns a list.
 """
 
+import errno
 import io
 import json
 import os
@@ -888,6 +889,97 @@ def sendfile(f, chunk=0, pos=0, filesize=0):
     return True
 
 
+def _connection_fd():
+    return int(_go(OP_CONNECTION_FD, _request()[0])[1])
+
+
+# uWSGI's async API. uwsgo has no async mode: each request has a thread of its own, so
+# what an async app asks for by registering a wait and then `yield uwsgi.suspend()` is
+# done at once, blocking only this request's thread. wait_fd_read/wait_fd_write wait (at
+# most timeout seconds; 0: no limit) and note the descriptor that became ready, which
+# ready_fd() then answers (-1: the wait timed out); suspend() has nothing to switch to.
+# They return b"", so that yielding what they return is an empty chunk of the body.
+
+import select as _select
+
+_ready_fd = {}  # thread -> the descriptor its last wait found ready, or -1
+
+
+def _fileno(fd):
+    return fd if isinstance(fd, int) else fd.fileno()
+
+
+def _wait_fd(fd, timeout, events):
+    fd = _fileno(fd)
+    poller = _select.poll()
+    poller.register(fd, events)
+    ready = poller.poll(timeout * 1000 if timeout and timeout > 0 else None)
+    _ready_fd[_get_ident()] = fd if ready else -1
+    return b""
+
+
+def _async_sleep(timeout):
+    if timeout > 0:
+        time.sleep(timeout)
+    return b""
+
+
+def _async_connect(addr):
+    """A connection to HOST:PORT or a UNIX socket, started without waiting (as uWSGI's):
+    its descriptor, to wait on with wait_fd_write."""
+    addr = addr.decode("utf-8") if isinstance(addr, bytes) else addr
+    if ":" in addr and not addr.startswith("/"):
+        host, port = addr.rsplit(":", 1)
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        target = (host.strip("[]") or "127.0.0.1", int(port))
+    else:
+        sock, target = socket.socket(socket.AF_UNIX), addr
+    sock.setblocking(False)
+    err = sock.connect_ex(target)
+    if err not in (0, errno.EINPROGRESS, errno.EAGAIN):
+        sock.close()
+        raise OSError(err, "uwsgi.async_connect(%r): %s" % (addr, os.strerror(err)))
+    return sock.detach()
+
+
+def _send(*args):
+    """send(data) writes to the request's connection, send(fd, data) to fd; all of it."""
+    if len(args) == 1:
+        fd, data = _connection_fd(), args[0]
+    elif len(args) == 2:
+        fd, data = _fileno(args[0]), args[1]
+    else:
+        raise TypeError("uwsgi.send(data) or uwsgi.send(fd, data), not %d arguments" % len(args))
+    view = memoryview(_as_bytes(data, "uwsgi.send's data"))
+    while view:
+        view = view[_blocking(fd, _select.POLLOUT, os.write, view):]
+    return True
+
+
+def _recv(fd, size=4096):
+    """Up to size bytes from fd; None at the end of the stream (as uWSGI's)."""
+    fd = _fileno(fd)
+    return _blocking(fd, _select.POLLIN, os.read, size) or None
+
+
+def _blocking(fd, events, op, arg):
+    # The client's connection is non-blocking (Go polls it): wait for it as a blocking
+    # descriptor would.
+    while True:
+        try:
+            return op(fd, arg)
+        except BlockingIOError:
+            poller = _select.poll()
+            poller.register(fd, events)
+            poller.poll()
+
+
+def _alarm(name, message):
+    # uwsgo has no --alarm, so no alarm can exist; uWSGI ignores an unknown one, uwsgo
+    # at least logs it.
+    _log("uwsgi.alarm(%r): uwsgo has no alarms (--alarm); the message: %r\n" % (name, message))
+
+
 def _setprocname(name):
     name = name.decode() if isinstance(name, bytes) else name
     with open("/proc/self/comm", "w") as f:
@@ -930,7 +1022,13 @@ for _name, _value in {
     "chunked_read": chunked_read, "chunked_read_nb": lambda: chunked_read(),
     "sendfile": sendfile,
     "disconnect": lambda: _go(OP_DISCONNECT, _request()[0]) and None,
-    "connection_fd": lambda: int(_go(OP_CONNECTION_FD, _request()[0])[1]),
+    "connection_fd": _connection_fd,
+    "wait_fd_read": lambda fd, timeout=0: _wait_fd(fd, timeout, _select.POLLIN),
+    "wait_fd_write": lambda fd, timeout=0: _wait_fd(fd, timeout, _select.POLLOUT),
+    "ready_fd": lambda: _ready_fd.get(_get_ident(), -1),
+    "suspend": lambda: b"", "async_sleep": _async_sleep, "async_connect": _async_connect,
+    "send": _send, "recv": _recv, "close": lambda fd: os.close(_fileno(fd)),
+    "alarm": _alarm,
     "reload": _reload, "stop": _stop,
     "listen_queue": lambda: int(_go(OP_LISTEN_QUEUE)[1]),
     "accepting": lambda *args: None,
@@ -952,8 +1050,7 @@ for _name, _value in {
 _absent = {
     "erlang_": "the Erlang bridge", "snmp_": "the SNMP server", "queue_": "the shared queue",
     "cluster": "clustering", "legion_": "Legions", "green_": "green threads",
-    "async_": "async mode", "suspend": "async mode", "wait_fd_": "async mode",
-    "route": "internal routing", "alarm": "alarms", "embedded_data": "embedded data",
+    "route": "internal routing", "embedded_data": "embedded data",
     "extract": "embedded data", "cache_magic_": "the magic cache interface",
 }
 
