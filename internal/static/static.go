@@ -1,0 +1,249 @@
+// Package static serves files from disk without Python: uWSGI's static-map family
+// (static-map, static-map2, check-static and the options that shape them).
+//
+// The options are compiled once, by New, into a Handler: the mounts sorted longest prefix
+// first, the regular expressions compiled, the MIME types read. Serving is then a lookup
+// and http.ServeContent, which does what browsers and caches rely on: ETag and
+// Last-Modified with If-None-Match and If-Modified-Since (304), If-Match and
+// If-Unmodified-Since (412), Range (206, multipart for several ranges, 416) and HEAD.
+// The http.ResponseWriter is the server's (internal/server/static.go): it writes on the
+// connection itself, the body of a larger file with sendfile(2), on the connection's
+// goroutine. No Python thread is involved, so a slow reader costs a goroutine, never the
+// app's.
+//
+// What uWSGI does, uwsgo does: a path that maps to no file, to a directory without a
+// static-index, or to an extension in static-skip-ext goes on to the app. So does one
+// refused for safety (a "." or ".." segment, an encoded "/", a backslash, a NUL, a dotfile
+// unless static-dotfiles, a symbolic link leading out of its directory and not into a
+// static-safe one): the file is never served, and the app answers as it would any path
+// it does not know. There is no directory listing.
+package static
+
+import (
+	"log"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Handler answers the requests that map to a file.
+type Handler struct {
+	mounts    []*mount // longest prefix first; for equal prefixes, in the order given
+	index     []string
+	skipExt   []string
+	safe      []string // real paths
+	dotfiles  bool
+	gzipAll   bool
+	gzipDirs  []string // absolute
+	expires   []expiry
+	immutable bool
+	types     map[string]string // from mimefile, by extension with its dot
+	log       *log.Logger
+}
+
+// Serve answers r from disk if its path maps to a file, and reports whether it did;
+// false leaves the request to the app. Only GET and HEAD are served. r.URL.RawPath,
+// when not empty, is the path as an HTTP client sent it (percent-encoded); otherwise
+// r.URL.Path is a path a proxy decoded (PATH_INFO from nginx).
+func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	p, raw := r.URL.Path, r.URL.RawPath != ""
+	if raw {
+		p = r.URL.RawPath
+	}
+	p, ok := cleanPath(p, raw, h.dotfiles)
+	if !ok {
+		return false
+	}
+	for _, m := range h.mounts {
+		rel, ok := m.rel(p)
+		if !ok {
+			continue
+		}
+		f, st, rel := h.find(m, rel)
+		if f == nil {
+			continue
+		}
+		h.send(w, r, m, f, st, rel)
+		f.Close()
+		return true
+	}
+	return false
+}
+
+// find opens the regular file rel names under m, or a directory's static-index.
+func (h *Handler) find(m *mount, rel string) (*os.File, os.FileInfo, string) {
+	f, st := h.regular(m, rel)
+	if f != nil || st == nil || !st.IsDir() {
+		return f, st, rel
+	}
+	for _, idx := range h.index {
+		r := strings.TrimSuffix(rel, "/") + "/" + idx
+		if f, st := h.regular(m, r); f != nil {
+			return f, st, r
+		}
+	}
+	return nil, nil, ""
+}
+
+// regular opens rel if it is a regular file not skipped by extension; otherwise it
+// returns no file, and the FileInfo of what is there, if anything.
+func (h *Handler) regular(m *mount, rel string) (*os.File, os.FileInfo) {
+	name := rel
+	if m.file {
+		name = m.dir
+	}
+	for _, ext := range h.skipExt {
+		if strings.HasSuffix(name, ext) {
+			return nil, nil
+		}
+	}
+	f, err := m.open(rel, h.safe)
+	if err != nil {
+		if err == errOutside {
+			h.log.Printf("static: security error: %s%s leads out of %s and is under no --static-safe directory", m.dir, rel, m.dir)
+		}
+		return nil, nil
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, st
+	}
+	return f, st
+}
+
+// send answers with the file (or its precompressed variant) and the headers the options
+// ask for.
+func (h *Handler) send(w http.ResponseWriter, r *http.Request, m *mount, f *os.File, st os.FileInfo, rel string) {
+	name := rel
+	if m.file {
+		name = m.dir
+	}
+	fsName := m.dir + rel
+	if m.file {
+		fsName = m.dir
+	}
+	hdr := w.Header()
+	ctype := h.mimeType(name)
+	hdr["Content-Type"] = []string{ctype}
+	if h.compresses(fsName) {
+		hdr["Vary"] = []string{"Accept-Encoding"}
+		if enc, ext := acceptedEncoding(r.Header.Get("Accept-Encoding")); enc != "" {
+			if cf, cst := h.variant(m, rel, ext); cf != nil {
+				defer cf.Close()
+				f, st = cf, cst
+				hdr["Content-Encoding"] = []string{enc}
+			}
+		}
+	}
+	hdr["Etag"] = []string{etag(st)}
+	// ServeContent leaves Content-Length out of a whole response with a Content-Encoding;
+	// the file's size is right for it.
+	hdr["Content-Length"] = []string{strconv.FormatInt(st.Size(), 10)}
+	h.caching(hdr, name, fsName, r.RequestURI, ctype)
+	http.ServeContent(w, r, "", st.ModTime(), f)
+}
+
+// variant opens FILE.br or FILE.gz beside the file, if it is there.
+func (h *Handler) variant(m *mount, rel, ext string) (*os.File, os.FileInfo) {
+	if m.file {
+		f, err := openFile(m.dir + ext)
+		if err != nil {
+			return nil, nil
+		}
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			return f, st
+		}
+		f.Close()
+		return nil, nil
+	}
+	return h.regular(m, rel+ext)
+}
+
+// etag is nginx's: the modification time and the size, in hex.
+func etag(st os.FileInfo) string {
+	b := make([]byte, 0, 32)
+	b = append(b, '"')
+	b = strconv.AppendInt(b, st.ModTime().Unix(), 16)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, st.Size(), 16)
+	return string(append(b, '"'))
+}
+
+// acceptedEncoding is the precompressed variant a client's Accept-Encoding allows, br
+// before gzip: its name and the extension of its file.
+func acceptedEncoding(ae string) (string, string) {
+	gzip := false
+	for ae != "" {
+		var item string
+		item, ae, _ = strings.Cut(ae, ",")
+		coding, params, _ := strings.Cut(item, ";")
+		coding = strings.ToLower(strings.TrimSpace(coding))
+		if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if v, err := strconv.ParseFloat(strings.TrimSpace(q), 64); err == nil && v == 0 {
+				continue
+			}
+		}
+		switch coding {
+		case "br":
+			return "br", ".br"
+		case "gzip", "x-gzip":
+			gzip = true
+		}
+	}
+	if gzip {
+		return "gzip", ".gz"
+	}
+	return "", ""
+}
+
+func (h *Handler) compresses(fsName string) bool {
+	return h.gzipAll || underAny(fsName, h.gzipDirs)
+}
+
+// caching adds Expires and Cache-Control: the first static-expires-type,
+// static-expires or static-expires-uri that matches, and static-immutable's for hashed
+// file names.
+func (h *Handler) caching(hdr http.Header, name, fsName, uri, ctype string) {
+	if h.immutable && hashed(name) {
+		hdr["Cache-Control"] = []string{"public, max-age=31536000, immutable"}
+		return
+	}
+	for _, e := range h.expires {
+		if e.matches(fsName, uri, ctype) {
+			hdr["Expires"] = []string{time.Now().Add(e.after).UTC().Format(http.TimeFormat)}
+			hdr["Cache-Control"] = []string{"max-age=" + strconv.FormatInt(int64(e.after/time.Second), 10)}
+			return
+		}
+	}
+}
+
+// hashed reports a name carrying a content hash before its extension, as Django's
+// ManifestStaticFilesStorage and bundlers write them: app.0123456789ab.css (8 to 64 hex
+// digits).
+func hashed(name string) bool {
+	dot := strings.LastIndexByte(name, '.')
+	if dot < 0 {
+		return false
+	}
+	stem := name[:dot]
+	prev := strings.LastIndexByte(stem, '.')
+	if prev < 0 || strings.Contains(stem[prev:], "/") {
+		return false
+	}
+	hash := stem[prev+1:]
+	if len(hash) < 8 || len(hash) > 64 {
+		return false
+	}
+	for i := 0; i < len(hash); i++ {
+		if _, ok := unhex(hash[i]); !ok {
+			return false
+		}
+	}
+	return true
+}
