@@ -31,9 +31,12 @@ e2e: build
 	$(GO) test -count=1 -timeout 15m ./e2e/
 
 # A short run of each fuzz target keeps them working; a long one is `make fuzz FUZZTIME=10m`.
+FUZZPKGS := ./internal/proto/ ./internal/static/
 fuzz:
-	@for f in $$($(GO) test -list '^Fuzz' ./internal/proto/ | grep ^Fuzz); do \
-		echo "fuzz $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./internal/proto/ || exit 1; \
+	@for p in $(FUZZPKGS); do \
+		for f in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
+			echo "fuzz $$p $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+		done; \
 	done
 
 # The benchmark harness runs once in smoke mode so that it keeps working; no number is asserted.
