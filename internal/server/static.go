@@ -201,8 +201,8 @@ func (w *staticResponse) finish() {
 	if w.headDone {
 		return
 	}
-	if _, ok := w.header["Content-Length"]; ok {
-		w.writeHead(-1) // HEAD: the length of the body a GET would get
+	if _, ok := w.header["Content-Length"]; ok && w.x.isHEAD() && (w.code == http.StatusOK || w.code == http.StatusPartialContent) {
+		w.writeHead(-1) // the length of the body a GET would get
 	} else {
 		w.writeHead(int64(len(w.held)))
 	}

@@ -97,20 +97,20 @@ func TestHashed(t *testing.T) {
 	}
 }
 
-func TestAcceptedEncoding(t *testing.T) {
-	for ae, want := range map[string]string{
-		"":                    "",
-		"gzip":                "gzip",
-		"gzip, deflate, br":   "br",
-		"br;q=0, gzip":        "gzip",
-		"gzip;q=0":            "",
-		"identity":            "",
-		"x-gzip":              "gzip",
-		" GZIP ; q=0.5 ":      "gzip",
-		"deflate, br;q=1.0  ": "br",
+func TestAcceptedEncodings(t *testing.T) {
+	for ae, want := range map[string][2]bool{
+		"":                    {false, false},
+		"gzip":                {false, true},
+		"gzip, deflate, br":   {true, true},
+		"br;q=0, gzip":        {false, true},
+		"gzip;q=0":            {false, false},
+		"identity":            {false, false},
+		"x-gzip":              {false, true},
+		" GZIP ; q=0.5 ":      {false, true},
+		"deflate, br;q=1.0  ": {true, false},
 	} {
-		if got, _ := acceptedEncoding(ae); got != want {
-			t.Errorf("acceptedEncoding(%q) = %q, want %q", ae, got, want)
+		if br, gzip := acceptedEncodings(ae); br != want[0] || gzip != want[1] {
+			t.Errorf("acceptedEncodings(%q) = %v, %v; want %v", ae, br, gzip, want)
 		}
 	}
 }

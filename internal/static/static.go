@@ -133,11 +133,19 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request, m *mount, f *os.F
 	hdr["Content-Type"] = []string{ctype}
 	if h.compresses(fsName) {
 		hdr["Vary"] = []string{"Accept-Encoding"}
-		if enc, ext := acceptedEncoding(r.Header.Get("Accept-Encoding")); enc != "" {
-			if cf, cst := h.variant(m, rel, ext); cf != nil {
+		br, gzip := acceptedEncodings(r.Header.Get("Accept-Encoding"))
+		for _, v := range [...]struct {
+			ok       bool
+			enc, ext string
+		}{{br, "br", ".br"}, {gzip, "gzip", ".gz"}} {
+			if !v.ok {
+				continue
+			}
+			if cf, cst := h.variant(m, rel, v.ext); cf != nil {
 				defer cf.Close()
 				f, st = cf, cst
-				hdr["Content-Encoding"] = []string{enc}
+				hdr["Content-Encoding"] = []string{v.enc}
+				break
 			}
 		}
 	}
@@ -175,10 +183,8 @@ func etag(st os.FileInfo) string {
 	return string(append(b, '"'))
 }
 
-// acceptedEncoding is the precompressed variant a client's Accept-Encoding allows, br
-// before gzip: its name and the extension of its file.
-func acceptedEncoding(ae string) (string, string) {
-	gzip := false
+// acceptedEncodings reads Accept-Encoding: whether br and gzip are acceptable.
+func acceptedEncodings(ae string) (br, gzip bool) {
 	for ae != "" {
 		var item string
 		item, ae, _ = strings.Cut(ae, ",")
@@ -191,15 +197,12 @@ func acceptedEncoding(ae string) (string, string) {
 		}
 		switch coding {
 		case "br":
-			return "br", ".br"
+			br = true
 		case "gzip", "x-gzip":
 			gzip = true
 		}
 	}
-	if gzip {
-		return "gzip", ".gz"
-	}
-	return "", ""
+	return br, gzip
 }
 
 func (h *Handler) compresses(fsName string) bool {
