@@ -39,30 +39,18 @@ func staticStart(t *testing.T, args ...string) *Server {
 	return Start(t, append([]string{"--pypy-wsgi-file", testdata("static_app.py")}, args...)...)
 }
 
-// staticClient sends headers as given: no Accept-Encoding of its own, no decompression.
-var staticClient = &http.Client{Transport: &http.Transport{DisableCompression: true}}
-
-// staticGet fetches path with the given headers ("Name: value").
+// staticGet fetches path with the given headers ("Name: value"). Accept-Encoding is
+// always sent (identity when not given), so that the client neither asks for gzip nor
+// decompresses on its own.
 func staticGet(t *testing.T, s *Server, method, path string, headers ...string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, s.URL(path), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hdr := map[string]string{"Accept-Encoding": "identity"}
 	for _, h := range headers {
 		k, v, _ := strings.Cut(h, ": ")
-		req.Header.Set(k, v)
+		hdr[k] = v
 	}
-	resp, err := staticClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v\nserver output:\n%s", method, path, err, s.Log())
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading body: %v", method, path, err)
-	}
-	return resp, string(b)
+	resp, body := wsgiDo(t, s, method, path, nil, hdr)
+	return resp, string(body)
 }
 
 // staticWant checks that each path gets the body given (from a file, or "app:..." from
@@ -349,7 +337,7 @@ func TestStaticWithoutPython(t *testing.T) {
 	release := filepath.Join(t.TempDir(), "release")
 	blocked := make(chan string, 1)
 	go func() {
-		resp, err := staticClient.Get(s.URL("/block?" + release))
+		resp, err := http.Get(s.URL("/block?" + release))
 		if err != nil {
 			blocked <- err.Error()
 			return
@@ -384,19 +372,10 @@ func TestStaticThroughNginx(t *testing.T) {
 	sock := freeAddr(t)
 	staticStart(t, "--socket", sock, "--static-map", "/static="+dir)
 	n := uwsgiTStartNginx(t, fmt.Sprintf("location / { include /etc/nginx/uwsgi_params; uwsgi_pass %s; }", uwsgiTPass(sock)))
+	// The helpers take a Server: this one names nginx's address.
+	front := &Server{t: t, Addr: n.Addr, out: &logBuffer{}}
 	get := func(path string, headers ...string) (*http.Response, string) {
-		req, _ := http.NewRequest("GET", n.URL(path), nil)
-		for _, h := range headers {
-			k, v, _ := strings.Cut(h, ": ")
-			req.Header.Set(k, v)
-		}
-		resp, err := staticClient.Do(req)
-		if err != nil {
-			t.Fatalf("GET %s through nginx: %v\n%s", path, err, n.ErrorLog())
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+		return staticGet(t, front, "GET", path, headers...)
 	}
 	for path, want := range map[string]string{"/static/a.css": "body{}", "/static/b.txt": "bee", "/static/none": "app:/static/none", "/x": "app:/x"} {
 		if resp, body := get(path); resp.StatusCode != 200 || body != want {

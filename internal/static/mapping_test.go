@@ -76,7 +76,7 @@ func TestMountRel(t *testing.T) {
 	} {
 		got, ok := tc.m.rel(tc.in)
 		if got != tc.want || ok != tc.ok {
-			t.Errorf("%+v rel(%q) = %q, %v; want %q, %v", *tc.m, tc.in, got, ok, tc.want, tc.ok)
+			t.Errorf("%s%s rel(%q) = %q, %v; want %q, %v", tc.m.prefix, tc.m.dir, tc.in, got, ok, tc.want, tc.ok)
 		}
 	}
 }
