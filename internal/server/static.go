@@ -138,30 +138,41 @@ func (w *staticResponse) body(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// section is a static file as internal/static hands it to ServeContent.
+type section interface {
+	io.Reader
+	Section() (*os.File, int64)
+}
+
 // ReadFrom is how ServeContent sends a file's bytes (io.CopyN): a section of the file
 // behind an io.LimitedReader. A small one is read into the output buffer; a larger one
 // goes out with sendfile(2) once the head is written.
 func (w *staticResponse) ReadFrom(r io.Reader) (int64, error) {
 	lr, _ := r.(*io.LimitedReader)
-	var f *os.File
+	var file section
 	if lr != nil {
-		f, _ = lr.R.(*os.File)
+		file, _ = lr.R.(section)
 	}
 	if !w.headDone {
 		n := int64(-1)
-		if f != nil {
+		if file != nil {
 			n = lr.N
 		}
 		w.writeHead(n)
 	}
-	if f == nil || lr.N <= staticInline {
+	if file == nil || lr.N <= staticInline {
 		return w.copyInline(r)
 	}
 	if !w.c.flush() {
 		w.failed = true
 		return 0, io.ErrClosedPipe
 	}
+	f, off := file.Section()
 	n := lr.N
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		w.failed = true
+		return 0, err
+	}
 	if err := copyFile(w.c.nc, f, n, w.c.s.cfg.SocketTimeout); err != nil {
 		w.failed = true
 		return 0, err

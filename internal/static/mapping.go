@@ -2,7 +2,6 @@ package static
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -136,13 +135,13 @@ var errOutside = errors.New("outside its directory")
 // open opens rel under m. The kernel resolves it (openat2 with RESOLVE_BENEATH), so no
 // symbolic link leads out of the directory; one that tries is resolved here instead,
 // and followed only into the directory itself or a static-safe one, as uWSGI does.
-func (m *mount) open(rel string, safe []string) (*os.File, error) {
+func (m *mount) open(rel string, safe []string) (int, error) {
 	if m.file {
 		return openFile(m.dir)
 	}
 	dfd, err := m.dirFD()
 	if err != nil {
-		return nil, err
+		return -1, err
 	}
 	name := strings.TrimLeft(rel, "/")
 	if name == "" {
@@ -152,31 +151,28 @@ func (m *mount) open(rel string, safe []string) (*os.File, error) {
 		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
 	})
-	if err == nil {
-		return os.NewFile(uintptr(fd), m.dir+"/"+name), nil
-	}
 	if err != unix.EXDEV && err != unix.ENOSYS {
-		return nil, err
+		return fd, err
 	}
 	// An absolute link, a link out, or a kernel before 5.6.
 	real, err := filepath.EvalSymlinks(filepath.Join(m.dir, name))
 	if err != nil {
-		return nil, err
+		return -1, err
 	}
 	root, err := filepath.EvalSymlinks(m.dir)
 	if err != nil {
-		return nil, err
+		return -1, err
 	}
 	if !under(real, root) && !underAny(real, safe) {
-		return nil, errOutside
+		return -1, errOutside
 	}
 	return openFile(real)
 }
 
 // openFile opens without blocking: a FIFO in a static directory must not hang the
 // connection.
-func openFile(name string) (*os.File, error) {
-	return os.OpenFile(name, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+func openFile(name string) (int, error) {
+	return unix.Open(name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 }
 
 func under(p, dir string) bool {

@@ -20,12 +20,16 @@
 package static
 
 import (
+	"errors"
+	"io"
 	"log"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Handler answers the requests that map to a file.
@@ -64,11 +68,11 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
 		if !ok {
 			continue
 		}
-		f, st, rel := h.find(m, rel)
+		f, rel := h.find(m, rel)
 		if f == nil {
 			continue
 		}
-		h.send(w, r, m, f, st, rel)
+		h.send(w, r, m, f, rel)
 		f.Close()
 		return true
 	}
@@ -76,50 +80,55 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // find opens the regular file rel names under m, or a directory's static-index.
-func (h *Handler) find(m *mount, rel string) (*os.File, os.FileInfo, string) {
-	f, st := h.regular(m, rel)
-	if f != nil || st == nil || !st.IsDir() {
-		return f, st, rel
+func (h *Handler) find(m *mount, rel string) (*File, string) {
+	f, dir := h.regular(m, rel)
+	if f != nil || !dir {
+		return f, rel
 	}
 	for _, idx := range h.index {
 		r := strings.TrimSuffix(rel, "/") + "/" + idx
-		if f, st := h.regular(m, r); f != nil {
-			return f, st, r
+		if f, _ := h.regular(m, r); f != nil {
+			return f, r
 		}
 	}
-	return nil, nil, ""
+	return nil, ""
 }
 
 // regular opens rel if it is a regular file not skipped by extension; otherwise it
-// returns no file, and the FileInfo of what is there, if anything.
-func (h *Handler) regular(m *mount, rel string) (*os.File, os.FileInfo) {
+// returns no file, and whether a directory is there.
+func (h *Handler) regular(m *mount, rel string) (*File, bool) {
 	name := rel
 	if m.file {
 		name = m.dir
 	}
 	for _, ext := range h.skipExt {
 		if strings.HasSuffix(name, ext) {
-			return nil, nil
+			return nil, false
 		}
 	}
-	f, err := m.open(rel, h.safe)
+	fd, err := m.open(rel, h.safe)
 	if err != nil {
 		if err == errOutside {
 			h.log.Printf("static: security error: %s%s leads out of %s and is under no --static-safe directory", m.dir, rel, m.dir)
 		}
-		return nil, nil
+		return nil, false
 	}
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		f.Close()
-		return nil, st
+	return regularFile(fd)
+}
+
+// regularFile takes fd if it is a regular file, and closes it otherwise.
+func regularFile(fd int) (*File, bool) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return nil, err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
 	}
-	return f, st
+	return &File{fd: fd, size: st.Size, mtime: time.Unix(st.Mtim.Unix())}, false
 }
 
 // send answers with the file (or its precompressed variant) and the headers the options
 // ask for.
-func (h *Handler) send(w http.ResponseWriter, r *http.Request, m *mount, f *os.File, st os.FileInfo, rel string) {
+func (h *Handler) send(w http.ResponseWriter, r *http.Request, m *mount, f *File, rel string) {
 	name := rel
 	if m.file {
 		name = m.dir
@@ -141,45 +150,43 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request, m *mount, f *os.F
 			if !v.ok {
 				continue
 			}
-			if cf, cst := h.variant(m, rel, v.ext); cf != nil {
+			if cf := h.variant(m, rel, v.ext); cf != nil {
 				defer cf.Close()
-				f, st = cf, cst
+				f = cf
 				hdr["Content-Encoding"] = []string{v.enc}
 				break
 			}
 		}
 	}
-	hdr["Etag"] = []string{etag(st)}
+	hdr["Etag"] = []string{etag(f)}
 	// ServeContent leaves Content-Length out of a whole response with a Content-Encoding;
 	// the file's size is right for it.
-	hdr["Content-Length"] = []string{strconv.FormatInt(st.Size(), 10)}
+	hdr["Content-Length"] = []string{strconv.FormatInt(f.size, 10)}
 	h.caching(hdr, name, fsName, r.RequestURI, ctype)
-	http.ServeContent(w, r, "", st.ModTime(), f)
+	http.ServeContent(w, r, "", f.mtime, f)
 }
 
 // variant opens FILE.br or FILE.gz beside the file, if it is there.
-func (h *Handler) variant(m *mount, rel, ext string) (*os.File, os.FileInfo) {
-	if m.file {
-		f, err := openFile(m.dir + ext)
-		if err != nil {
-			return nil, nil
-		}
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			return f, st
-		}
-		f.Close()
-		return nil, nil
+func (h *Handler) variant(m *mount, rel, ext string) *File {
+	if !m.file {
+		f, _ := h.regular(m, rel+ext)
+		return f
 	}
-	return h.regular(m, rel+ext)
+	fd, err := openFile(m.dir + ext)
+	if err != nil {
+		return nil
+	}
+	f, _ := regularFile(fd)
+	return f
 }
 
 // etag is nginx's: the modification time and the size, in hex.
-func etag(st os.FileInfo) string {
+func etag(f *File) string {
 	b := make([]byte, 0, 32)
 	b = append(b, '"')
-	b = strconv.AppendInt(b, st.ModTime().Unix(), 16)
+	b = strconv.AppendInt(b, f.mtime.Unix(), 16)
 	b = append(b, '-')
-	b = strconv.AppendInt(b, st.Size(), 16)
+	b = strconv.AppendInt(b, f.size, 16)
 	return string(append(b, '"'))
 }
 
@@ -249,4 +256,66 @@ func hashed(name string) bool {
 		}
 	}
 	return true
+}
+
+// File is an open regular file as http.ServeContent gets it. It reads with pread on the
+// bare descriptor and knows its size, so that ServeContent's seeks (to learn the size, to
+// reach a range) cost no system call; an *os.File is made only for sendfile(2), which
+// the server's writer does with the Section it finds behind ServeContent's
+// io.LimitedReader.
+type File struct {
+	fd    int
+	os    *os.File // made by Section
+	size  int64
+	mtime time.Time
+	next  int64 // the offset the next Read reads at
+}
+
+func (f *File) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, err := unix.Pread(f.fd, p, f.next)
+	for err == unix.EINTR {
+		n, err = unix.Pread(f.fd, p, f.next)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, io.EOF
+	}
+	f.next += int64(n)
+	return n, nil
+}
+
+// Seek only moves the offset Read reads at.
+func (f *File) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		offset += f.next
+	case io.SeekEnd:
+		offset += f.size
+	}
+	if offset < 0 {
+		return 0, errors.New("static: seek before the start of the file")
+	}
+	f.next = offset
+	return offset, nil
+}
+
+// Section is the file and the offset the next Read would read at.
+func (f *File) Section() (*os.File, int64) {
+	if f.os == nil {
+		f.os = os.NewFile(uintptr(f.fd), "static file")
+	}
+	return f.os, f.next
+}
+
+// Close closes the descriptor.
+func (f *File) Close() error {
+	if f.os != nil {
+		return f.os.Close()
+	}
+	return unix.Close(f.fd)
 }
