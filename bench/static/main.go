@@ -7,9 +7,10 @@
 //	make build && cd bench && go run ./static -uwsgo ../uwsgo [-duration 10s]
 //
 // It is separate from the main harness (bench/main.go) so that each can change without
-// the other; like it, it runs the server and wrk on different CPUs when there are two,
-// starts every process in its own group and kills them all on the way out, and asserts
-// nothing: it prints a Markdown table.
+// the other; like it, it runs the servers and wrk on different CPUs when there are two,
+// interleaves the servers in rounds and reports the median, starts every process in its
+// own group and kills them all on the way out, and asserts nothing: it prints a Markdown
+// table.
 package main
 
 import (
@@ -26,6 +27,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,6 +39,7 @@ var (
 	duration = flag.Duration("duration", 10*time.Second, "length of one measured run")
 	warmup   = flag.Duration("warmup", 3*time.Second, "load before the measured runs (PyPy's JIT, caches)")
 	conns    = flag.Int("connections", 16, "wrk connections")
+	rounds   = flag.Int("rounds", 3, "measured rounds, servers interleaved; the median is reported")
 	only     = flag.String("servers", "uwsgo,nginx,uwsgi", "servers to run, from uwsgo, nginx, uwsgi")
 )
 
@@ -116,7 +119,7 @@ request = function()
 end
 `
 
-var started []*exec.Cmd
+var started []*exec.Cmd // killed on the way out
 
 func main() {
 	flag.Parse()
@@ -159,7 +162,10 @@ func run(ctx context.Context) error {
 		serverCPU, loadCPU = "0", "1"
 	}
 
-	fmt.Printf("| server | %s req/s | %s req/s | app alone req/s | mixed req/s (app share) |\n|---|---|---|---|---|\n", files[0].name, files[1].name)
+	// Every server runs for the whole measurement, idle while another is measured; the
+	// rounds go round the servers (A B C A B C) so that a noisy machine hurts all alike,
+	// and the median of the rounds is reported.
+	var live []*running
 	for _, s := range servers {
 		if !strings.Contains(","+*only+",", ","+s.name+",") {
 			continue
@@ -168,65 +174,112 @@ func run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		cmd, err := start(s.argv(dir, port), serverCPU, tmp, s.name)
-		if err != nil {
+		if err := start(s.argv(dir, port), serverCPU, tmp, s.name); err != nil {
 			return err
 		}
-		base := "http://127.0.0.1:" + port
-		if err := waitReady(ctx, base+"/static/"+files[0].name, files[0].size); err != nil {
+		r := &running{server: s, base: "http://127.0.0.1:" + port, rps: map[string][]float64{}}
+		if err := waitReady(ctx, r.base+"/static/"+files[0].name, files[0].size); err != nil {
 			return fmt.Errorf("%s: %v (log: %s)", s.name, err, filepath.Join(tmp, s.name+".log"))
 		}
-		wrk(ctx, loadCPU, *warmup, base+"/static/"+files[0].name, "")
+		wrk(ctx, loadCPU, *warmup, r.base+"/static/"+files[0].name, "")
 		if s.app {
-			wrk(ctx, loadCPU, *warmup, base+"/app", "")
+			wrk(ctx, loadCPU, *warmup, r.base+"/app", "")
 		}
-		row := []string{s.label}
+		live = append(live, r)
+	}
+	for round := 0; round < *rounds; round++ {
+		for _, r := range live {
+			for _, f := range files {
+				r.measure(ctx, loadCPU, f.name, r.base+"/static/"+f.name, "")
+			}
+			if r.app {
+				r.measure(ctx, loadCPU, "app", r.base+"/app", "")
+				r.measure(ctx, loadCPU, "mixed", r.base, lua)
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	}
+
+	fmt.Printf("| server | %s req/s | %s req/s | app alone req/s | mixed req/s (of which app) |\n|---|---|---|---|---|\n", files[0].name, files[1].name)
+	for _, r := range live {
+		row := []string{r.label}
 		for _, f := range files {
-			row = append(row, wrk(ctx, loadCPU, *duration, base+"/static/"+f.name, ""))
+			row = append(row, r.median(f.name))
 		}
-		if s.app {
-			alone := wrk(ctx, loadCPU, *duration, base+"/app", "")
-			mixed := wrk(ctx, loadCPU, *duration, base, lua)
+		if r.app {
+			mixed := r.median("mixed")
 			if v, err := strconv.ParseFloat(mixed, 64); err == nil {
 				mixed = fmt.Sprintf("%s (%.0f)", mixed, v/10)
 			}
-			row = append(row, alone, mixed)
+			row = append(row, r.median("app"), mixed)
 		} else {
 			row = append(row, "–", "–")
 		}
 		fmt.Println("| " + strings.Join(row, " | ") + " |")
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
 	}
-	fmt.Printf("\n%s runs of wrk -t1 -c%d, keep-alive, one worker per server", *duration, *conns)
+	fmt.Printf("\nMedians of %d rounds of %s runs of wrk -t1 -c%d, keep-alive, one worker per server", *rounds, *duration, *conns)
 	if serverCPU != "" {
 		fmt.Printf("; servers on CPU %s, wrk on CPU %s", serverCPU, loadCPU)
 	}
 	fmt.Println(".")
+	for _, r := range live {
+		for k, errs := range r.errs {
+			fmt.Printf("%s, %s: %s\n", r.name, k, strings.Join(errs, "; "))
+		}
+	}
 	return nil
 }
 
+// running is a server started for the measurement, and what was measured.
+type running struct {
+	server
+	base string
+	rps  map[string][]float64
+	errs map[string][]string
+}
+
+func (r *running) measure(ctx context.Context, cpu, what, url, script string) {
+	v, problem := wrk(ctx, cpu, *duration, url, script)
+	if problem != "" {
+		if r.errs == nil {
+			r.errs = map[string][]string{}
+		}
+		r.errs[what] = append(r.errs[what], problem)
+	}
+	if v > 0 {
+		r.rps[what] = append(r.rps[what], v)
+	}
+}
+
+func (r *running) median(what string) string {
+	v := r.rps[what]
+	if len(v) == 0 {
+		return "failed"
+	}
+	sort.Float64s(v)
+	return fmt.Sprintf("%.0f", v[len(v)/2])
+}
+
 // start runs argv in its own process group, pinned to cpu when given.
-func start(argv []string, cpu, tmp, name string) (*exec.Cmd, error) {
+func start(argv []string, cpu, tmp, name string) error {
 	if cpu != "" {
 		argv = append([]string{"/usr/bin/taskset", "-c", cpu}, argv...)
 	}
 	log, err := os.Create(filepath.Join(tmp, name+".log"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer log.Close()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return err
 	}
 	started = append(started, cmd)
-	return cmd, nil
+	return nil
 }
 
 func waitReady(ctx context.Context, url string, size int) error {
@@ -248,8 +301,8 @@ var (
 	errLines = regexp.MustCompile(`\s*((?:Non-2xx|Socket errors)[^\n]*)`)
 )
 
-// wrk runs one load and returns its req/s, or what went wrong.
-func wrk(ctx context.Context, cpu string, d time.Duration, url, script string) string {
+// wrk runs one load and returns its req/s, and what went wrong if anything did.
+func wrk(ctx context.Context, cpu string, d time.Duration, url, script string) (float64, string) {
 	argv := []string{"/usr/bin/wrk", "-t1", "-c" + strconv.Itoa(*conns), "-d" + strconv.Itoa(int(d.Seconds())) + "s"}
 	if script != "" {
 		argv = append(argv, "-s", script)
@@ -260,14 +313,18 @@ func wrk(ctx context.Context, cpu string, d time.Duration, url, script string) s
 	}
 	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
 	m := rpsLine.FindSubmatch(out)
-	switch {
-	case err != nil || m == nil:
-		return fmt.Sprintf("wrk failed: %v", err)
-	case bytes.Contains(out, []byte("Non-2xx")) || bytes.Contains(out, []byte("Socket errors")):
-		return string(m[1]) + " (with errors: " + errLines.ReplaceAllString(strings.Join(errLines.FindAllString(string(out), -1), "; "), "$1") + ")"
+	if err != nil || m == nil {
+		return 0, fmt.Sprintf("wrk failed: %v: %s", err, bytes.TrimSpace(out))
 	}
 	v, _ := strconv.ParseFloat(string(m[1]), 64)
-	return fmt.Sprintf("%.0f", v)
+	if errs := errLines.FindAllSubmatch(out, -1); len(errs) > 0 {
+		var lines []string
+		for _, e := range errs {
+			lines = append(lines, string(e[1]))
+		}
+		return v, strings.Join(lines, ", ")
+	}
+	return v, ""
 }
 
 func freePort() (string, error) {
