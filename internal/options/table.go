@@ -252,7 +252,7 @@ var Table = []Option{
 	{
 		Name: "static-dotfiles", Kind: Flag, Group: "Static files",
 		Help:  "serve names starting with \".\" (otherwise such paths go to the app)",
-		UWSGI: "uwsgo's own: uWSGI serves dotfiles",
+		UWSGI: "uWSGI has no such option: it always serves dotfiles",
 	},
 	{
 		Name: "static-expires-type", Kind: List, Group: "Static files", Meta: "MIME=SECONDS",
@@ -269,7 +269,7 @@ var Table = []Option{
 	{
 		Name: "static-immutable", Kind: Flag, Group: "Static files",
 		Help:  "Cache-Control: public, max-age=31536000, immutable for names with a content hash (app.0123456789ab.css, Django's ManifestStaticFilesStorage)",
-		UWSGI: "uwsgo's own",
+		UWSGI: "uWSGI has no equivalent",
 	},
 	{
 		Name: "static-gzip-all", Kind: Flag, Group: "Static files",
