@@ -366,6 +366,37 @@ func TestStaticWithoutPython(t *testing.T) {
 	}
 }
 
+// A client that stops reading a large file holds its connection's goroutine only: the
+// app, with its one thread, answers others meanwhile.
+func TestStaticSlowReader(t *testing.T) {
+	dir := staticTree(t, map[string]string{"big.bin": strings.Repeat("x", 32<<20)})
+	s := staticStart(t, "--static-map", "/s="+dir, "--threads", "1")
+	c, r := s.Dial()
+	if _, err := io.WriteString(c, "GET /s/big.bin HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	// The head arrives; the rest waits in the kernel's buffers, unread.
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
+		t.Fatalf("the big file's status line: %q, %v", line, err)
+	}
+	staticWant(t, s, map[string]string{"/app": "app:/app", "/s/missing": "app:/s/missing"})
+	// The stalled response is whole once it is read.
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == "\r\n" {
+			break
+		}
+	}
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	n, err := io.CopyN(io.Discard, r, 32<<20)
+	if err != nil || n != 32<<20 {
+		t.Errorf("the big file after the stall: %d bytes, %v", n, err)
+	}
+}
+
 // uWSGI serves static-map behind nginx's uwsgi_pass too; so does uwsgo.
 func TestStaticThroughNginx(t *testing.T) {
 	dir := staticTree(t, map[string]string{"a.css": "body{}", "b.txt": "bee"})
