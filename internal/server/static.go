@@ -69,7 +69,10 @@ func (c *conn) serveStatic(x *exchange, start time.Time) (served, ok bool) {
 		return false, true
 	}
 	w := staticPool.Get().(*staticResponse)
-	defer staticPool.Put(w)
+	defer func() {
+		w.c, w.x = nil, nil // a pooled writer keeps no connection alive
+		staticPool.Put(w)
+	}()
 	w.c, w.x, w.keepAlive = c, x, x.keepAlive
 	w.code, w.headDone, w.held, w.sent, w.failed = http.StatusOK, false, w.held[:0], 0, false
 	clear(w.header)
