@@ -59,3 +59,10 @@ bench:
 bench-smoke:
 	./bench/install-deps
 	cd bench && $(GO) run . -smoke $(BENCHFLAGS)
+
+# Static files (--static-map) against nginx and uWSGI's static-map: bench/static, a few
+# minutes; BENCHSTATICFLAGS="-duration 3s -rounds 1" for less. nginx comes from scripts/install-deps.
+.PHONY: bench-static
+bench-static: build
+	./bench/install-deps
+	cd bench && $(GO) run ./static -uwsgo ../$(BIN) $(BENCHSTATICFLAGS)

@@ -105,16 +105,17 @@ http {
 
 func appFile() string { abs, _ := filepath.Abs("apps/hello.py"); return abs }
 
-// mixedLua sends 9 static requests, then one to the app; the requests are formatted
-// once, so that wrk's own cost stays that of a fixed request.
-const mixedLua = `local reqs, n
-init = function()
-  reqs = {wrk.format("GET", "/static/%s"), wrk.format("GET", "/app")}
+// script is the wrk script of every run: the request of its first argument, and of its
+// second every tenth time (the mixed run: 9 static requests for every app request). The
+// requests are formatted once; every run, mixed or not, costs wrk the same.
+const script = `local reqs, n
+init = function(args)
+  reqs = {wrk.format("GET", args[1]), wrk.format("GET", args[2] or args[1])}
   n = 0
 end
 request = function()
   n = n + 1
-  if n %% 10 == 0 then return reqs[2] end
+  if n % 10 == 0 then return reqs[2] end
   return reqs[1]
 end
 `
@@ -155,8 +156,10 @@ func run(ctx context.Context) error {
 			return err
 		}
 	}
-	lua := filepath.Join(tmp, "mixed.lua")
-	os.WriteFile(lua, []byte(fmt.Sprintf(mixedLua, files[0].name)), 0o644)
+	lua := filepath.Join(tmp, "bench.lua")
+	if err := os.WriteFile(lua, []byte(script), 0o644); err != nil {
+		return err
+	}
 	serverCPU, loadCPU := "", ""
 	if runtime.NumCPU() >= 2 {
 		serverCPU, loadCPU = "0", "1"
@@ -181,20 +184,20 @@ func run(ctx context.Context) error {
 		if err := waitReady(ctx, r.base+"/static/"+files[0].name, files[0].size); err != nil {
 			return fmt.Errorf("%s: %v (log: %s)", s.name, err, filepath.Join(tmp, s.name+".log"))
 		}
-		wrk(ctx, loadCPU, *warmup, r.base+"/static/"+files[0].name, "")
+		wrk(ctx, loadCPU, *warmup, lua, r.base, "/static/"+files[0].name)
 		if s.app {
-			wrk(ctx, loadCPU, *warmup, r.base+"/app", "")
+			wrk(ctx, loadCPU, *warmup, lua, r.base, "/app")
 		}
 		live = append(live, r)
 	}
 	for round := 0; round < *rounds; round++ {
 		for _, r := range live {
 			for _, f := range files {
-				r.measure(ctx, loadCPU, f.name, r.base+"/static/"+f.name, "")
+				r.measure(ctx, loadCPU, lua, f.name, "/static/"+f.name)
 			}
 			if r.app {
-				r.measure(ctx, loadCPU, "app", r.base+"/app", "")
-				r.measure(ctx, loadCPU, "mixed", r.base, lua)
+				r.measure(ctx, loadCPU, lua, "app", "/app")
+				r.measure(ctx, loadCPU, lua, "mixed", "/static/"+files[0].name, "/app")
 			}
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -240,8 +243,8 @@ type running struct {
 	errs map[string][]string
 }
 
-func (r *running) measure(ctx context.Context, cpu, what, url, script string) {
-	v, problem := wrk(ctx, cpu, *duration, url, script)
+func (r *running) measure(ctx context.Context, cpu, lua, what string, paths ...string) {
+	v, problem := wrk(ctx, cpu, *duration, lua, r.base, paths...)
 	if problem != "" {
 		if r.errs == nil {
 			r.errs = map[string][]string{}
@@ -301,13 +304,12 @@ var (
 	errLines = regexp.MustCompile(`\s*((?:Non-2xx|Socket errors)[^\n]*)`)
 )
 
-// wrk runs one load and returns its req/s, and what went wrong if anything did.
-func wrk(ctx context.Context, cpu string, d time.Duration, url, script string) (float64, string) {
-	argv := []string{"/usr/bin/wrk", "-t1", "-c" + strconv.Itoa(*conns), "-d" + strconv.Itoa(int(d.Seconds())) + "s"}
-	if script != "" {
-		argv = append(argv, "-s", script)
-	}
-	argv = append(argv, url)
+// wrk runs one load of the paths on base (see script) and returns its req/s, and what
+// went wrong if anything did.
+func wrk(ctx context.Context, cpu string, d time.Duration, lua, base string, paths ...string) (float64, string) {
+	argv := []string{"/usr/bin/wrk", "-t1", "-c" + strconv.Itoa(*conns), "-d" + strconv.Itoa(int(d.Seconds())) + "s",
+		"-s", lua, base, "--"}
+	argv = append(argv, paths...)
 	if cpu != "" {
 		argv = append([]string{"/usr/bin/taskset", "-c", cpu}, argv...)
 	}
