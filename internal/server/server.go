@@ -46,9 +46,10 @@ type Config struct {
 	Record        int               // this process's record on Board
 
 	// --log-format (nil: uwsgo's own line) and --log-x-forwarded-for; WorkerID is %(wid).
-	HealthPath string          // answered without Python (health.go); "" for none
-	Trusted    *Trusted        // --trusted-proxy (proxy.go); nil: none
-	Static     *static.Handler // --static-map and its family (static.go); nil: none
+	HealthPath string   // answered without Python (health.go); "" for none
+	Trusted    *Trusted // --trusted-proxy (proxy.go); nil: none
+
+	Static *static.Handler // --static-map and its family (static.go); nil: none
 
 	LogFormat        *accesslog.Format
 	LogXForwardedFor bool
