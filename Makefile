@@ -34,9 +34,12 @@ e2e: build
 	./scripts/e2e-root
 
 # A short run of each fuzz target keeps them working; a long one is `make fuzz FUZZTIME=10m`.
+FUZZPKGS := ./internal/proto/ ./internal/static/
 fuzz:
-	@for f in $$($(GO) test -list '^Fuzz' ./internal/proto/ | grep ^Fuzz); do \
-		echo "fuzz $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./internal/proto/ || exit 1; \
+	@for p in $(FUZZPKGS); do \
+		for f in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
+			echo "fuzz $$p $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+		done; \
 	done
 
 # The benchmark harness runs once in smoke mode so that it keeps working; no number is asserted.
@@ -59,3 +62,10 @@ bench:
 bench-smoke:
 	./bench/install-deps
 	cd bench && $(GO) run . -smoke $(BENCHFLAGS)
+
+# Static files (--static-map) against nginx and uWSGI's static-map: bench/static, a few
+# minutes; BENCHSTATICFLAGS="-duration 3s -rounds 1" for less. nginx comes from scripts/install-deps.
+.PHONY: bench-static
+bench-static: build
+	./bench/install-deps
+	cd bench && $(GO) run ./static -uwsgo ../$(BIN) $(BENCHSTATICFLAGS)

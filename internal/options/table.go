@@ -224,6 +224,73 @@ var Table = []Option{
 		UWSGI: "uWSGI's option of this name switches keep-alive on in its HTTP router and its value is optional; here the value is required",
 	},
 
+	// Static files (internal/static reads all of these, in static.New)
+	{
+		Name: "static-map", Kind: List, Group: "Static files", Meta: "/MOUNT=DIR",
+		Help: "serve the files of DIR (or a FILE) under the URL prefix /MOUNT without Python; a missing file goes to the app; longest prefix first, several DIRs for one prefix in the order given",
+	},
+	{
+		Name: "static-map2", Kind: List, Group: "Static files", Meta: "/MOUNT=DIR",
+		Help: "like --static-map, but the whole path is looked up under DIR: /MOUNT/a.png is DIR/MOUNT/a.png",
+	},
+	{
+		Name: "check-static", Kind: List, Group: "Static files", Meta: "DIR",
+		Help: "serve any path that names a file under DIR before the app is asked (after the --static-map prefixes)",
+	},
+	{
+		Name: "static-index", Kind: List, Group: "Static files", Meta: "NAME",
+		Help: "serve NAME (index.html) for a directory; without it a directory goes to the app (there is no listing)",
+	},
+	{
+		Name: "static-skip-ext", Kind: List, Group: "Static files", Meta: "EXT",
+		Help: "never serve files ending in EXT (.php, .py); the app gets those paths",
+	},
+	{
+		Name: "static-safe", Kind: List, Group: "Static files", Meta: "DIR",
+		Help: "symbolic links that lead out of a static directory are followed when they lead into DIR",
+	},
+	{
+		Name: "static-dotfiles", Kind: Flag, Group: "Static files",
+		Help:  "serve names starting with \".\" (otherwise such paths go to the app)",
+		UWSGI: "uWSGI has no such option: it always serves dotfiles",
+	},
+	{
+		Name: "static-expires-type", Kind: List, Group: "Static files", Meta: "MIME=SECONDS",
+		Help: "Expires and Cache-Control: max-age for files of this Content-Type",
+	},
+	{
+		Name: "static-expires", Kind: List, Group: "Static files", Meta: "REGEXP SECONDS",
+		Help: "Expires and Cache-Control: max-age for files whose path on disk matches REGEXP",
+	},
+	{
+		Name: "static-expires-uri", Kind: List, Group: "Static files", Meta: "REGEXP SECONDS",
+		Help: "Expires and Cache-Control: max-age for requests whose REQUEST_URI matches REGEXP",
+	},
+	{
+		Name: "static-immutable", Kind: Flag, Group: "Static files",
+		Help:  "Cache-Control: public, max-age=31536000, immutable for names with a content hash (app.0123456789ab.css, Django's ManifestStaticFilesStorage)",
+		UWSGI: "uWSGI has no equivalent",
+	},
+	{
+		Name: "static-gzip-all", Kind: Flag, Group: "Static files",
+		Help:  "serve FILE.br or FILE.gz beside FILE to clients that accept br or gzip",
+		UWSGI: "uWSGI looks for FILE.gz only",
+	},
+	{
+		Name: "static-gzip-dir", Aliases: []string{"static-gzip-prefix"}, Kind: List, Group: "Static files", Meta: "DIR",
+		Help:  "like --static-gzip-all, for the files under DIR",
+		UWSGI: "uWSGI looks for FILE.gz only",
+	},
+	{
+		Name: "mimefile", Aliases: []string{"mime-file"}, Kind: List, Group: "Static files", Meta: "FILE",
+		Help: "read more Content-Types from a mime.types FILE (the system's /etc/mime.types is always read)",
+	},
+	{
+		Name: "offload-threads", Kind: Int, Group: "Static files", Meta: "N", Min: 0,
+		Help:  "accepted for uWSGI configurations: files are always sent without holding a worker thread",
+		UWSGI: "uWSGI starts N threads that send files; Go needs none",
+	},
+
 	// Shared state
 	{
 		Name: "locks", Kind: Int, Group: "Shared state", Meta: "N",
@@ -338,4 +405,4 @@ var Table = []Option{
 
 // groupOrder is the order of sections in --help: from how to start, to
 // where it listens, what it runs, how it runs it, and what it prints.
-var groupOrder = []string{"General", "Sockets", "PyPy", "Processes", "HTTP", "Shared state", "Operations", "Logging"}
+var groupOrder = []string{"General", "Sockets", "PyPy", "Processes", "HTTP", "Static files", "Shared state", "Operations", "Logging"}

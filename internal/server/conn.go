@@ -208,6 +208,11 @@ func (c *conn) handle() bool {
 // dispatch runs a request whose vars and body are read, and queues its response.
 func (c *conn) dispatch(x *exchange, start time.Time, keepAlive bool) bool {
 	x.begin(keepAlive)
+	if c.s.cfg.Static != nil {
+		if served, ok := c.serveStatic(x, start); served {
+			return ok
+		}
+	}
 	rc := c.s.run(x)
 	status := x.finish(rc)
 	c.s.stats.TxBytes.Add(uint64(x.sent))

@@ -29,6 +29,7 @@ import (
 	"uwsgo/internal/accesslog"
 	"uwsgo/internal/pypy"
 	"uwsgo/internal/scoreboard"
+	"uwsgo/internal/static"
 )
 
 // Config is what the server needs from the options.
@@ -47,6 +48,8 @@ type Config struct {
 	// --log-format (nil: uwsgo's own line) and --log-x-forwarded-for; WorkerID is %(wid).
 	HealthPath string   // answered without Python (health.go); "" for none
 	Trusted    *Trusted // --trusted-proxy (proxy.go); nil: none
+
+	Static *static.Handler // --static-map and its family (static.go); nil: none
 
 	LogFormat        *accesslog.Format
 	LogXForwardedFor bool

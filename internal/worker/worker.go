@@ -30,6 +30,7 @@ import (
 	"uwsgo/internal/scoreboard"
 	"uwsgo/internal/server"
 	"uwsgo/internal/shared"
+	"uwsgo/internal/static"
 	"uwsgo/internal/systemd"
 )
 
@@ -138,6 +139,10 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	if err != nil {
 		return fail(1, "%v", err)
 	}
+	files, err := static.New(cfg, logger)
+	if err != nil {
+		return fail(1, "%v", err)
+	}
 	s := server.New(server.Config{
 		Threads:       int(cfg.Int("threads")),
 		MaxHeadBytes:  int(cfg.Int("buffer-size")),
@@ -148,6 +153,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		AccessLog:     !cfg.Bool("disable-logging"),
 		HealthPath:    cfg.Get("health-path"),
 		Trusted:       trusted,
+		Static:        files,
 		Log:           logger,
 		Board:         env.Board,
 		Record:        env.Record,
