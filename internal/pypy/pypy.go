@@ -224,7 +224,7 @@ func Load(in *Install) (*Runtime, error) {
 func (rt *Runtime) Start(setup, name string) error {
 	C.uwsgo_save_signals()
 	if rt.Lib != "" {
-		C.uwsgo_startup()
+		withNurseryDefault(func() { C.uwsgo_startup() })
 		home := C.CString(rt.Home)
 		rc := C.uwsgo_setup_home(home)
 		C.free(unsafe.Pointer(home))
