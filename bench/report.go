@@ -218,8 +218,12 @@ func (h *harness) markdown(sums map[key]*summary) string {
 
 	if len(r.Slow) > 0 {
 		p("## Slow clients\n\n")
-		p("Hello world, 1 worker, keep-alive, measured alternately without and with %d slow clients (half trickle a request head, half a request body, one byte every %v; `bench -slow-clients`, on wrk's CPU). **kept** is the median with them over the median without.\n\n",
+		p("Hello world, 1 worker, keep-alive, measured alternately without and with %d slow clients (half trickle a request head, half a request body, one byte every %v; `bench -slow-clients`, on wrk's CPU). **kept** is the median with them over the median without.",
 			c.SlowClients, trickleEvery)
+		if c.Smoke {
+			p(" Smoke mode: uwsgo's servers only.")
+		}
+		p("\n\n")
 		p("**kept by CPU** is CPU/req alone over CPU/req with the slow clients: the share of its capacity a server keeps whatever else runs on the machine (the slow clients' own cost on the server is in the second figure).\n\n")
 		p("| server | req/s alone | req/s with slow clients | kept | CPU/req alone | CPU/req with | kept by CPU | wrk errors with | slow clients |\n|---|--:|--:|--:|--:|--:|--:|--:|---|\n")
 		for _, s := range r.Slow {
