@@ -51,12 +51,14 @@ clean:
 	rm -f $(BIN) libuwsgo.so libuwsgo.h
 
 # Benchmarks: bench/ is its own Go module (gonum/plot stays out of uwsgo's). `make test`
-# runs only the smoke mode. `make bench` writes bench/results/latest.{md,png,json} (about an hour on 2 CPUs;
-# BENCHFLAGS="-apps hello,mid -workers 1 -modes keepalive -duration 5s" for less);
-# `make bench-smoke` checks the harness in under two minutes, asserting nothing on numbers.
+# runs only the smoke mode. `make bench` makes the Debian trixie root of the PyPy 3.11 servers
+# when it is missing (scripts/trixie-root) and writes bench/results/latest.{md,png,json} (about
+# three hours on 2 CPUs; BENCHFLAGS="-apps hello,gen,flask,django -workers 1 -duration 5s" for less);
+# `make bench-smoke` checks the harness in about two minutes, asserting nothing on numbers, and
+# skips the trixie root's servers when the root is not there.
 .PHONY: bench bench-smoke
 bench:
-	./bench/install-deps
+	./bench/install-deps --trixie-root
 	cd bench && $(GO) run . $(BENCHFLAGS)
 
 bench-smoke:

@@ -5,6 +5,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,19 +43,35 @@ func midBody() string {
 	return b.String()
 }
 
-// expectedBody is the answer to the request wrk sends for a.
-func expectedBody(a app) string {
-	switch a.Name {
-	case "hello":
-		return helloBody
-	case "mid":
-		return midBody()
-	case "post":
-		return strconv.Itoa(a.BodyBytes) + "\n"
-	case "sleep":
-		return sleepBody
+// expectedBody is the body of the answer to the request wrk sends for a: built here, or
+// read from apps/expected/ under benchDir for the framework apps.
+func expectedBody(benchDir string, a app) (string, error) {
+	if a.Expected != "" {
+		b, err := os.ReadFile(filepath.Join(benchDir, "apps", "expected", a.Expected))
+		return string(b), err
 	}
-	panic("unknown app " + a.Name)
+	switch a.Name {
+	case "hello", "gen", "write":
+		return helloBody, nil
+	case "mid":
+		return midBody(), nil
+	case "big":
+		return bigBody(), nil
+	case "post":
+		return strconv.Itoa(a.BodyBytes) + "\n", nil
+	case "sleep":
+		return sleepBody, nil
+	}
+	return "", fmt.Errorf("no expected answer for the app %q", a.Name)
+}
+
+// bigBody is what apps/big.py builds: 16,384 lines, each its number in 63 digits.
+func bigBody() string {
+	var b strings.Builder
+	for i := range 16384 {
+		fmt.Fprintf(&b, "%063d\n", i)
+	}
+	return b.String()
 }
 
 func serveBare(addr, appName string, threads int) error {
@@ -66,16 +85,16 @@ func serveBare(addr, appName string, threads int) error {
 		h["Content-Length"] = []string{strconv.Itoa(len(body))}
 		io.WriteString(w, body)
 	}
+	if !slices.Contains(appNames(), appName) {
+		return fmt.Errorf("-bare-app %q: unknown (known: %s)", appName, strings.Join(appNames(), ", "))
+	}
+	a := appByName(appName)
 	var handler http.HandlerFunc
-	switch appName {
-	case "hello":
-		handler = func(w http.ResponseWriter, r *http.Request) { text(w, "text/plain", helloBody) }
-	case "mid":
-		handler = func(w http.ResponseWriter, r *http.Request) { text(w, "text/html; charset=utf-8", midBody()) }
+	switch a.Name {
 	case "post":
 		handler = func(w http.ResponseWriter, r *http.Request) {
 			n, _ := io.Copy(io.Discard, r.Body)
-			text(w, "text/plain", strconv.FormatInt(n, 10)+"\n")
+			text(w, a.Type, strconv.FormatInt(n, 10)+"\n")
 		}
 	case "sleep":
 		handler = func(w http.ResponseWriter, r *http.Request) {
@@ -84,10 +103,18 @@ func serveBare(addr, appName string, threads int) error {
 				defer func() { <-sem }()
 			}
 			time.Sleep(10 * time.Millisecond)
-			text(w, "text/plain", sleepBody)
+			text(w, a.Type, sleepBody)
 		}
 	default:
-		return fmt.Errorf("-bare-app %q: unknown", appName)
+		root, err := findRoot()
+		if err != nil {
+			return err
+		}
+		body, err := expectedBody(filepath.Join(root, "bench"), a)
+		if err != nil {
+			return err
+		}
+		handler = func(w http.ResponseWriter, r *http.Request) { text(w, a.Type, body) }
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

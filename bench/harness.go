@@ -32,6 +32,8 @@ type Results struct {
 	LoadCPUs   string
 	Instances  []*Instance
 	Runs       []Run
+	Loops      []LoopResult
+	RootNote   string `json:",omitempty"` // why the trixie root's servers did not run
 	Slow       []SlowResult
 	Profile    *ProfileResult
 	Failures   []string
@@ -116,6 +118,8 @@ type harness struct {
 	loadList  string
 	env       []string
 	res       *Results
+	stage     string // this run's directory inside the trixie root, as seen from there
+	staged    string // the same from the host, "" when nothing is there
 	start     time.Time
 	done      int // measured runs done, for the progress lines
 	total     int
@@ -157,9 +161,36 @@ func newHarness(cfg config) (*harness, error) {
 		h.serverCPU, h.loadCPUs = cpus, cpus
 	}
 	h.env = serverEnv()
-	h.res = &Results{Mode: cfg.modeName(), Config: cfg, Started: time.Now(), LoadStart: loadAvg(),
-		ServerCPUs: h.serveList, LoadCPUs: h.loadList}
+	rootNote, err := h.checkRootServers()
+	if err != nil {
+		return nil, err
+	}
+	h.res = &Results{Mode: h.cfg.modeName(), Config: h.cfg, Started: time.Now(), LoadStart: loadAvg(),
+		ServerCPUs: h.serveList, LoadCPUs: h.loadList, RootNote: rootNote}
 	return h, nil
+}
+
+// checkRootServers drops the trixie root's servers when the root is not usable and they
+// were not asked for by name (then it is an error), and says why.
+func (h *harness) checkRootServers() (string, error) {
+	var want []string
+	for _, sn := range h.cfg.Servers {
+		if serverByName(sn).InRoot {
+			want = append(want, sn)
+		}
+	}
+	if len(want) == 0 {
+		return "", nil
+	}
+	err := checkRoot(h.cfg.TrixieRoot)
+	if err == nil {
+		return "", nil
+	}
+	if h.cfg.serversGiven {
+		return "", fmt.Errorf("-servers %s: %v", strings.Join(want, ","), err)
+	}
+	h.cfg.Servers = slices.DeleteFunc(h.cfg.Servers, func(sn string) bool { return serverByName(sn).InRoot })
+	return fmt.Sprintf("Skipped %s: %v.", strings.Join(want, " and "), err), nil
 }
 
 // findRoot finds the repository: the directory holding go.mod of module uwsgo and bench/.
@@ -275,7 +306,10 @@ func (h *harness) relArgv(argv []string) []string {
 	return out
 }
 
-func (h *harness) cleanup() { killAll() }
+func (h *harness) cleanup() {
+	killAll()
+	h.unstageRoot()
+}
 
 // group is one (app, workers) combination: its servers run side by side.
 type group struct {
@@ -287,10 +321,11 @@ func (h *harness) plan() []group {
 	var gs []group
 	for _, name := range h.cfg.Apps {
 		for _, w := range h.cfg.Workers {
-			if h.cfg.Smoke && w > 1 && name != "hello" {
-				continue // smoke: more workers for hello only
+			a := appByName(name)
+			if w > 1 && (!a.Scale || h.cfg.Smoke && name != "hello") {
+				continue // more workers for some apps only (in smoke mode hello only)
 			}
-			gs = append(gs, group{appByName(name), w})
+			gs = append(gs, group{a, w})
 		}
 	}
 	return gs
@@ -309,11 +344,25 @@ func (h *harness) run(ctx context.Context) error {
 		return err
 	}
 	h.res.Machine = machineInfo(h.uwsgoBin)
+	if h.res.RootNote != "" {
+		h.logf("%s", h.res.RootNote)
+	}
+	if slices.ContainsFunc(h.cfg.Servers, func(sn string) bool { return serverByName(sn).InRoot }) {
+		if err := h.stageRoot(); err != nil {
+			return fmt.Errorf("copying the binary and the apps into the trixie root: %v", err)
+		}
+		h.logf("the trixie root's servers run in %s, from %s", h.cfg.TrixieRoot, h.stage)
+	}
+	if err := h.runLoops(ctx); err != nil {
+		return err
+	}
 
 	groups := h.plan()
-	h.total = len(groups) * len(h.cfg.Modes) * h.cfg.Rounds * len(h.cfg.Servers)
+	for _, g := range groups {
+		h.total += len(h.groupServers(g.app)) * len(h.cfg.Modes) * h.cfg.Rounds
+	}
 	if h.cfg.Slow {
-		h.total += 2 * h.cfg.Rounds * len(h.cfg.Servers)
+		h.total += 2 * h.cfg.Rounds * len(h.slowServers())
 	}
 	for _, g := range groups {
 		if err := h.runGroup(ctx, g); err != nil {
@@ -388,10 +437,10 @@ func (h *harness) launch(ctx context.Context, srv server, a app, workers int, ex
 		return &live{srv: srv, app: a, inst: inst}, err
 	}
 	l := &live{srv: srv, app: a, port: port, p: p, inst: inst}
-	took, err := waitReady(ctx, p, port, 60*time.Second)
+	took, err := waitReady(ctx, p, port, a.Path, 60*time.Second)
 	if err == nil {
 		inst.StartupSec = took.Seconds()
-		err = verify(a, port)
+		err = verify(h.benchDir, a, port)
 	}
 	if err != nil {
 		inst.Err = err.Error()
@@ -410,9 +459,9 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// waitReady polls with GET / until the server answers 200, and says how long that took
+// waitReady polls with GET path until the server answers 200, and says how long that took
 // from the server's start.
-func waitReady(ctx context.Context, p *proc, port int, limit time.Duration) (time.Duration, error) {
+func waitReady(ctx context.Context, p *proc, port int, path string, limit time.Duration) (time.Duration, error) {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		if ctx.Err() != nil {
@@ -427,7 +476,7 @@ func waitReady(ctx context.Context, p *proc, port int, limit time.Duration) (tim
 			continue
 		}
 		c.SetDeadline(time.Now().Add(5 * time.Second))
-		io.WriteString(c, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+		io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		c.Close()
 		if f := strings.Fields(line); len(f) >= 2 && strings.HasPrefix(f[0], "HTTP/1.") && f[1] == "200" {
@@ -438,12 +487,16 @@ func waitReady(ctx context.Context, p *proc, port int, limit time.Duration) (tim
 	return 0, fmt.Errorf("%s did not answer within %v; its log ends:\n%s", p.name, limit, p.logTail())
 }
 
-// verify checks that the server answers wrk's request with the expected bytes.
-func verify(a app, port int) error {
+// verify checks that the server answers wrk's request with the expected status,
+// Content-Type and body, byte for byte.
+func verify(benchDir string, a app, port int) error {
+	want, err := expectedBody(benchDir, a)
+	if err != nil {
+		return err
+	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	url := "http://" + addr(port) + "/"
+	url := "http://" + addr(port) + a.Path
 	var resp *http.Response
-	var err error
 	if a.BodyBytes > 0 {
 		resp, err = client.Post(url, "application/octet-stream", bytes.NewReader(bytes.Repeat([]byte("x"), a.BodyBytes)))
 	} else {
@@ -453,12 +506,14 @@ func verify(a app, port int) error {
 		return fmt.Errorf("checking the answer: %v", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
 		return fmt.Errorf("checking the answer: %v", err)
 	}
-	if want := expectedBody(a); resp.StatusCode != 200 || string(body) != want {
-		return fmt.Errorf("wrong answer: status %d, %d bytes (want 200, %d bytes): %.200q", resp.StatusCode, len(body), len(want), body)
+	ctype := resp.Header.Get("Content-Type")
+	if resp.StatusCode != 200 || ctype != a.Type || string(body) != want {
+		return fmt.Errorf("wrong answer to %s: status %d, Content-Type %q, %d bytes (want 200, %q, %d bytes): %.200q",
+			a.Path, resp.StatusCode, ctype, len(body), a.Type, len(want), body)
 	}
 	return nil
 }
@@ -542,15 +597,25 @@ func (h *harness) progress(r Run) {
 		r.CPUPerReqUs, r.ServerCores, 100*r.WrkLoad, r.OtherCores, flag)
 }
 
+// groupServers are the servers that serve a: the bare Go server renders no template, so
+// that its static answer is no bound for a framework's page.
+func (h *harness) groupServers(a app) []string {
+	if a.Expected == "" {
+		return h.cfg.Servers
+	}
+	return slices.DeleteFunc(slices.Clone(h.cfg.Servers), func(sn string) bool { return sn == "go" })
+}
+
 func (h *harness) runGroup(ctx context.Context, g group) error {
-	h.logf("== %s, %d worker(s): starting %s", g.app.Name, g.workers, strings.Join(h.cfg.Servers, ", "))
+	names := h.groupServers(g.app)
+	h.logf("== %s, %d worker(s): starting %s", g.app.Name, g.workers, strings.Join(names, ", "))
 	var ls []*live
 	defer func() {
 		for _, l := range ls {
 			l.p.stop(10 * time.Second)
 		}
 	}()
-	for _, name := range h.cfg.Servers {
+	for _, name := range names {
 		l, err := h.launch(ctx, serverByName(name), g.app, g.workers)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -616,11 +681,21 @@ func warmDur(h *harness, l *live) time.Duration {
 	return min(h.cfg.Warmup, 2*time.Second)
 }
 
+// slowServers are the servers of the slow-client runs: all of them, but in smoke mode only
+// uwsgo's (the others' wrk runs wait out a full listen queue, which takes the smoke mode's
+// time and checks nothing of uwsgo).
+func (h *harness) slowServers() []string {
+	if !h.cfg.Smoke {
+		return h.cfg.Servers
+	}
+	return slices.DeleteFunc(slices.Clone(h.cfg.Servers), func(sn string) bool { return !strings.HasPrefix(sn, "uwsgo") })
+}
+
 // runSlow measures hello world (1 worker, keep-alive) without and with the slow clients,
 // alternating, on a fresh instance of each server.
 func (h *harness) runSlow(ctx context.Context) error {
 	hello := appByName("hello")
-	for _, name := range h.cfg.Servers {
+	for _, name := range h.slowServers() {
 		srv := serverByName(name)
 		h.logf("== slow clients: %s, hello, 1 worker", name)
 		l, err := h.launch(ctx, srv, hello, 1)

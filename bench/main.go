@@ -1,33 +1,46 @@
 // Command bench is uwsgo's benchmark harness: `make bench` (full) and `make bench-smoke`.
 //
-// It builds uwsgo from the parent directory, starts each server on 127.0.0.1 (uwsgo; a
-// bare Go net/http server answering the same bytes, the practical upper bound; Debian's
-// uWSGI 2.0 with its CPython 3.11 plugin; gunicorn's sync workers on CPython and on PyPy),
-// loads the same app file (apps/) into each, warms it up, and measures it with wrk. It
-// needs Debian packages only (bench/install-deps installs them).
+// It builds uwsgo from the parent directory and starts each server on 127.0.0.1: uwsgo on
+// the host's PyPy 3.9; the same binary and uWSGI 2.0 with its PyPy plugin (the system uwsgo
+// replaces) on PyPy 3.11, both inside a Debian trixie root through chroot (root.go: Debian
+// 12's libc is too old for trixie's binaries); a bare Go net/http server answering the same
+// bytes, the practical upper bound; uWSGI 2.0 with its CPython 3.11 plugin; gunicorn's sync
+// workers on CPython and on PyPy. Each loads the same app file (apps/: hello world as a
+// list, from a generator and through write(); a mid-weight page; 1 MiB; a POST; a sleep;
+// Flask and Django pages, JSON and an ORM read), and its first answer is checked byte for
+// byte (status, Content-Type, body) against the expected one: built in bare.go, or
+// apps/expected/ for the frameworks, whose versions differ between the host (Flask 2.2,
+// Django 3.2) and the root (Flask 3.1, Django 4.2) but whose answers do not. It needs
+// Debian packages only (bench/install-deps installs them, and with --trixie-root makes the
+// root by scripts/trixie-root).
 //
-// The order of a run: for each (app, workers) group every server is started fresh, its
-// time to the first answered request is taken, it is warmed up (PyPy's JIT needs seconds
-// of load) and its resident memory is read; then the measured runs go round the servers
-// (A B C A B C) once per round and per connection mode, so that a noisy machine hurts all
-// alike, and the median of the rounds is reported. Besides wrk's req/s and latency it
-// reads each server's own CPU time (user+system of all its processes, /proc/PID/stat) and
-// divides it by the requests served, which does not depend on the load generator; a run
-// where wrk, not the server, was the limit is flagged. Then come the hello-world
-// throughput under 200 slow clients (a small Go client in this binary, started as
-// `bench -slow-clients`), and a CPU profile of uwsgo under the hello load
+// The order of a run: first each app's own cost, measured without a server by apploop.py
+// in a plain loop of each interpreter the servers run it on (loop.go); then, for each
+// (app, workers) group, every server is started fresh, its time to the first answered
+// request is taken, it is warmed up (PyPy's JIT needs seconds of load) and its resident
+// memory is read; then the measured runs go round the servers (A B C A B C) once per round
+// and per connection mode, so that a noisy machine hurts all alike, and the median of the
+// rounds is reported. Besides wrk's req/s and latency it reads each server's own CPU time
+// (user+system of all its processes, /proc/PID/stat) and divides it by the requests served,
+// which does not depend on the load generator; that minus the app's loop cost is the
+// server's overhead. A run where wrk, not the server, was the limit is flagged. Then come
+// the hello-world throughput under 200 slow clients (a small Go client in this binary,
+// started as `bench -slow-clients`), and a CPU profile of uwsgo under the hello load
 // (UWSGO_CPUPROFILE, `go tool pprof -top`).
 //
 // The server and the load generator run on different CPUs (taskset) when the machine has
 // at least two. Every process it starts gets its own process group, and every group is
-// killed on the way out, on errors and on SIGINT/SIGTERM too.
+// killed on the way out, on errors and on SIGINT/SIGTERM too; what it copied into the
+// trixie root is removed then, and it mounts nothing.
 //
-// Output: <out>/latest.md (tables, machine, date, exact commands, the "Targets" table),
-// <out>/latest.png (req/s per server and app) and <out>/latest.json (every run). Logs,
-// the uwsgo binary and the profile go to bench/results/tmp/, which git ignores.
+// Output: <out>/latest.md (tables, machine, date, exact commands, the "Targets" table,
+// issue 11's first: uwsgo against uWSGI+PyPy on the same PyPy, and the server's overhead),
+// <out>/latest.png (req/s per server and app) and <out>/latest.json (every run). Logs, the
+// uwsgo binary and the profile go to bench/results/tmp/, which git ignores.
 //
-// The harness is never part of the tests: -smoke runs 1-second measurements of fewer
-// combinations, one round, and asserts nothing about the numbers.
+// The harness is never part of the tests: -smoke runs short measurements of fewer
+// combinations, one round, and asserts nothing about the numbers. When the trixie root is
+// missing, its servers are skipped (and the output says so) unless -servers names them.
 package main
 
 import (
@@ -59,6 +72,9 @@ type config struct {
 	Out         string
 	UwsgoBin    string
 	Note        string
+	TrixieRoot  string
+
+	serversGiven bool // -servers named them: a missing trixie root is then an error
 }
 
 func main() {
@@ -75,8 +91,8 @@ func main() {
 	warmup := flag.Duration("warmup", 0, "warm-up load for PyPy servers; CPython and Go servers get at most 2s (default 10s; smoke 1s)")
 	rounds := flag.Int("rounds", 0, "measured rounds, servers interleaved; the median is reported (default 3; smoke 1)")
 	servers := flag.String("servers", "", "servers to run, comma-separated, from: "+strings.Join(serverNames(), ","))
-	apps := flag.String("apps", "", "apps to run, comma-separated, from: "+strings.Join(appNames(), ",")+" (smoke: hello,post)")
-	workers := flag.String("workers", "1,2", "worker counts (smoke: 2 workers for hello only)")
+	apps := flag.String("apps", "", "apps to run, comma-separated, from: "+strings.Join(appNames(), ",")+" (smoke: hello,flask,django-orm)")
+	workers := flag.String("workers", "1,2", "worker counts; 2 or more run for hello, mid, post, sleep, flask and django only (smoke: hello only)")
 	modes := flag.String("modes", "keepalive,close", "connection modes: keepalive, close")
 	conns := flag.Int("connections", 16, "wrk connections (the sleep app gets at least 2 per Python thread)")
 	slow := flag.Bool("slow", true, "measure hello world under slow clients")
@@ -85,6 +101,7 @@ func main() {
 	out := flag.String("out", "", "directory for latest.md, latest.png, latest.json (default results; smoke results/tmp/smoke)")
 	uwsgoBin := flag.String("uwsgo", "", "use this uwsgo binary instead of building ../cmd/uwsgo")
 	note := flag.String("note", "", "a sentence for latest.md (for example why this configuration ran)")
+	trixie := flag.String("trixie-root", defaultTrixieRoot(), "the Debian trixie root of the PyPy 3.11 servers (scripts/trixie-root makes it; $UWSGO_TRIXIE_ROOT)")
 	flag.Parse()
 
 	switch {
@@ -99,7 +116,7 @@ func main() {
 	cfg := config{
 		Smoke: *smoke, Duration: *duration, Warmup: *warmup, Rounds: *rounds,
 		Connections: *conns, Slow: *slow, SlowClients: *slowClients, Profile: *profile,
-		Out: *out, UwsgoBin: *uwsgoBin, Note: *note,
+		Out: *out, UwsgoBin: *uwsgoBin, Note: *note, TrixieRoot: *trixie,
 	}
 	if err := cfg.complete(*servers, *apps, *workers, *modes); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
@@ -119,6 +136,13 @@ func main() {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+func defaultTrixieRoot() string {
+	if d := os.Getenv("UWSGO_TRIXIE_ROOT"); d != "" {
+		return d
+	}
+	return "/var/cache/uwsgo/trixie"
 }
 
 func exitOn(err error) {
@@ -159,9 +183,10 @@ func (c *config) complete(servers, apps, workers, modes string) error {
 		return fmt.Errorf("-slow-n-clients %d: want 1..2000", c.SlowClients)
 	}
 	if apps == "" && c.Smoke {
-		apps = "hello,post"
+		apps = "hello,flask,django-orm"
 	}
 	var err error
+	c.serversGiven = strings.TrimSpace(servers) != ""
 	if c.Servers, err = pick("-servers", servers, serverNames()); err != nil {
 		return err
 	}

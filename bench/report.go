@@ -129,6 +129,9 @@ func (h *harness) markdown(sums map[key]*summary) string {
 	if c.Note != "" {
 		p("%s\n\n", c.Note)
 	}
+	if r.RootNote != "" {
+		p("**%s**\n\n", r.RootNote)
+	}
 	p("![req/s per server and app](latest.png)\n\n")
 
 	p("## Targets\n\nRatios are between medians of the same run (servers interleaved round by round).\n\n")
@@ -154,27 +157,30 @@ func (h *harness) markdown(sums map[key]*summary) string {
 		if !any {
 			continue
 		}
-		p("### %s (`bench/apps/%s`)\n\n", a.Label, a.File)
-		p("| workers | connections | server | req/s | min–max | × bare Go | p50 | p99 | server CPU/req | server cores | wrk | others | errors | |\n")
-		p("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+		p("### %s (`GET %s` of `bench/apps/%s`)\n\n", a.Label, a.Path, a.File)
+		p("| workers | connections | server | req/s | min–max | × bare Go | × uWSGI+PyPy | p50 | p99 | server CPU/req | server cores | wrk | others | errors | |\n")
+		p("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 		for _, w := range c.Workers {
 			for _, mode := range c.Modes {
-				bare := sums[key{"go", an, w, mode}]
+				bare, seed := sums[key{"go", an, w, mode}], sums[key{"uwsgi-pypy", an, w, mode}]
 				for _, sn := range c.Servers {
 					s := sums[key{sn, an, w, mode}]
 					if s == nil {
 						continue
 					}
-					ratio := ""
+					ratio, ratioSeed := "", ""
 					if bare != nil && bare.rps > 0 {
 						ratio = fmt.Sprintf("%.2f", s.rps/bare.rps)
+					}
+					if seed != nil && seed.rps > 0 {
+						ratioSeed = fmt.Sprintf("%.2f", s.rps/seed.rps)
 					}
 					flag := ""
 					if s.flagged() {
 						flag = "wrk-bound"
 					}
-					p("| %d | %s | %s | %s | %s–%s | %s | %s | %s | %.1f µs | %.2f | %.0f %% | %.2f | %d | %s |\n",
-						w, modeLabel(mode), serverLabel(sn), fmtRPS(s.rps), fmtRPS(s.lo), fmtRPS(s.hi), ratio,
+					p("| %d | %s | %s | %s | %s–%s | %s | %s | %s | %s | %.1f µs | %.2f | %.0f %% | %.2f | %d | %s |\n",
+						w, modeLabel(mode), serverLabel(sn), fmtRPS(s.rps), fmtRPS(s.lo), fmtRPS(s.hi), ratio, ratioSeed,
 						fmtUs(s.p50), fmtUs(s.p99), s.cpuPerReq, s.cores, 100*s.wrk, s.other, s.errors, flag)
 				}
 			}
@@ -184,6 +190,8 @@ func (h *harness) markdown(sums map[key]*summary) string {
 	if len(c.Workers) > 1 && len(h.serverCPU) < 2 {
 		p("With %d CPU(s) for the servers, more workers cannot add throughput here: the 2-worker rows show what a second process costs, not how a server scales.\n\n", len(h.serverCPU))
 	}
+
+	h.overheadSection(p, sums)
 
 	p("## Start-up and memory\n\n")
 	p("**first answer** is the time from starting the server's command to its first `200` to `GET /` (polled every few ms). **RSS** is each worker's resident memory after the warm-up (for a master or gunicorn's arbiter the workers are its children; the total includes the master). **private** is the part of it no other process shares (smaps' Private_Clean + Private_Dirty): RSS also counts shared libraries' pages, libpypy's code among them, which all PyPy processes map once, so private is what one more worker costs.\n\n")
@@ -210,8 +218,12 @@ func (h *harness) markdown(sums map[key]*summary) string {
 
 	if len(r.Slow) > 0 {
 		p("## Slow clients\n\n")
-		p("Hello world, 1 worker, keep-alive, measured alternately without and with %d slow clients (half trickle a request head, half a request body, one byte every %v; `bench -slow-clients`, on wrk's CPU). **kept** is the median with them over the median without.\n\n",
+		p("Hello world, 1 worker, keep-alive, measured alternately without and with %d slow clients (half trickle a request head, half a request body, one byte every %v; `bench -slow-clients`, on wrk's CPU). **kept** is the median with them over the median without.",
 			c.SlowClients, trickleEvery)
+		if c.Smoke {
+			p(" Smoke mode: uwsgo's servers only.")
+		}
+		p("\n\n")
 		p("**kept by CPU** is CPU/req alone over CPU/req with the slow clients: the share of its capacity a server keeps whatever else runs on the machine (the slow clients' own cost on the server is in the second figure).\n\n")
 		p("| server | req/s alone | req/s with slow clients | kept | CPU/req alone | CPU/req with | kept by CPU | wrk errors with | slow clients |\n|---|--:|--:|--:|--:|--:|--:|--:|---|\n")
 		for _, s := range r.Slow {
@@ -273,6 +285,13 @@ func (h *harness) markdown(sums map[key]*summary) string {
 		}
 	}
 	p("```\n\n")
+	if len(r.Loops) > 0 {
+		p("The apps in a plain loop (`bench/apploop.py APP PATH WARM-UP MEASURE BODY-BYTES`):\n\n```\n")
+		for _, l := range r.Loops {
+			p("%s\n", l.Cmd)
+		}
+		p("```\n\n")
+	}
 	for _, s := range r.Slow {
 		if s.SlowCmd != "" {
 			p("Slow clients: `%s` (`bench/bench` is the harness binary: `go build -o bench ./` in `bench/`).\n\n", portless(s.SlowCmd))
@@ -334,22 +353,7 @@ func joinInts(v []int) string {
 
 // targets are the issue's goals, each with what this run measured: [target, measured, verdict].
 func (h *harness) targets(sums map[key]*summary) [][3]string {
-	var out [][3]string
-	verdict := func(ok bool) string {
-		if ok {
-			return "met"
-		}
-		return "**missed**"
-	}
-	const nm = "not measured"
-	wrkNote := func(ss ...*summary) string {
-		for _, s := range ss {
-			if s.flagged() {
-				return " (wrk-bound run: see CPU/req)"
-			}
-		}
-		return ""
-	}
+	out := h.seedTargets(sums)
 	ratio := func(name, app, other string, want float64) {
 		u, o := sums[key{"uwsgo", app, 1, "keepalive"}], sums[key{other, app, 1, "keepalive"}]
 		if u == nil || o == nil || o.rps == 0 {
@@ -397,7 +401,8 @@ func (h *harness) targets(sums map[key]*summary) [][3]string {
 				priv = append(priv, slices.Max(in.PrivWorkerMB))
 			}
 		}
-		if in.Workers == 1 && in.StartupSec > 0 {
+		// a framework's import is the app's time, not the server's
+		if in.Workers == 1 && in.StartupSec > 0 && appByName(in.App).Expected == "" {
 			start = append(start, in.StartupSec)
 		}
 	}
@@ -411,9 +416,9 @@ func (h *harness) targets(sums map[key]*summary) [][3]string {
 		out = append(out, [3]string{"RSS per uwsgo worker ≤ 60 MB on hello (after warm-up)", nm, nm})
 	}
 	if len(start) > 0 {
-		out = append(out, [3]string{"start to first response ≤ 0.3 s per worker (uwsgo, 1 worker)", fmt.Sprintf("%.3f s median, %.3f s slowest of %d starts", median(start), slices.Max(start), len(start)), verdict(median(start) <= 0.3)})
+		out = append(out, [3]string{"start to first response ≤ 0.3 s per worker (uwsgo, 1 worker, apps without a framework)", fmt.Sprintf("%.3f s median, %.3f s slowest of %d starts", median(start), slices.Max(start), len(start)), verdict(median(start) <= 0.3)})
 	} else {
-		out = append(out, [3]string{"start to first response ≤ 0.3 s per worker (uwsgo, 1 worker)", nm, nm})
+		out = append(out, [3]string{"start to first response ≤ 0.3 s per worker (uwsgo, 1 worker, apps without a framework)", nm, nm})
 	}
 	return out
 }

@@ -54,7 +54,7 @@ func (h *harness) wrkArgs(a app, closeConns bool, d time.Duration, port int) (ar
 		argv = append(argv, "/usr/bin/taskset", "-c", h.loadList)
 	}
 	argv = append(argv, "/usr/bin/wrk", "-t"+strconv.Itoa(threads), "-c"+strconv.Itoa(conns),
-		"-d"+strconv.Itoa(secs)+"s", "--timeout", "2s", "-s", h.wrkScript, "http://"+addr(port)+"/")
+		"-d"+strconv.Itoa(secs)+"s", "--timeout", "2s", "-s", h.wrkScript, "http://"+addr(port)+a.Path)
 	return argv, env
 }
 
