@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strings"
 
 	"uwsgo/internal/instance"
 	"uwsgo/internal/master"
@@ -35,6 +36,9 @@ func Main(args []string) int {
 		return 1
 	}
 	switch {
+	case cfg.Bool("print-config"):
+		options.WritePrintConfig(os.Stdout, cfg)
+		return 0
 	case cfg.Bool("help"):
 		options.WriteHelp(os.Stdout)
 		return 0
@@ -48,6 +52,15 @@ func Main(args []string) int {
 		}
 		fmt.Print(pypy.SetupSource)
 		return 0
+	}
+
+	for _, n := range cfg.Notices {
+		logger.Printf("uwsgo: %s", n)
+	}
+	// Before anything loads, and inherited by every process the master starts.
+	for _, kv := range cfg.All("env") {
+		name, value, _ := strings.Cut(kv, "=")
+		os.Setenv(name, value)
 	}
 
 	in, err := instance.Prepare(cfg, logger)

@@ -141,7 +141,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"--http-sockt=:80"}, "unknown option --http-sockt (command line); did you mean --http-socket?"},
 		{[]string{"--trheads", "2"}, "unknown option --trheads (command line); did you mean --threads?"},
 		{[]string{"--pypy-pythonpth", "x"}, "unknown option --pypy-pythonpth (command line); did you mean --pypy-pythonpath?"},
-		{[]string{"--emperor"}, "unknown option --emperor (command line)"},
+		{[]string{"--caesar"}, "unknown option --caesar (command line)"},
 		{[]string{"--"}, ""},
 		{[]string{"--="}, "unknown option -- (command line)"},
 		{[]string{"--http-socket"}, "--http-socket needs a value (ADDR)"},

@@ -46,6 +46,10 @@ const (
 	String             // one value, the last one given wins
 	Int                // a whole number, validated while parsing (Min/Max when set)
 	List               // repeatable; every value kept, in order
+	// Opaque is a uWSGI option uwsgo does not implement: any value or none, kept as
+	// given. On the command line it takes the next argument unless that is an
+	// option or an ini file, since uwsgo cannot know whether uWSGI wants one there.
+	Opaque
 )
 
 func (k Kind) String() string {
@@ -58,6 +62,8 @@ func (k Kind) String() string {
 		return "int"
 	case List:
 		return "list"
+	case Opaque:
+		return "opaque"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -81,6 +87,9 @@ type Option struct {
 	// Implicit is the value of a String option given without one (uWSGI's optional
 	// arguments: a bare --chmod-socket means 666). "" means the value is required.
 	Implicit string
+	// Policy says what uwsgo does with a uWSGI option it does not implement; Help then
+	// says why (NoOp) or what happens instead (Unimplemented).
+	Policy Policy
 }
 
 // Setting is one value given for one option.
@@ -92,7 +101,28 @@ type Setting struct {
 
 // Config is every setting in the order given: environment first, then the command
 // line with each ini file's settings spliced in at the place of its --ini.
-type Config struct{ Settings []Setting }
+type Config struct {
+	Settings []Setting
+	// Notices are what the user should read at start-up: options accepted but not
+	// acted on, names that look like typos. Under --strict the warnings among them
+	// stop Parse instead.
+	Notices []Notice
+}
+
+// Notice is one remark about the configuration.
+type Notice struct {
+	Origin  string
+	Text    string
+	Warning bool // false: for information only, never an offence under --strict
+}
+
+func (n Notice) String() string {
+	level := "info"
+	if n.Warning {
+		level = "warning"
+	}
+	return fmt.Sprintf("%s: %s (%s)", level, n.Text, n.Origin)
+}
 
 // Lookup finds an option by name or alias, nil if unknown.
 func Lookup(name string) *Option {

@@ -84,10 +84,8 @@ func Parse(args []string, environ []string) (*Config, error) {
 	if err := p.commandLine(args); err != nil {
 		return nil, err
 	}
-	for _, c := range p.customs {
-		if !p.referenced[c.name] {
-			return nil, unknownError(c.name, c.spelled, c.w)
-		}
+	if err := p.finish(); err != nil {
+		return nil, err
 	}
 	return p.cfg, nil
 }
@@ -116,7 +114,14 @@ func (p *parser) set(o *Option, spelled, value string, w where) error {
 		return p.loadIni(value, w)
 	case "pypy-ini-paste":
 		return p.loadIniPaste(value, w)
+	case "plugins":
+		p.plugins(value, w)
+	case "env":
+		if name, _, ok := strings.Cut(value, "="); !ok || name == "" {
+			return fmt.Errorf("%s wants NAME=VALUE, got %q (%s)", spelled, value, w.place())
+		}
 	}
+	p.policyNotice(o, spelled, value, w)
 	p.cfg.Settings = append(p.cfg.Settings, Setting{Opt: o, Value: value, Origin: w.origin})
 	return nil
 }
@@ -204,6 +209,11 @@ func (p *parser) commandLine(args []string) error {
 				switch {
 				case o.Kind == Flag:
 					afterFlag, afterSpelled = o, spelled
+				case o.Kind == Opaque:
+					if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") && !strings.HasSuffix(args[i+1], ".ini") {
+						i++
+						value = args[i]
+					}
 				case o.Implicit != "" && (i+1 == len(args) || strings.HasPrefix(args[i+1], "-")):
 					value = o.Implicit
 				default:

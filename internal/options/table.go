@@ -26,6 +26,15 @@ var Table = []Option{
 		Help: "print the version and exit",
 	},
 	{
+		Name: "strict", Kind: Flag, Group: "General",
+		Help: "refuse to start when the configuration has warnings (options uwsgo does not implement or know), listing them all",
+	},
+	{
+		Name: "print-config", Aliases: []string{"show-config"}, Kind: Flag, Group: "General",
+		Help:  "print every setting as uwsgo understood it, with where it came from, and exit",
+		UWSGI: "uWSGI's --show-config prints the ini and goes on to start",
+	},
+	{
 		Name: "print-sym", Kind: String, Group: "General", Meta: "NAME",
 		Help:  "print the named embedded symbol (uwsgi_pypy_setup) and exit",
 		UWSGI: "only symbols embedded in uwsgo can be printed",
@@ -71,25 +80,30 @@ var Table = []Option{
 		Help: "run this setup script instead of the embedded uwsgi_pypy_setup",
 	},
 	{
-		Name: "pypy-wsgi", Kind: String, Group: "PyPy", Meta: "MODULE[:CALLABLE]",
-		Help: "load the WSGI app from a module (CALLABLE defaults to application)",
+		Name: "pypy-wsgi", Aliases: []string{"module", "wsgi"}, Short: 'w', Kind: String, Group: "PyPy", Meta: "MODULE[:CALLABLE]",
+		Help:  "load the WSGI app from a module (CALLABLE defaults to --callable, else application)",
+		UWSGI: "given with --wsgi-file, this one wins (with a warning), as in uWSGI",
 	},
 	{
-		Name: "pypy-wsgi-file", Kind: String, Group: "PyPy", Meta: "FILE",
-		Help: "load the WSGI app from a Python file",
+		Name: "pypy-wsgi-file", Aliases: []string{"wsgi-file", "file"}, Kind: String, Group: "PyPy", Meta: "FILE",
+		Help: "load the WSGI app from a Python file (its --callable, else application)",
 	},
 	{
-		Name: "pypy-paste", Kind: String, Group: "PyPy", Meta: "[config:]FILE",
+		Name: "callable", Kind: String, Group: "PyPy", Meta: "NAME",
+		Help: "the name of the app in the module (unless MODULE:CALLABLE names it) or file",
+	},
+	{
+		Name: "pypy-paste", Aliases: []string{"paste"}, Kind: String, Group: "PyPy", Meta: "[config:]FILE",
 		Help: "load the app with paste.deploy's loadapp from FILE, after configuring logging from its logging sections",
 	},
 	// pypy-ini-paste, like ini, never shows up in Config.Settings: its effect is the [uwsgi]
 	// section's settings followed by pypy-paste = config:/abs/FILE.
 	{
-		Name: "pypy-ini-paste", Kind: String, Group: "PyPy", Meta: "FILE",
+		Name: "pypy-ini-paste", Aliases: []string{"ini-paste"}, Kind: String, Group: "PyPy", Meta: "FILE",
 		Help: "read FILE's [uwsgi] section, if any, as options (with %(here)s and %(__file__)s), then load its app as --pypy-paste",
 	},
 	{
-		Name: "pypy-eval", Kind: List, Group: "PyPy", Meta: "CODE",
+		Name: "pypy-eval", Aliases: []string{"eval"}, Kind: List, Group: "PyPy", Meta: "CODE",
 		Help: "run Python code before the app loads",
 	},
 	{
@@ -97,7 +111,7 @@ var Table = []Option{
 		Help: "run Python code in each worker after fork",
 	},
 	{
-		Name: "pypy-exec", Kind: List, Group: "PyPy", Meta: "FILE",
+		Name: "pypy-exec", Aliases: []string{"exec"}, Kind: List, Group: "PyPy", Meta: "FILE",
 		Help: "run a Python file before the app loads",
 	},
 	{
@@ -105,9 +119,24 @@ var Table = []Option{
 		Help: "run a Python file in each worker after fork",
 	},
 	{
-		Name: "pypy-pp", Aliases: []string{"pypy-python-path", "pypy-pythonpath"},
+		Name: "pypy-pp", Aliases: []string{"pypy-python-path", "pypy-pythonpath", "pythonpath", "python-path", "pp"},
 		Kind: List, Group: "PyPy", Meta: "DIR",
 		Help: "add DIR to sys.path",
+	},
+
+	{
+		Name: "virtualenv", Aliases: []string{"venv", "home", "pyhome"}, Short: 'H', Kind: String, Group: "PyPy", Meta: "DIR",
+		Help:  "add the site-packages of DIR, a PyPy virtualenv (pypy3 -m venv DIR), to sys.path",
+		UWSGI: "a CPython virtualenv is refused: its packages cannot run on PyPy; PyPy itself is found with --pypy-home",
+	},
+	{
+		Name: "env", Kind: List, Group: "PyPy", Meta: "NAME=VALUE",
+		Help: "set an environment variable before anything loads (inherited by every process)",
+	},
+	{
+		Name: "plugins", Aliases: []string{"plugin"}, Kind: List, Group: "PyPy", Meta: "NAME[,NAME]...",
+		Help:  "accepted for uWSGI configurations: python*, pypy* and the features uwsgo has built in need no plugin",
+		UWSGI: "nothing is loaded; a plugin uwsgo has no equivalent of gets a warning",
 	},
 
 	// Processes
@@ -157,7 +186,7 @@ var Table = []Option{
 		UWSGI: "uWSGI has no equivalent",
 	},
 	{
-		Name: "die-on-term", Kind: Flag, Group: "Processes",
+		Name: "die-on-term", Kind: Flag, Group: noOpGroup, Policy: NoOp,
 		Help:  "accepted for uWSGI 2.0 configurations: SIGTERM always stops uwsgo gracefully",
 		UWSGI: "uWSGI 2.0 reloads on SIGTERM unless this is given; uwsgo follows uWSGI 2.1",
 	},
@@ -202,10 +231,10 @@ var Table = []Option{
 		UWSGI: "uWSGI defaults to 0 (no buffering); uwsgo always reads the whole body before Python sees it",
 	},
 	{
-		Name: "socket-timeout", Kind: Int, Group: "HTTP", Meta: "SECONDS",
+		Name: "socket-timeout", Aliases: []string{"http-timeout"}, Kind: Int, Group: "HTTP", Meta: "SECONDS",
 		Default: "30", Min: 1,
 		Help:  "a read or write that stalls this long closes the connection",
-		UWSGI: "uWSGI's default is 4",
+		UWSGI: "uWSGI's default is 4; --http-timeout, the timeout of uWSGI's HTTP router, sets this too",
 	},
 	{
 		Name: "trusted-proxy", Kind: List, Group: "HTTP", Meta: "IP|CIDR|unix",
@@ -334,8 +363,73 @@ var Table = []Option{
 		Name: "touch-logreopen", Kind: List, Group: "Logging", Meta: "FILE",
 		Help: "reopen the log file when FILE's modification time changes (for logrotate's postrotate)",
 	},
+
+	// uWSGI options that mean nothing in uwsgo: what they turn on is how uwsgo always
+	// works, or what they tune does not exist here. Help is the reason.
+	{
+		Name: "enable-threads", Short: 'T', Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "Python threads always work in uwsgo (uWSGI's CPython plugin needed this to create the GIL)",
+	},
+	{
+		Name: "single-interpreter", Short: 'i', Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "uwsgo always runs one interpreter per process",
+	},
+	{
+		Name: "thunder-lock", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "uwsgo's workers accept on non-blocking sockets from Go's poller; there is no accept lock to turn on",
+	},
+	{
+		Name: "offload-threads", Kind: Opaque, Group: noOpGroup, Meta: "N", Policy: NoOp,
+		Help: "responses are always written by Go after the Python thread has moved on: offloading is built in",
+	},
+	{
+		Name: "disable-write-exception", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "a client that went away ends the response inside uwsgo; uWSGI's IOError is never raised into the app",
+	},
+	{
+		Name: "ignore-sigpipe", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "uwsgo never dies of SIGPIPE: broken connections are handled where they happen",
+	},
+	{
+		Name: "ignore-write-errors", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "a write to a client that went away is not logged as an error",
+	},
+	{
+		Name: "lazy-apps", Aliases: []string{"lazy"}, Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "every uwsgo worker always loads the app itself (workers are started, not forked from a loaded master)",
+	},
+	{
+		Name: "reaper", Short: 'r', Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "the master always reaps its children; an app's own subprocesses are its to wait for",
+	},
+	{
+		Name: "master-as-root", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "the master drops privileges (--uid, --gid) once the sockets are bound, like the workers",
+	},
+	{
+		Name: "http-auto-chunked", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "responses without a Content-Length are always chunked on HTTP/1.1",
+	},
+	{
+		Name: "pcre-jit", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "uwsgo uses no PCRE",
+	},
+	{
+		Name: "plugins-dir", Aliases: []string{"plugin-dir"}, Kind: List, Group: noOpGroup, Meta: "DIR", Policy: NoOp,
+		Help: "uwsgo loads no plugins",
+	},
+	{
+		Name: "no-default-app", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "uwsgo serves one app, the default one",
+	},
 }
 
 // groupOrder is the order of sections in --help: from how to start, to
 // where it listens, what it runs, how it runs it, and what it prints.
-var groupOrder = []string{"General", "Sockets", "PyPy", "Processes", "HTTP", "Shared state", "Operations", "Logging"}
+var groupOrder = []string{"General", "Sockets", "PyPy", "Processes", "HTTP", "Shared state", "Operations", "Logging", noOpGroup, unimplementedGroup}
+
+// noOpGroup holds the NoOp rows.
+const noOpGroup = "uWSGI options accepted without effect"
+
+// unimplementedGroup holds the rows policy.go adds for uWSGI's other options.
+const unimplementedGroup = "uWSGI options uwsgo does not implement"

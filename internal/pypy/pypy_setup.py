@@ -51,6 +51,7 @@ api = ffi.cast("struct uwsgo_api *", c_argument)  # noqa: F821 (set by PyPy)
 STEP_PATH, STEP_EVAL, STEP_EXEC, STEP_WSGI_MODULE, STEP_WSGI_FILE, STEP_POST_FORK, STEP_CONFIG = range(1, 8)
 STEP_MULE_LOOP, STEP_SPOOLER_LOOP = 20, 21
 STEP_PASTE = 8
+STEP_VIRTUALENV = 9
 # What handle() returns (pypy.Handled ... in Go).
 HANDLED, FAILED_BEFORE_HEADERS, FAILED_AFTER_HEADERS, NO_APP = range(4)
 # What send() returns.
@@ -1103,17 +1104,22 @@ def _set_app(app, what):
     _report(REPORT_APP, what)
 
 
+# The app's name in a module or file: --callable, as uWSGI's CPython plugin calls it.
+_callable = "application"
+
+
 def _load_module(spec):
     import importlib
 
     name, _, attr = spec.partition(":")
+    attr = attr or _callable
     module = importlib.import_module(name)
     app = module
-    for part in (attr or "application").split("."):
+    for part in attr.split("."):
         if not hasattr(app, part):
-            raise AttributeError("module %r has no callable %r (from --pypy-wsgi %s)" % (name, attr or "application", spec))
+            raise AttributeError("module %r has no callable %r (from --pypy-wsgi %s)" % (name, attr, spec))
         app = getattr(app, part)
-    _set_app(app, "%s:%s" % (name, attr or "application"))
+    _set_app(app, "%s:%s" % (name, attr))
 
 
 def _load_file(path):
@@ -1131,9 +1137,35 @@ def _load_file(path):
     except BaseException:
         del sys.modules[name]
         raise
-    if not hasattr(module, "application"):
-        raise AttributeError("%s defines no callable named 'application'" % path)
-    _set_app(module.application, "%s:application" % path)
+    if not hasattr(module, _callable):
+        raise AttributeError("%s defines no callable named %r" % (path, _callable))
+    _set_app(getattr(module, _callable), "%s:%s" % (path, _callable))
+
+
+def _virtualenv(path):
+    """--virtualenv DIR: the site-packages of a PyPy virtualenv (with its .pth files) on
+    sys.path, after the standard library as in the virtualenv's own interpreter. PyPy itself
+    stays the one uwsgo loaded: a virtualenv's interpreter is only a link to it."""
+    import glob
+    import site
+
+    path = os.path.abspath(path)
+    if not os.path.isdir(path):
+        raise _UserError("--virtualenv %s: no such directory" % path)
+    want = "pypy%d.%d" % sys.version_info[:2]
+    # PyPy 3.8 and later use lib/pypy3.X; older PyPy virtualenvs kept site-packages at the top.
+    for d in (os.path.join(path, "lib", want, "site-packages"), os.path.join(path, "site-packages")):
+        if os.path.isdir(d):
+            site.addsitedir(d)
+            return
+    found = sorted(os.path.basename(os.path.dirname(d)) for d in glob.glob(os.path.join(path, "lib", "*", "site-packages")))
+    if any(f.startswith("python") for f in found):
+        raise _UserError("--virtualenv %s is a CPython virtualenv (lib/%s): its packages cannot run on PyPy; "
+                         "make a PyPy one with pypy3 -m venv and install the app's requirements there" % (path, found[0]))
+    if found:
+        raise _UserError("--virtualenv %s was made for %s, but uwsgo runs %s (%s): make it again with this PyPy"
+                         % (path, found[0], want, sys.executable))
+    raise _UserError("--virtualenv %s is not a virtualenv: it has no lib/%s/site-packages" % (path, want))
 
 
 class _UserError(Exception):
@@ -1193,6 +1225,9 @@ def _configure(text):
     for name, value in conf["options"]:
         given.setdefault(name, []).append(value.encode())
     uwsgi.opt = {k: (v[0] if len(v) == 1 else v) for k, v in given.items()}
+    global _callable
+    if "callable" in given:
+        _callable = given["callable"][-1].decode()
     uwsgi.buffer_size = conf.get("buffer_size", 65535)
     uwsgi.cores = conf["threads"]
     major, minor, rev = (int(x) for x in conf["version"].split(".")[:3])
@@ -1214,6 +1249,7 @@ _steps = {
     STEP_MULE_LOOP: _mule_loop,
     STEP_SPOOLER_LOOP: _spooler_loop,
     STEP_PASTE: _load_paste,
+    STEP_VIRTUALENV: _virtualenv,
 }
 
 

@@ -331,6 +331,11 @@ func load(cfg *options.Config, logger *log.Logger, env Env) error {
 	if err := pypy.Do(pypy.StepConfig, string(conf)); err != nil {
 		return fail(1, "%v", err)
 	}
+	if venv := cfg.Get("virtualenv"); venv != "" {
+		if err := pypy.Do(pypy.StepVirtualenv, venv); err != nil {
+			return fail(1, "%v", err)
+		}
+	}
 	for _, dir := range cfg.All("pypy-pp") {
 		if err := pypy.Do(pypy.StepPath, dir); err != nil {
 			return fail(1, "%v", err)
@@ -361,15 +366,14 @@ func load(cfg *options.Config, logger *log.Logger, env Env) error {
 
 func loadApp(cfg *options.Config) error {
 	file, module, paste := cfg.Get("pypy-wsgi-file"), cfg.Get("pypy-wsgi"), cfg.Get("pypy-paste")
+	// A module given with a file wins, as in uWSGI (the options warned about it).
 	switch {
-	case file != "" && module != "":
-		return errors.New("give --pypy-wsgi or --pypy-wsgi-file, not both")
 	case paste != "" && (file != "" || module != ""):
 		return errors.New("give --pypy-paste (or --pypy-ini-paste) or --pypy-wsgi/--pypy-wsgi-file, not both")
-	case file != "":
-		return pypy.Do(pypy.StepWSGIFile, file)
 	case module != "":
 		return pypy.Do(pypy.StepWSGIModule, module)
+	case file != "":
+		return pypy.Do(pypy.StepWSGIFile, file)
 	case paste != "":
 		return pypy.Do(pypy.StepPaste, paste)
 	}

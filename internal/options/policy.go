@@ -1,0 +1,205 @@
+package options
+
+import (
+	_ "embed"
+	"fmt"
+	"strings"
+)
+
+// Policy is what uwsgo does with an option. Every uWSGI option has one, so that a
+// uWSGI configuration never fails on a name uWSGI knows:
+//
+//   - Implemented: the option works (Table's own rows).
+//   - NoOp: the option has no meaning in uwsgo, because what it turns on is how
+//     uwsgo always works or what it tunes does not exist here; accepted silently,
+//     with the reason in --help.
+//   - Unimplemented: uWSGI has it and uwsgo does not; accepted with a warning at
+//     start-up saying what happens instead, and refused under --strict.
+//
+// A name uWSGI does not know either gets a warning with the closest name that
+// exists (and is refused under --strict), as does a UWSGI_* variable naming no option.
+type Policy uint8
+
+const (
+	Implemented Policy = iota
+	NoOp
+	Unimplemented
+)
+
+func (p Policy) String() string {
+	switch p {
+	case NoOp:
+		return "accepted, no effect in uwsgo"
+	case Unimplemented:
+		return "not implemented: a warning at start"
+	}
+	return "implemented"
+}
+
+// uwsgiNames is every option name uWSGI 2.0 prints in --help with its core, the python3
+// and pypy3 plugins and the plugins Debian ships loaded (scripts/uwsgi-option-names
+// makes it). Each name not in Table becomes an Unimplemented row at init.
+//
+//go:embed uwsgi_options.txt
+var uwsgiNames string
+
+// instead is what happens in uwsgo to a family of uWSGI options it does not implement,
+// by name prefix; the longest matching prefix wins.
+var instead = []struct{ prefix, text string }{
+	{"", "ignored"},
+	{"attach-", "the process is not started: run it under systemd or your process manager"},
+	{"smart-attach-", "the process is not started: run it under systemd or your process manager"},
+	{"legion", "uwsgo has no Legion clustering; ignored"},
+	{"emperor", "uwsgo is one instance, not an Emperor: run one uwsgo per app (systemd templates do this)"},
+	{"vassal", "uwsgo is one instance, not an Emperor; ignored"},
+	{"cheaper", "the number of workers stays --processes"},
+	{"route", "requests reach the app without uWSGI's internal routing"},
+	{"error-route", "requests reach the app without uWSGI's internal routing"},
+	{"final-route", "requests reach the app without uWSGI's internal routing"},
+	{"response-route", "requests reach the app without uWSGI's internal routing"},
+	{"hook-", "the hook is not run"},
+	{"exec-", "the hook is not run"},
+	{"call-", "the hook is not run"},
+	{"mount", "one app serves every SCRIPT_NAME"},
+	{"static", "files are not served by uwsgo: serve them from nginx (or the app)"},
+	{"check-static", "files are not served by uwsgo: serve them from nginx (or the app)"},
+	{"offload-", "ignored"},
+	{"https", "uwsgo has no TLS: terminate it in front of uwsgo (nginx, a load balancer)"},
+	{"ssl-", "uwsgo has no TLS: terminate it in front of uwsgo (nginx, a load balancer)"},
+	{"http-", "uwsgo has no separate HTTP router: its workers speak HTTP themselves (--http-socket); ignored"},
+	{"fastrouter", "uwsgo has no fastrouter; ignored"},
+	{"rawrouter", "uwsgo has no rawrouter; ignored"},
+	{"sslrouter", "uwsgo has no sslrouter; ignored"},
+	{"zerg", "uwsgo has no zerg mode; ignored"},
+	{"subscri", "uwsgo takes no part in subscription servers; ignored"},
+	{"log", "the log is uwsgo's own: stderr, --logto or --daemonize, with --log-format"},
+	{"req-log", "the log is uwsgo's own: stderr, --logto or --daemonize, with --log-format"},
+	{"py", "not supported on uwsgo's PyPy; ignored"},
+	{"python", "not supported on uwsgo's PyPy; ignored"},
+	{"wsgi-", "uwsgo's WSGI layer behaves as its README says; ignored"},
+	{"cron", "the command is not run: use a systemd timer or cron"},
+	{"unique-cron", "the command is not run: use a systemd timer or cron"},
+	{"procname", "process names stay uwsgo's"},
+	{"auto-procname", "process names stay uwsgo's"},
+	{"spooler-", "ignored; uwsgo's spooler takes --spooler and --spooler-frequency"},
+	{"cache2-", "ignored; uwsgo's caches take --cache2"},
+	{"cache-", "ignored; uwsgo's caches take --cache2"},
+	{"stats-", "ignored; uwsgo's stats server takes --stats and --stats-http"},
+	{"touch-", "nothing watches the file"},
+	{"fs-", "nothing watches the file"},
+	{"reload-on-", "the worker is not replaced for it"},
+	{"evil-reload-on-", "the worker is not replaced for it"},
+	{"limit-", "no limit is set"},
+	{"if-", "config logic uwsgo does not have: the block is read as if the condition held"},
+}
+
+func insteadOf(name string) string {
+	best := instead[0]
+	for _, f := range instead[1:] {
+		if strings.HasPrefix(name, f.prefix) && len(f.prefix) > len(best.prefix) {
+			best = f
+		}
+	}
+	return best.text
+}
+
+// init adds a row for every uWSGI option Table does not have, so that Lookup, the
+// parsers and --help treat them like any other option.
+func init() {
+	for _, name := range strings.Fields(uwsgiNames) {
+		if Lookup(name) != nil {
+			continue
+		}
+		Table = append(Table, Option{
+			Name: name, Kind: Opaque, Group: unimplementedGroup, Meta: "VALUE",
+			Policy: Unimplemented, Help: insteadOf(name),
+		})
+	}
+}
+
+// policyNotice records the start-up warning of an Unimplemented option.
+func (p *parser) policyNotice(o *Option, spelled, value string, w where) {
+	if o.Policy != Unimplemented {
+		return
+	}
+	shown := spelled
+	if value != "" && o.Kind != Flag {
+		shown += " " + value
+	}
+	p.warn(w, "%s: uWSGI's option is not implemented by uwsgo: %s", shown, o.Help)
+}
+
+func (p *parser) warn(w where, format string, args ...any) {
+	p.cfg.Notices = append(p.cfg.Notices, Notice{Origin: w.origin, Text: fmt.Sprintf(format, args...), Warning: true})
+}
+
+func (p *parser) info(w where, format string, args ...any) {
+	p.cfg.Notices = append(p.cfg.Notices, Notice{Origin: w.origin, Text: fmt.Sprintf(format, args...)})
+}
+
+// builtinPlugins are uWSGI plugins whose features uwsgo has without loading anything.
+var builtinPlugins = map[string]string{
+	"http":       "uwsgo's workers speak HTTP themselves",
+	"corerouter": "uwsgo's workers speak HTTP themselves",
+	"cache":      "caches are built in (--cache2)",
+	"rpc":        "RPC is built in",
+	"signal":     "signals are built in",
+	"spooler":    "the spooler is built in (--spooler)",
+	"logfile":    "logging to a file is built in (--logto)",
+	"ping":       "--health-path answers health checks",
+}
+
+// plugins checks one --plugins value: uwsgo loads no plugins, so each name is either
+// something uwsgo does itself (an info line) or something it cannot do (a warning).
+func (p *parser) plugins(value string, w where) {
+	for _, name := range strings.Split(value, ",") {
+		name = strings.TrimSpace(name)
+		// uWSGI accepts "MODIFIER:NAME" to load a plugin on a given modifier.
+		if i := strings.IndexByte(name, ':'); i >= 0 {
+			name = name[i+1:]
+		}
+		base := strings.TrimSuffix(name, "_plugin.so")
+		switch {
+		case base == "":
+		case strings.HasPrefix(base, "python"), strings.HasPrefix(base, "pypy"):
+			p.info(w, "plugin %s: nothing to load, uwsgo runs the app on its embedded PyPy", name)
+		case builtinPlugins[base] != "":
+			p.info(w, "plugin %s: nothing to load, %s", name, builtinPlugins[base])
+		default:
+			p.warn(w, "plugin %s: uwsgo has no equivalent; ignored", name)
+		}
+	}
+}
+
+// finish checks what only the whole configuration shows, and applies --strict.
+func (p *parser) finish() error {
+	for _, c := range p.customs {
+		if p.referenced[c.name] {
+			continue
+		}
+		msg := fmt.Sprintf("%s is not an option of uwsgo or uWSGI; ignored", c.spelled)
+		if s := suggest(c.name); s != "" {
+			msg += fmt.Sprintf("; did you mean %s?", c.w.spell(s))
+		}
+		p.warn(c.w, "%s", msg)
+	}
+	c := p.cfg
+	if c.Has("pypy-wsgi") && c.Has("pypy-wsgi-file") {
+		mod, file := c.Seq("pypy-wsgi"), c.Seq("pypy-wsgi-file")
+		m, f := mod[len(mod)-1], file[len(file)-1]
+		p.warn(where{origin: f.Origin}, "both a module (%s, %s) and a file (%s) are given: the module is loaded, as uWSGI does", m.Value, m.Origin, f.Value)
+	}
+	if !c.Bool("strict") {
+		return nil
+	}
+	var offences []string
+	for _, n := range c.Notices {
+		if n.Warning {
+			offences = append(offences, "  "+n.Origin+": "+n.Text)
+		}
+	}
+	if len(offences) == 0 {
+		return nil
+	}
+	return fmt.Errorf("strict mode refuses this configuration (%d problems):\n%s", len(offences), strings.Join(offences, "\n"))
+}

@@ -1,0 +1,90 @@
+package options
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestCPythonAppOptions: the CPython plugin's names are the PyPy options.
+func TestCPythonAppOptions(t *testing.T) {
+	dir := t.TempDir()
+	ini := writeFile(t, dir, "app.ini", `[uwsgi]
+module = mysite.wsgi:application
+callable = app
+wsgi-file = app.py
+pythonpath = /srv/a
+python-path = /srv/b
+pp = /srv/c
+eval = x = 1
+exec = boot.py
+home = /srv/venv
+env = DJANGO_SETTINGS_MODULE=mysite.settings
+env = EMPTY=
+plugins = python3,http
+plugin = router_static
+`)
+	c := mustParse(t, []string{"-w", "other", ini})
+	wantStrings(t, "settings", values(c), []string{
+		"pypy-wsgi=other", "pypy-wsgi=mysite.wsgi:application", "callable=app", "pypy-wsgi-file=app.py",
+		"pypy-pp=/srv/a", "pypy-pp=/srv/b", "pypy-pp=/srv/c", "pypy-eval=x = 1", "pypy-exec=boot.py",
+		"virtualenv=/srv/venv", "env=DJANGO_SETTINGS_MODULE=mysite.settings", "env=EMPTY=",
+		"plugins=python3,http", "plugins=router_static",
+	})
+	wantStrings(t, "notices", notices(c), []string{
+		"info: plugin python3: nothing to load, uwsgo runs the app on its embedded PyPy (" + ini + ":13)",
+		"info: plugin http: nothing to load, uwsgo's workers speak HTTP themselves (" + ini + ":13)",
+		"warning: plugin router_static: uwsgo has no equivalent; ignored (" + ini + ":14)",
+		"warning: both a module (mysite.wsgi:application, " + ini + ":2) and a file (app.py) are given: the module is loaded, as uWSGI does (" + ini + ":4)",
+	})
+	for _, name := range []string{"paste", "ini-paste", "wsgi", "file", "venv", "pyhome", "virtualenv"} {
+		if Lookup(name) == nil {
+			t.Errorf("%s is not an option", name)
+		}
+	}
+	wantError(t, parseError(t, []string{"--env", "NOEQUALS"}), `--env wants NAME=VALUE, got "NOEQUALS" (command line)`)
+	wantError(t, parseError(t, []string{"--env", "=x"}), `--env wants NAME=VALUE, got "=x" (command line)`)
+}
+
+// TestPolicy: every uWSGI option has a row; no-ops are quiet, the unimplemented warn,
+// and --strict refuses all warnings at once.
+func TestPolicy(t *testing.T) {
+	for _, name := range strings.Fields(uwsgiNames) {
+		if Lookup(name) == nil {
+			t.Errorf("uWSGI's %s has no row", name)
+		}
+	}
+	for name, want := range map[string]Policy{
+		"enable-threads": NoOp, "thunder-lock": NoOp, "single-interpreter": NoOp, "offload-threads": NoOp,
+		"die-on-term": NoOp, "cheaper": Unimplemented, "route": Unimplemented, "emperor": Unimplemented,
+		"master": Implemented, "module": Implemented,
+	} {
+		if got := Lookup(name).Policy; got != want {
+			t.Errorf("%s: policy %v, want %v", name, got, want)
+		}
+	}
+	if got := insteadOf("cheaper-initial"); got != "the number of workers stays --processes" {
+		t.Errorf("cheaper-initial: %q", got)
+	}
+	if got := insteadOf("smart-attach-daemon"); !strings.Contains(got, "not started") {
+		t.Errorf("smart-attach-daemon: %q", got)
+	}
+
+	dir := t.TempDir()
+	ini := writeFile(t, dir, "app.ini", "[uwsgi]\nenable-threads = true\nthunder-lock\ncheaper = 2\nmaster\nmaxrequests = 10\n")
+	c := mustParse(t, []string{"--offload-threads", "4", "--route-run", "addheader:X: y", "--lazy-apps", "--emperor", ini})
+	wantStrings(t, "notices", notices(c), []string{
+		"warning: --route-run addheader:X: y: uWSGI's option is not implemented by uwsgo: requests reach the app without uWSGI's internal routing (command line)",
+		"warning: --emperor: uWSGI's option is not implemented by uwsgo: uwsgo is one instance, not an Emperor: run one uwsgo per app (systemd templates do this) (command line)",
+		"warning: cheaper 2: uWSGI's option is not implemented by uwsgo: the number of workers stays --processes (" + ini + ":4)",
+		"warning: maxrequests is not an option of uwsgo or uWSGI; ignored; did you mean max-requests? (" + ini + ":6)",
+	})
+	// An opaque option takes the next argument unless it is an option or an ini file.
+	wantStrings(t, "settings", values(c)[:4], []string{"offload-threads=4", "route-run=addheader:X: y", "lazy-apps=true", "emperor="})
+
+	err := parseError(t, []string{"--strict", ini})
+	wantError(t, err, "strict mode refuses this configuration (2 problems):\n"+
+		"  "+ini+":4: cheaper 2: uWSGI's option is not implemented by uwsgo: the number of workers stays --processes\n"+
+		"  "+ini+":6: maxrequests is not an option of uwsgo or uWSGI; ignored; did you mean max-requests?")
+	// Information is no offence.
+	mustParse(t, []string{"--strict", "--plugins", "python3"})
+}
