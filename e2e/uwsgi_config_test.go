@@ -125,3 +125,104 @@ func TestUWSGIConfigCPythonVirtualenv(t *testing.T) {
 		t.Fatalf("exit %d, want 1 naming the CPython virtualenv; output:\n%s", code, out)
 	}
 }
+
+// dockerIni is a Docker image's uwsgi.ini: everything from the environment, config
+// logic for development, comments after numbers, uWSGI's log-format.
+const dockerIni = `[uwsgi]
+; set by the Dockerfile / docker-compose
+http-socket = $(BIND)
+chdir = $(APP_DIR)
+wsgi-file = app.py
+callable = app
+master = true
+processes = 2            ; two per container
+threads = %(processes * 2)
+post-buffering = true
+http-keepalive = 1
+buffer-size = 65536
+strict = $(STRICT)
+die-on-term = true
+vacuum
+
+if-env = DEV_MODE
+env = MODE=%(_)
+endif
+if-not-env = DEV_MODE
+env = MODE=production
+endif
+for = ONE TWO
+env = %(_)=set
+endfor
+
+log-format = %(addr) %(method) %(uri) => %(status) [cfg]
+`
+
+func cfgDockerApp(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cfgWrite(t, filepath.Join(dir, "app.py"), `import os, uwsgi
+
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [("%s %s %s cores=%d" % (os.environ["MODE"], os.environ["ONE"], os.environ["TWO"], uwsgi.cores)).encode()]
+`)
+	cfgWrite(t, filepath.Join(dir, "uwsgi.ini"), dockerIni)
+	return dir
+}
+
+// TestUWSGIConfigIniLanguage: the Docker-style ini serves, with the environment's
+// values, config logic and log-format as uWSGI would read them.
+func TestUWSGIConfigIniLanguage(t *testing.T) {
+	t.Parallel()
+	dir := cfgDockerApp(t)
+	addr := freeAddr(t)
+	s := cfgStart(t, dir, []string{"BIND=" + addr, "APP_DIR=" + dir, "DEV_MODE=development", "STRICT=false"}, "uwsgi.ini")
+	s.Addr = addr
+	resp, body := s.Get("/hi")
+	if resp.StatusCode != 200 || body != "development set set cores=4" {
+		t.Fatalf("GET /hi = %d %q, want \"development set set cores=4\"\n%s", resp.StatusCode, body, s.Log())
+	}
+	if !s.WaitLog("127.0.0.1 GET /hi => 200 [cfg]", 5*time.Second) {
+		t.Errorf("no request line in the ini's log-format:\n%s", s.Log())
+	}
+	// http-keepalive = 1 is on (uWSGI's meaning): the connection is kept.
+	if resp.Close {
+		t.Errorf("http-keepalive = 1 closed the connection")
+	}
+}
+
+// TestUWSGIConfigStrictAndPrintConfig: --print-config shows each setting and where it
+// came from; strict refuses unimplemented and unknown lines, all listed at once.
+func TestUWSGIConfigStrictAndPrintConfig(t *testing.T) {
+	t.Parallel()
+	dir := cfgDockerApp(t)
+	ini := filepath.Join(dir, "uwsgi.ini")
+	cfgWrite(t, filepath.Join(dir, "extra.ini"), "[uwsgi]\ncheaper = 1\nstatic-map = /static=/srv/static\nharakiri-timeout = 30\n")
+	env := []string{"BIND=127.0.0.1:0", "APP_DIR=" + dir}
+
+	code, out := RunToExit(t, 30*time.Second, append(env, "STRICT=false"), "--ini", ini, "--ini", filepath.Join(dir, "extra.ini"), "--show-config")
+	for _, want := range []string{
+		"pypy-wsgi-file = app.py", ini + ":5",
+		"threads = 4                              ; " + ini + ":9\n",
+		"env = MODE=production                    ; " + ini + ":21\n",
+		"die-on-term = true", "(accepted, no effect in uwsgo)",
+		"cheaper = 1", "(not implemented: a warning at start)",
+		"; warning: harakiri-timeout is not an option of uwsgo or uWSGI; ignored (" + dir + "/extra.ini:4)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--show-config lacks %q", want)
+		}
+	}
+	if code != 0 || t.Failed() {
+		t.Fatalf("--show-config: exit %d, output:\n%s", code, out)
+	}
+
+	code, out = RunToExit(t, 30*time.Second, append(env, "STRICT=true"), "--ini", ini, "--ini", filepath.Join(dir, "extra.ini"))
+	if code != 1 || !strings.Contains(out, "strict mode refuses this configuration (3 problems):\n"+
+		"  "+dir+"/extra.ini:2: cheaper 1: uWSGI's option is not implemented by uwsgo: the number of workers stays --processes\n"+
+		"  "+dir+"/extra.ini:3: static-map /static=/srv/static: uWSGI's option is not implemented by uwsgo: files are not served by uwsgo: serve them from nginx (or the app)\n"+
+		"  "+dir+"/extra.ini:4: harakiri-timeout is not an option of uwsgo or uWSGI; ignored") {
+		t.Fatalf("strict: exit %d, output:\n%s", code, out)
+	}
+}

@@ -151,7 +151,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"--threads", "1025"}, `--threads wants a whole number from 1 to 1024, got "1025" (command line)`},
 		{[]string{"--threads", "+4"}, `--threads wants a whole number from 1 to 1024, got "+4" (command line)`},
 		{[]string{"--threads", ""}, `--threads wants a whole number from 1 to 1024, got "" (command line)`},
-		{[]string{"--buffer-size", "512"}, `--buffer-size wants a whole number from 1024 to 65535, got "512" (command line)`},
+		{[]string{"--buffer-size", "512"}, `--buffer-size wants a whole number of at least 1024, got "512" (command line)`},
 		{[]string{"--socket-timeout", "0"}, `--socket-timeout wants a whole number of at least 1, got "0" (command line)`},
 		{[]string{"--limit-post", "-1"}, `--limit-post wants a whole number, got "-1" (command line)`},
 		{[]string{"--limit-post", "1.5"}, `--limit-post wants a whole number, got "1.5" (command line)`},

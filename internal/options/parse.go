@@ -3,6 +3,7 @@ package options
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -66,6 +67,7 @@ type parser struct {
 	lastIni  string
 	includes []string // ini files being read, innermost last, to catch loops
 	host     *hostInfo
+	environ  map[string]string // for $(VAR)
 }
 
 // Parse reads the configuration from environ (os.Environ() form), then args
@@ -77,6 +79,12 @@ func Parse(args []string, environ []string) (*Config, error) {
 		current:    map[string]string{},
 		referenced: map[string]bool{},
 		host:       newHostInfo(),
+		environ:    map[string]string{},
+	}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			p.environ[k] = v
+		}
 	}
 	if err := p.environment(environ); err != nil {
 		return nil, err
@@ -96,6 +104,7 @@ func (p *parser) set(o *Option, spelled, value string, w where) error {
 	if value == "" && o.Implicit != "" {
 		value = o.Implicit
 	}
+	value = uwsgiValue(o, value, w)
 	switch o.Kind {
 	case Flag:
 		b, ok := parseBool(value)
@@ -329,4 +338,41 @@ func (p *parser) environment(environ []string) error {
 		}
 	}
 	return nil
+}
+
+// inlineComment is "  ; comment" or "  # comment" after a value.
+var inlineComment = regexp.MustCompile(`\s+[;#].*$`)
+
+// uwsgiValue gives a number or a flag uWSGI's meaning. uWSGI reads numbers with atoi,
+// which stops at the first non-digit, so an ini's "threads = 4 ; per core" is 4 and
+// "post-buffering = true" is 0; flags are read by their first word.
+func uwsgiValue(o *Option, value string, w where) string {
+	if o.Kind != Int && o.Kind != Flag {
+		return value
+	}
+	if w.src == fromIni {
+		value = inlineComment.ReplaceAllString(value, "")
+	}
+	if o.Kind == Int {
+		if b, ok := parseBool(value); ok && value != "" && (value[0] < '0' || value[0] > '9') {
+			value = map[bool]string{true: "1", false: "0"}[b]
+			if o.Name != "http-keepalive" {
+				value = "0" // atoi("true")
+			}
+		}
+	}
+	switch o.Name {
+	case "http-keepalive":
+		// uWSGI's is a switch: 1 (or true) turns keep-alive on, with uwsgo's timeout.
+		if value == "1" || value == "" {
+			value = o.Default
+		}
+	case "post-buffering":
+		// uWSGI's 0 is "no buffering", its default; uwsgo always buffers, so its own
+		// default is the nearest meaning (0 would spill every body to a file).
+		if value == "0" {
+			value = o.Default
+		}
+	}
+	return value
 }

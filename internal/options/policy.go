@@ -90,7 +90,6 @@ var instead = []struct{ prefix, text string }{
 	{"reload-on-", "the worker is not replaced for it"},
 	{"evil-reload-on-", "the worker is not replaced for it"},
 	{"limit-", "no limit is set"},
-	{"if-", "config logic uwsgo does not have: the block is read as if the condition held"},
 }
 
 func insteadOf(name string) string {
@@ -107,7 +106,7 @@ func insteadOf(name string) string {
 // parsers and --help treat them like any other option.
 func init() {
 	for _, name := range strings.Fields(uwsgiNames) {
-		if Lookup(name) != nil {
+		if Lookup(name) != nil || isLogic(name) {
 			continue
 		}
 		Table = append(Table, Option{

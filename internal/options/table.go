@@ -215,8 +215,8 @@ var Table = []Option{
 	// HTTP
 	{
 		Name: "buffer-size", Kind: Int, Group: "HTTP", Meta: "BYTES",
-		Default: "65535", Min: 1024, Max: 65535,
-		Help:  "largest request head (request line + headers) accepted",
+		Default: "65535", Min: 1024,
+		Help:  "largest request head (request line + headers) accepted; above 65535 it is 65535, the most a uwsgi packet holds",
 		UWSGI: "uWSGI's default is 4096",
 	},
 	{
@@ -227,7 +227,7 @@ var Table = []Option{
 	{
 		Name: "post-buffering", Kind: Int, Group: "HTTP", Meta: "BYTES",
 		Default: "1048576", Min: 0,
-		Help:  "request bodies larger than this are spilled to a temporary file",
+		Help:  "request bodies larger than this are spilled to a temporary file; 0 (uWSGI's \"no buffering\") means the default",
 		UWSGI: "uWSGI defaults to 0 (no buffering); uwsgo always reads the whole body before Python sees it",
 	},
 	{
@@ -249,8 +249,9 @@ var Table = []Option{
 	{
 		Name: "http-keepalive", Kind: Int, Group: "HTTP", Meta: "SECONDS",
 		Default: "60", Min: 0,
-		Help:  "how long an idle keep-alive connection is kept; 0 closes after every response",
-		UWSGI: "uWSGI's option of this name switches keep-alive on in its HTTP router and its value is optional; here the value is required",
+		Help:     "how long an idle keep-alive connection is kept; 0 (or false) closes after every response; 1 (or true, or no value) is on with the default",
+		UWSGI:    "uWSGI's option of this name switches keep-alive on in its HTTP router: 1 means on there too, not one second",
+		Implicit: "60",
 	},
 
 	// Shared state
