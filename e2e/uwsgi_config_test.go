@@ -4,10 +4,15 @@ package e2e
 // projects and Docker images write them, run unchanged by the real binary.
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -224,5 +229,57 @@ func TestUWSGIConfigStrictAndPrintConfig(t *testing.T) {
 		"  "+dir+"/extra.ini:3: static-map /static=/srv/static: uWSGI's option is not implemented by uwsgo: files are not served by uwsgo: serve them from nginx (or the app)\n"+
 		"  "+dir+"/extra.ini:4: harakiri-timeout is not an option of uwsgo or uWSGI; ignored") {
 		t.Fatalf("strict: exit %d, output:\n%s", code, out)
+	}
+}
+
+// TestUWSGIConfigProcessOptions: umask, chown-socket, max-fd, http11-socket and
+// no-orphans from a production-style ini.
+func TestUWSGIConfigProcessOptions(t *testing.T) {
+	t.Parallel()
+	if os.Getuid() != 0 {
+		t.Skip("chown-socket needs root")
+	}
+	dir := cfgDockerApp(t)
+	addr := freeAddr(t)
+	sock := filepath.Join(dir, "app.sock")
+	ini := cfgWrite(t, filepath.Join(dir, "prod.ini"), `[uwsgi]
+chdir = %d
+wsgi-file = app.py
+callable = app
+env = MODE=prod
+env = ONE=1
+env = TWO=2
+http11-socket = `+addr+`
+socket = `+sock+`
+chown-socket = nobody:nogroup
+umask = 077
+max-fd = 2048
+no-orphans = true
+master = true
+processes = 1
+`)
+	s := cfgStart(t, dir, nil, ini)
+	s.Addr = addr
+	if resp, body := s.Get("/"); resp.StatusCode != 200 || !strings.HasPrefix(body, "prod 1 2") {
+		t.Fatalf("GET / over http11-socket = %d %q\n%s", resp.StatusCode, body, s.Log())
+	}
+	fi, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	nobody, _ := user.Lookup("nobody")
+	if strconv.Itoa(int(st.Uid)) != nobody.Uid || fi.Mode().Perm() != 0o700 {
+		t.Errorf("socket owner %d mode %v, want nobody's uid %s and 0700 (umask 077)", st.Uid, fi.Mode().Perm(), nobody.Uid)
+	}
+	limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", s.Cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`Max open files +2048 +2048 `).Match(limits) {
+		t.Errorf("max-fd = 2048 not applied:\n%s", limits)
+	}
+	if strings.Contains(s.Log(), "warning") {
+		t.Errorf("implemented options were warned about:\n%s", s.Log())
 	}
 }

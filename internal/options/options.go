@@ -84,7 +84,7 @@ type Option struct {
 	Min, Max int64
 	Help     string // one line
 	UWSGI    string // how it differs from uWSGI's option of the same name, when it does ("" = same)
-	// Implicit is the value of a String option given without one (uWSGI's optional
+	// Implicit is the value of an option given without one (uWSGI's optional
 	// arguments: a bare --chmod-socket means 666). "" means the value is required.
 	Implicit string
 	// Policy says what uwsgo does with a uWSGI option it does not implement; Help then

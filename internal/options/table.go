@@ -42,7 +42,7 @@ var Table = []Option{
 
 	// Sockets
 	{
-		Name: "http-socket", Kind: List, Group: "Sockets", Meta: "ADDR",
+		Name: "http-socket", Aliases: []string{"http11-socket"}, Kind: List, Group: "Sockets", Meta: "ADDR",
 		Help: "serve HTTP/1.1 on ADDR: host:port, :port, [::1]:port or a UNIX socket path",
 	},
 	{
@@ -63,6 +63,14 @@ var Table = []Option{
 	{
 		Name: "chmod-socket", Kind: String, Group: "Sockets", Meta: "MODE", Implicit: "666",
 		Help: "permissions of UNIX sockets (octal; given alone: 666)",
+	},
+	{
+		Name: "chown-socket", Kind: String, Group: "Sockets", Meta: "USER[:GROUP]",
+		Help: "owner (name or number) of UNIX sockets, and their group if given",
+	},
+	{
+		Name: "umask", Kind: String, Group: "Sockets", Meta: "MASK",
+		Help: "the process's umask (octal), set first of all: sockets, logs and workers are made under it",
 	},
 
 	// PyPy
@@ -197,6 +205,11 @@ var Table = []Option{
 	{
 		Name: "master-fifo", Kind: List, Group: "Processes", Meta: "PATH",
 		Help: "a FIFO taking one-letter commands: r/w reload, R/W reload now, q stop, Q stop now, s stats",
+	},
+	{
+		Name: "max-fd", Kind: Int, Group: "Processes", Meta: "N",
+		Default: "0", Min: 0,
+		Help: "set the open files limit (soft and hard) of every process; 0 = leave it",
 	},
 	{
 		Name: "threads", Kind: Int, Group: "Processes", Meta: "N",
@@ -410,6 +423,10 @@ var Table = []Option{
 	{
 		Name: "http-auto-chunked", Kind: Flag, Group: noOpGroup, Policy: NoOp,
 		Help: "responses without a Content-Length are always chunked on HTTP/1.1",
+	},
+	{
+		Name: "no-orphans", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "workers always die with their master (the kernel's parent-death signal), so none is ever orphaned",
 	},
 	{
 		Name: "pcre-jit", Kind: Flag, Group: noOpGroup, Policy: NoOp,
