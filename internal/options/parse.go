@@ -104,6 +104,9 @@ func (p *parser) set(o *Option, spelled, value string, w where) error {
 	if value == "" && o.Implicit != "" {
 		value = o.Implicit
 	}
+	if o.Policy == Refused {
+		return fmt.Errorf("%s %s (%s): %s", spelled, value, w.place(), o.Help)
+	}
 	value = uwsgiValue(o, value, w)
 	switch o.Kind {
 	case Flag:

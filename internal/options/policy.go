@@ -15,6 +15,8 @@ import (
 //     with the reason in --help.
 //   - Unimplemented: uWSGI has it and uwsgo does not; accepted with a warning at
 //     start-up saying what happens instead, and refused under --strict.
+//   - Refused: uWSGI has it and starting without it would be worse than not starting
+//     (a socket that would silently not be there); an error whose text is Help.
 //
 // A name uWSGI does not know either gets a warning with the closest name that
 // exists (and is refused under --strict), as does a UWSGI_* variable naming no option.
@@ -24,6 +26,7 @@ const (
 	Implemented Policy = iota
 	NoOp
 	Unimplemented
+	Refused
 )
 
 func (p Policy) String() string {
@@ -32,6 +35,8 @@ func (p Policy) String() string {
 		return "accepted, no effect in uwsgo"
 	case Unimplemented:
 		return "not implemented: a warning at start"
+	case Refused:
+		return "not implemented: an error"
 	}
 	return "implemented"
 }

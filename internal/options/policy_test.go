@@ -85,6 +85,9 @@ func TestPolicy(t *testing.T) {
 	wantError(t, err, "strict mode refuses this configuration (2 problems):\n"+
 		"  "+ini+":4: cheaper 2: uWSGI's option is not implemented by uwsgo: the number of workers stays --processes\n"+
 		"  "+ini+":6: maxrequests is not an option of uwsgo or uWSGI; ignored; did you mean max-requests?")
+	// A socket that would silently not be there stops the start instead.
+	wantError(t, parseError(t, []string{"--https-socket", ":443,a.crt,a.key"}),
+		"--https-socket :443,a.crt,a.key (command line): not served yet: terminate TLS in front of uwsgo (nginx, a load balancer) and give it --http-socket")
 	// Information is no offence.
 	mustParse(t, []string{"--strict", "--plugins", "python3"})
 }

@@ -55,6 +55,10 @@ var Table = []Option{
 		UWSGI: "uWSGI starts a separate HTTP router process; uwsgo's workers speak HTTP/1.1 themselves",
 	},
 	{
+		Name: "https-socket", Kind: List, Group: "Sockets", Meta: "ADDR,CERT,KEY", Policy: Refused,
+		Help: "not served yet: terminate TLS in front of uwsgo (nginx, a load balancer) and give it --http-socket",
+	},
+	{
 		Name: "listen", Short: 'l', Kind: Int, Group: "Sockets", Meta: "N",
 		Default: "0", Min: 0, Max: 65535,
 		Help:  "listen queue (backlog) of every socket; 0 = the system's maximum (net.core.somaxconn)",
