@@ -283,3 +283,48 @@ processes = 1
 		t.Errorf("implemented options were warned about:\n%s", s.Log())
 	}
 }
+
+// TestUWSGIConfigMount: several apps by prefix (mount + manage-script-name), as a
+// Flask site with an admin app mounted beside it writes it; the module given without
+// mount answers the rest.
+func TestUWSGIConfigMount(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	app := func(name string) string {
+		return `def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [("` + name + ` %s|%s" % (environ["SCRIPT_NAME"], environ["PATH_INFO"])).encode()]
+`
+	}
+	cfgWrite(t, filepath.Join(dir, "frontpage.py"), app("site"))
+	cfgWrite(t, filepath.Join(dir, "admin.py"), app("admin"))
+	cfgWrite(t, filepath.Join(dir, "api", "wsgi.py"), app("api"))
+	cfgWrite(t, filepath.Join(dir, "api", "__init__.py"), "")
+	addr := freeAddr(t)
+	ini := cfgWrite(t, filepath.Join(dir, "uwsgi.ini"), `[uwsgi]
+chdir = %d
+http-socket = `+addr+`
+pythonpath = %d
+module = frontpage
+mount = /admin=admin.py
+mount = /api/v1=api.wsgi
+manage-script-name = true
+`)
+	s := cfgStart(t, dir, nil, ini)
+	s.Addr = addr
+	for path, want := range map[string]string{
+		"/admin/users": "admin /admin|/users",
+		"/admin":       "admin /admin|",
+		"/administer":  "site |/administer",
+		"/api/v1/x":    "api /api/v1|/x",
+		"/api/v2/x":    "site |/api/v2/x",
+		"/":            "site |/",
+	} {
+		if resp, body := s.Get(path); resp.StatusCode != 200 || body != want {
+			t.Errorf("GET %s = %d %q, want %q", path, resp.StatusCode, body, want)
+		}
+	}
+	if !strings.Contains(s.Log(), "/admin="+filepath.Join(dir, "admin.py")+":application") {
+		t.Errorf("the start-up log does not name the mounted apps:\n%s", s.Log())
+	}
+}

@@ -128,6 +128,10 @@ func (p *parser) set(o *Option, spelled, value string, w where) error {
 		return p.loadIniPaste(value, w)
 	case "plugins":
 		p.plugins(value, w)
+	case "mount":
+		if prefix, app, ok := strings.Cut(value, "="); !ok || !strings.HasPrefix(prefix, "/") || app == "" {
+			return fmt.Errorf("%s wants /PREFIX=APP (a module, a file or a paste .ini), got %q (%s)", spelled, value, w.place())
+		}
 	case "env":
 		if name, _, ok := strings.Cut(value, "="); !ok || name == "" {
 			return fmt.Errorf("%s wants NAME=VALUE, got %q (%s)", spelled, value, w.place())

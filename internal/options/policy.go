@@ -65,7 +65,6 @@ var instead = []struct{ prefix, text string }{
 	{"hook-", "the hook is not run"},
 	{"exec-", "the hook is not run"},
 	{"call-", "the hook is not run"},
-	{"mount", "one app serves every SCRIPT_NAME"},
 	{"static", "files are not served by uwsgo: serve them from nginx (or the app)"},
 	{"check-static", "files are not served by uwsgo: serve them from nginx (or the app)"},
 	{"offload-", "ignored"},

@@ -137,6 +137,14 @@ var Table = []Option{
 	},
 
 	{
+		Name: "mount", Kind: List, Group: "PyPy", Meta: "/PREFIX=APP",
+		Help: "one more app (a module, a .py/.wsgi file or a paste .ini) for requests whose SCRIPT_NAME is PREFIX; the app given without --mount answers the rest",
+	},
+	{
+		Name: "manage-script-name", Kind: Flag, Group: "PyPy",
+		Help: "choose the --mount app by the longest PREFIX the path starts with, and move that PREFIX from PATH_INFO to SCRIPT_NAME",
+	},
+	{
 		Name: "virtualenv", Aliases: []string{"venv", "home", "pyhome"}, Short: 'H', Kind: String, Group: "PyPy", Meta: "DIR",
 		Help:  "add the site-packages of DIR, a PyPy virtualenv (pypy3 -m venv DIR), to sys.path",
 		UWSGI: "a CPython virtualenv is refused: its packages cannot run on PyPy; PyPy itself is found with --pypy-home",

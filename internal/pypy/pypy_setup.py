@@ -52,6 +52,7 @@ STEP_PATH, STEP_EVAL, STEP_EXEC, STEP_WSGI_MODULE, STEP_WSGI_FILE, STEP_POST_FOR
 STEP_MULE_LOOP, STEP_SPOOLER_LOOP = 20, 21
 STEP_PASTE = 8
 STEP_VIRTUALENV = 9
+STEP_MOUNT = 10
 # What handle() returns (pypy.Handled ... in Go).
 HANDLED, FAILED_BEFORE_HEADERS, FAILED_AFTER_HEADERS, NO_APP = range(4)
 # What send() returns.
@@ -1094,21 +1095,75 @@ def _run_file(path):
     _run_source(code, path)
 
 
-def _set_app(app, what):
-    global _app
+def _checked(app, what):
     if not callable(app):
         raise TypeError("%s is %r, which is not callable" % (what, app))
+    return app, what
+
+
+def _set_app(app, what):
+    global _app
     _app = app
     uwsgi.applications = {"": app}
     uwsgi.applist = (what,)
     _report(REPORT_APP, what)
 
 
+# --mount PREFIX=APP: more apps, chosen by SCRIPT_NAME (as nginx's uwsgi_param sets it)
+# or, with --manage-script-name, by the longest PREFIX that PATH_INFO starts with, which
+# then moves from PATH_INFO to SCRIPT_NAME. The app loaded without --mount, if any,
+# answers the rest. Without mounts none of this is on the request path.
+_mounts = []  # (prefix, app), longest prefix first
+_default_app = None
+_manage_script_name = False
+
+
+def _dispatch(environ, start_response):
+    if _manage_script_name:
+        path = environ.get("PATH_INFO", "")
+        for prefix, app in _mounts:
+            if path == prefix or path.startswith(prefix + "/"):
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+                environ["PATH_INFO"] = path[len(prefix):]
+                return app(environ, start_response)
+    else:
+        script = environ.get("SCRIPT_NAME", "").rstrip("/")
+        for prefix, app in _mounts:
+            if script == prefix:
+                return app(environ, start_response)
+    if _default_app is not None:
+        return _default_app(environ, start_response)
+    start_response("404 Not Found", [("Content-Type", "text/plain")])
+    return [b"no app is mounted here\n"]
+
+
+def _mount(spec):
+    global _app, _default_app
+    prefix, _, target = spec.partition("=")
+    prefix = prefix.rstrip("/")
+    if target.startswith("config:") or target.endswith(".ini"):
+        app, what = _paste_app(target)
+    elif target.endswith(".py") or os.path.isfile(target):
+        app, what = _file_app(target)
+    else:
+        app, what = _module_app(target)
+    if not _mounts:
+        _default_app = _app
+        uwsgi.applist = uwsgi.applist if _app is not None else ()
+        uwsgi.applications = dict(uwsgi.applications) if _app is not None else {}
+    _mounts.append((prefix, app))
+    _mounts.sort(key=lambda m: -len(m[0]))
+    uwsgi.applications[prefix] = app
+    uwsgi.applist += ("%s=%s" % (prefix, what),)
+    _app = _dispatch
+    _report(REPORT_APP, ", ".join(uwsgi.applist))
+
+
 # The app's name in a module or file: --callable, as uWSGI's CPython plugin calls it.
 _callable = "application"
 
 
-def _load_module(spec):
+def _module_app(spec):
     import importlib
 
     name, _, attr = spec.partition(":")
@@ -1119,10 +1174,10 @@ def _load_module(spec):
         if not hasattr(app, part):
             raise AttributeError("module %r has no callable %r (from --pypy-wsgi %s)" % (name, attr, spec))
         app = getattr(app, part)
-    _set_app(app, "%s:%s" % (name, attr))
+    return _checked(app, "%s:%s" % (name, attr))
 
 
-def _load_file(path):
+def _file_app(path):
     import importlib.machinery
     import importlib.util
 
@@ -1139,7 +1194,7 @@ def _load_file(path):
         raise
     if not hasattr(module, _callable):
         raise AttributeError("%s defines no callable named %r" % (path, _callable))
-    _set_app(getattr(module, _callable), "%s:%s" % (path, _callable))
+    return _checked(getattr(module, _callable), "%s:%s" % (path, _callable))
 
 
 def _virtualenv(path):
@@ -1172,7 +1227,7 @@ class _UserError(Exception):
     """A start-up error whose message says everything: reported without a traceback."""
 
 
-def _load_paste(spec):
+def _paste_app(spec):
     """--pypy-paste [config:]FILE: PasteDeploy's loadapp, after logging is configured from
     the same file when it has logging sections (as pserve and uWSGI do)."""
     path = os.path.abspath(spec[len("config:"):] if spec.startswith("config:") else spec)
@@ -1202,7 +1257,7 @@ def _load_paste(spec):
 
         # Loggers created before (by --pypy-exec code, say) keep working.
         logging.config.fileConfig(path, names, disable_existing_loggers=False)
-    _set_app(loadapp("config:" + path), "config:" + path)
+    return _checked(loadapp("config:" + path), "config:" + path)
 
 
 def _post_fork(_):
@@ -1225,9 +1280,10 @@ def _configure(text):
     for name, value in conf["options"]:
         given.setdefault(name, []).append(value.encode())
     uwsgi.opt = {k: (v[0] if len(v) == 1 else v) for k, v in given.items()}
-    global _callable
+    global _callable, _manage_script_name
     if "callable" in given:
         _callable = given["callable"][-1].decode()
+    _manage_script_name = given.get("manage-script-name", [b"false"])[-1] == b"true"
     uwsgi.buffer_size = conf.get("buffer_size", 65535)
     uwsgi.cores = conf["threads"]
     major, minor, rev = (int(x) for x in conf["version"].split(".")[:3])
@@ -1242,13 +1298,14 @@ _steps = {
     STEP_PATH: _add_path,
     STEP_EVAL: lambda code: _run_source(code, "<pypy-eval>"),
     STEP_EXEC: _run_file,
-    STEP_WSGI_MODULE: _load_module,
-    STEP_WSGI_FILE: _load_file,
+    STEP_WSGI_MODULE: lambda spec: _set_app(*_module_app(spec)),
+    STEP_WSGI_FILE: lambda path: _set_app(*_file_app(path)),
     STEP_POST_FORK: _post_fork,
     STEP_CONFIG: _configure,
     STEP_MULE_LOOP: _mule_loop,
     STEP_SPOOLER_LOOP: _spooler_loop,
-    STEP_PASTE: _load_paste,
+    STEP_PASTE: lambda spec: _set_app(*_paste_app(spec)),
+    STEP_MOUNT: _mount,
     STEP_VIRTUALENV: _virtualenv,
 }
 

@@ -346,13 +346,24 @@ func load(cfg *options.Config, logger *log.Logger, env Env) error {
 	}
 
 	appErr := loadApp(cfg)
+	for _, m := range cfg.All("mount") {
+		if appErr != nil {
+			break
+		}
+		appErr = pypy.Do(pypy.StepMount, m)
+	}
 	if appErr == nil {
 		logger.Printf("app loaded: %s", pypy.App())
 	} else if cfg.Bool("need-app") {
 		return &Failure{Status: ExitNoApp, Err: fmt.Errorf("%v\n--need-app: exiting with status %d", appErr, ExitNoApp)}
 	} else {
 		logger.Printf("%v", appErr)
-		logger.Printf("no app loaded: every request will be answered with 500 (dynamic mode); --need-app makes this fatal")
+		if app := pypy.App(); app != "" {
+			// A --mount failed after the others loaded: they serve, the prefix does not exist.
+			logger.Printf("serving %s only; --need-app makes this fatal", app)
+		} else {
+			logger.Printf("no app loaded: every request will be answered with 500 (dynamic mode); --need-app makes this fatal")
+		}
 	}
 
 	if err := run(cfg.Seq("pypy-eval-post-fork", "pypy-exec-post-fork")); err != nil {
@@ -376,6 +387,8 @@ func loadApp(cfg *options.Config) error {
 		return pypy.Do(pypy.StepWSGIFile, file)
 	case paste != "":
 		return pypy.Do(pypy.StepPaste, paste)
+	case cfg.Has("mount"):
+		return nil // every app is mounted
 	}
 	return errors.New("no app given (--pypy-wsgi MODULE, --pypy-wsgi-file FILE or --pypy-paste FILE.ini)")
 }
