@@ -16,7 +16,11 @@ func WriteHelp(w io.Writer) {
 	var b strings.Builder
 	b.WriteString("Usage: uwsgo [OPTION]... [FILE.ini]...\n\n")
 	b.WriteString("Runs a Python WSGI app on an embedded PyPy; command lines and ini files\n")
-	b.WriteString("written for uWSGI's PyPy plugin work unchanged.\n")
+	b.WriteString("written for uWSGI's PyPy plugin work unchanged.\n\n")
+	b.WriteString("Every uWSGI option is accepted. The sections below are the options uwsgo\n")
+	b.WriteString("implements, then the uWSGI options it accepts without effect (with the\n")
+	b.WriteString("reason), then those it does not implement (a warning at start says what\n")
+	b.WriteString("happens instead); names unknown to uWSGI too are explained at the end.\n")
 
 	for _, group := range helpGroups() {
 		fmt.Fprintf(&b, "\n%s:\n", group)

@@ -100,3 +100,27 @@ func TestIniLanguageErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestUWSGINumbers(t *testing.T) {
+	dir := t.TempDir()
+	for body, want := range map[string]map[string]int64{
+		"post-buffering = 0":                 {"post-buffering": 0},
+		"post-buffering = yes ; buffer":      {"post-buffering": 1048576},
+		"post-buffering = 8192  # 8k":        {"post-buffering": 8192},
+		"http-keepalive = false":             {"http-keepalive": 0},
+		"http-keepalive = 30":                {"http-keepalive": 30},
+		"http-keepalive":                     {"http-keepalive": 60},
+		"limit-post = off":                   {"limit-post": 0},
+		"buffer-size = 131072 ; big cookies": {"buffer-size": 131072},
+	} {
+		ini := writeFile(t, dir, "n.ini", "[uwsgi]\n"+body+"\n")
+		c := mustParse(t, []string{ini})
+		for name, n := range want {
+			if got := c.Int(name); got != n {
+				t.Errorf("%q: %s = %d, want %d", body, name, got, n)
+			}
+		}
+	}
+	// On the command line a ";" is part of the value, as the shell passed it.
+	wantError(t, parseError(t, []string{"--threads", "4 ; x"}), `--threads wants a whole number from 1 to 1024, got "4 ; x" (command line)`)
+}

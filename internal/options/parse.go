@@ -360,26 +360,21 @@ func uwsgiValue(o *Option, value string, w where) string {
 	if w.src == fromIni {
 		value = inlineComment.ReplaceAllString(value, "")
 	}
-	if o.Kind == Int {
-		if b, ok := parseBool(value); ok && value != "" && (value[0] < '0' || value[0] > '9') {
-			value = map[bool]string{true: "1", false: "0"}[b]
-			if o.Name != "http-keepalive" {
-				value = "0" // atoi("true")
-			}
+	b, isBool := parseBool(value)
+	switch {
+	case o.Name == "http-keepalive":
+		// uWSGI's is a switch: 1 (or true, or no value) turns keep-alive on, here
+		// with uwsgo's timeout; a larger number is the timeout.
+		if isBool {
+			value = map[bool]string{true: o.Default, false: "0"}[b]
 		}
-	}
-	switch o.Name {
-	case "http-keepalive":
-		// uWSGI's is a switch: 1 (or true) turns keep-alive on, with uwsgo's timeout.
-		if value == "1" || value == "" {
-			value = o.Default
-		}
-	case "post-buffering":
-		// uWSGI's 0 is "no buffering", its default; uwsgo always buffers, so its own
-		// default is the nearest meaning (0 would spill every body to a file).
-		if value == "0" {
-			value = o.Default
-		}
+	case o.Kind != Int || !isBool || value == "" || (value[0] >= '0' && value[0] <= '9'):
+	case o.Name == "post-buffering":
+		// "true" is uWSGI's 0, "no buffering", which uwsgo does not have: the nearest
+		// meaning is its default (uwsgo's own 0 sends every body to a file).
+		value = o.Default
+	default:
+		value = "0" // atoi("true")
 	}
 	return value
 }

@@ -65,7 +65,7 @@ var Table = []Option{
 		UWSGI: "uWSGI's default is 100",
 	},
 	{
-		Name: "chmod-socket", Kind: String, Group: "Sockets", Meta: "MODE", Implicit: "666",
+		Name: "chmod-socket", Aliases: []string{"chmod"}, Short: 'C', Kind: String, Group: "Sockets", Meta: "MODE", Implicit: "666",
 		Help: "permissions of UNIX sockets (octal; given alone: 666)",
 	},
 	{
@@ -239,7 +239,7 @@ var Table = []Option{
 
 	// HTTP
 	{
-		Name: "buffer-size", Kind: Int, Group: "HTTP", Meta: "BYTES",
+		Name: "buffer-size", Short: 'b', Kind: Int, Group: "HTTP", Meta: "BYTES",
 		Default: "65535", Min: 1024,
 		Help:  "largest request head (request line + headers) accepted; above 65535 it is 65535, the most a uwsgi packet holds",
 		UWSGI: "uWSGI's default is 4096",
@@ -252,11 +252,11 @@ var Table = []Option{
 	{
 		Name: "post-buffering", Kind: Int, Group: "HTTP", Meta: "BYTES",
 		Default: "1048576", Min: 0,
-		Help:  "request bodies larger than this are spilled to a temporary file; 0 (uWSGI's \"no buffering\") means the default",
+		Help:  "request bodies larger than this are spilled to a temporary file (0: every body); true or yes, uWSGI's \"no buffering\", means the default",
 		UWSGI: "uWSGI defaults to 0 (no buffering); uwsgo always reads the whole body before Python sees it",
 	},
 	{
-		Name: "socket-timeout", Aliases: []string{"http-timeout"}, Kind: Int, Group: "HTTP", Meta: "SECONDS",
+		Name: "socket-timeout", Aliases: []string{"http-timeout"}, Short: 'z', Kind: Int, Group: "HTTP", Meta: "SECONDS",
 		Default: "30", Min: 1,
 		Help:  "a read or write that stalls this long closes the connection",
 		UWSGI: "uWSGI's default is 4; --http-timeout, the timeout of uWSGI's HTTP router, sets this too",
@@ -300,7 +300,7 @@ var Table = []Option{
 		Help: "largest value of the legacy --cache",
 	},
 	{
-		Name: "sharedarea", Kind: List, Group: "Shared state", Meta: "PAGES",
+		Name: "sharedarea", Short: 'A', Kind: List, Group: "Shared state", Meta: "PAGES",
 		Help: "a shared area of PAGES 4 KiB pages for uwsgi.sharedarea_* (repeatable: ids 0, 1, ...)",
 	},
 	{
@@ -317,11 +317,11 @@ var Table = []Option{
 		Help: "a farm of mules (by mule id, from 1) for uwsgi.farm_msg",
 	},
 	{
-		Name: "spooler", Kind: List, Group: "Shared state", Meta: "DIR",
+		Name: "spooler", Short: 'Q', Kind: List, Group: "Shared state", Meta: "DIR",
 		Help: "a spooler process running the jobs uwsgi.spool() writes into DIR (created if missing)",
 	},
 	{
-		Name: "spooler-frequency", Kind: Int, Group: "Shared state", Meta: "SECONDS",
+		Name: "spooler-frequency", Aliases: []string{"spooler-freq"}, Kind: Int, Group: "Shared state", Meta: "SECONDS",
 		Default: "30", Min: 1,
 		Help:  "how often the spooler looks for jobs it was not told about and retries SPOOL_RETRY jobs",
 		UWSGI: "uwsgo's own uwsgi.spool() wakes the spooler at once",
@@ -358,7 +358,7 @@ var Table = []Option{
 		Help: "remove UNIX sockets and the pidfile on exit",
 	},
 	{
-		Name: "stats", Kind: String, Group: "Operations", Meta: "ADDR",
+		Name: "stats", Aliases: []string{"stats-server"}, Kind: String, Group: "Operations", Meta: "ADDR",
 		Help: "serve uWSGI's stats JSON on ADDR (TCP or UNIX) to every connection",
 	},
 	{
