@@ -328,3 +328,66 @@ manage-script-name = true
 		t.Errorf("the start-up log does not name the mounted apps:\n%s", s.Log())
 	}
 }
+
+// TestUWSGIConfigLogMaxsize: logto + log-maxsize rotate the log by size (master and
+// workers move to the new file), as uWSGI's log rotation does.
+func TestUWSGIConfigLogMaxsize(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"master", "single"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			dir := cfgDockerApp(t)
+			addr := freeAddr(t)
+			logfile := filepath.Join(dir, "logs", "uwsgi.log")
+			if err := os.MkdirAll(filepath.Dir(logfile), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			master := "processes = 2\nmaster = true\n"
+			if mode == "single" {
+				master = ""
+			}
+			ini := cfgWrite(t, filepath.Join(dir, "log.ini"), `[uwsgi]
+chdir = %d
+wsgi-file = app.py
+callable = app
+env = MODE=log
+env = ONE=1
+env = TWO=2
+http-socket = `+addr+`
+`+master+`logto = %dlogs/uwsgi.log
+log-maxsize = 4000   ; bytes
+`)
+			s := Launch(t, exec.Command(binary, ini))
+			s.Addr = addr
+			ready := func() bool { b, _ := os.ReadFile(logfile); return strings.Contains(string(b), " ready (") }
+			if !wsgiPoll(20*time.Second, ready) {
+				b, _ := os.ReadFile(logfile)
+				t.Fatalf("not ready; log file:\n%s\noutput:\n%s", b, s.Log())
+			}
+			var backups []string
+			for i := 0; i < 400 && len(backups) == 0; i++ {
+				s.Get(fmt.Sprintf("/request-%d", i))
+				backups, _ = filepath.Glob(logfile + ".*")
+				if i%20 == 19 {
+					wsgiPoll(2*time.Second, func() bool { backups, _ = filepath.Glob(logfile + ".*"); return len(backups) > 0 })
+				}
+			}
+			if len(backups) == 0 {
+				t.Fatalf("no rotated log after 400 requests")
+			}
+			// New requests land in the new file, from every process.
+			if !wsgiPoll(10*time.Second, func() bool {
+				s.Get("/after-rotation")
+				b, _ := os.ReadFile(logfile)
+				return strings.Contains(string(b), "GET /after-rotation")
+			}) {
+				b, _ := os.ReadFile(logfile)
+				t.Fatalf("requests after the rotation are not in the new log:\n%s", b)
+			}
+			old, _ := os.ReadFile(backups[0])
+			if !strings.Contains(string(old), "GET /request-0 ") {
+				t.Errorf("the rotated file %s lacks the first requests", backups[0])
+			}
+		})
+	}
+}

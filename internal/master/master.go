@@ -646,6 +646,12 @@ func (m *Master) tick() {
 	if f := m.logTouch.Changed(); f != "" {
 		m.reopenLog("--touch-logreopen " + f)
 	}
+	switch backup, err := instance.RotateLog(m.cfg); {
+	case err != nil:
+		m.log.Printf("master: %v", err)
+	case backup != "":
+		m.reopenLog("--log-maxsize: the full log is now " + backup)
+	}
 }
 
 // harakiri kills p if one of its requests runs past --harakiri or past the limit the app

@@ -76,8 +76,6 @@ var instead = []struct{ prefix, text string }{
 	{"zerg", "uwsgo has no zerg mode; ignored"},
 	{"subscri", "uwsgo takes no part in subscription servers; ignored"},
 	{"log", "the log is uwsgo's own: stderr, --logto or --daemonize, with --log-format"},
-	{"log-maxsize", "the log is not rotated by size: rotate it with logrotate and --touch-logreopen (or SIGUSR2)"},
-	{"log-backupname", "the log is not rotated by size: rotate it with logrotate and --touch-logreopen (or SIGUSR2)"},
 	{"log-4xx", "every request is logged, whatever its status, unless --disable-logging"},
 	{"log-5xx", "every request is logged, whatever its status, unless --disable-logging"},
 	{"log-slow", "every request is logged, however long it took, unless --disable-logging"},

@@ -386,6 +386,15 @@ var Table = []Option{
 		Help: "reopen the log file (--logto, --daemonize) on every reload too; SIGUSR2 always reopens it",
 	},
 	{
+		Name: "log-maxsize", Kind: Int, Group: "Logging", Meta: "BYTES",
+		Default: "0", Min: 0,
+		Help: "once the log file (--logto, --daemonize) reaches this size, rename it and start a new one; 0 = never",
+	},
+	{
+		Name: "log-backupname", Kind: String, Group: "Logging", Meta: "FILE",
+		Help: "the name --log-maxsize gives the full log (default: the log file's name, a dot and the Unix time)",
+	},
+	{
 		Name: "touch-logreopen", Kind: List, Group: "Logging", Meta: "FILE",
 		Help: "reopen the log file when FILE's modification time changes (for logrotate's postrotate)",
 	},
