@@ -391,3 +391,28 @@ log-maxsize = 4000   ; bytes
 		})
 	}
 }
+
+// TestUWSGIConfigMemoryLimits: reload-on-as replaces a worker gracefully, evil-reload-on-rss
+// kills one outright; with 1 MB every PyPy worker is over both, so each happens at once.
+func TestUWSGIConfigMemoryLimits(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ option, line string }{
+		{"reload-on-as", `master: worker 1 \(pid \d+\) has \d+ MB of address space \(--reload-on-as 1\): replacing it`},
+		{"evil-reload-on-rss", `master: worker 1 \(pid \d+\) uses \d+ MB of memory \(--evil-reload-on-rss 1\): killing it`},
+	} {
+		t.Run(tc.option, func(t *testing.T) {
+			t.Parallel()
+			dir := cfgDockerApp(t)
+			ini := cfgWrite(t, filepath.Join(dir, "mem.ini"), "[uwsgi]\nchdir = %d\nwsgi-file = app.py\ncallable = app\n"+
+				"master = true\nprocesses = 1\n"+tc.option+" = 1   ; MB\n")
+			s := Start(t, ini)
+			re := regexp.MustCompile(tc.line)
+			if !wsgiPoll(20*time.Second, func() bool { return len(re.FindAllString(s.Log(), -1)) >= 2 }) {
+				t.Fatalf("no two %q lines within 20 s:\n%s", tc.line, s.Log())
+			}
+			if strings.Contains(s.Log(), "warning") {
+				t.Errorf("%s was warned about:\n%s", tc.option, s.Log())
+			}
+		})
+	}
+}

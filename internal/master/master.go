@@ -633,7 +633,7 @@ func (m *Master) tick() {
 		if !p.ready || p.stopping != "" {
 			continue
 		}
-		if m.harakiri(p, now, harakiri) {
+		if m.harakiri(p, now, harakiri) || m.evilReload(p, now) {
 			continue
 		}
 		if why := m.recycleReason(p, now); why != "" && p.replacedBy == nil {
@@ -691,10 +691,37 @@ func (m *Master) recycleReason(p *proc, now time.Time) string {
 	if s := m.cfg.Int("max-worker-lifetime"); s > 0 && now.Sub(p.spawned) > time.Duration(s)*time.Second {
 		return fmt.Sprintf("ran for %d s (--max-worker-lifetime %d)", int(now.Sub(p.spawned).Seconds()), s)
 	}
-	if mb := m.cfg.Int("reload-on-rss"); mb > 0 {
-		if rss, _ := stats.Memory(p.pid); rss > mb<<20 {
-			return fmt.Sprintf("uses %d MB of memory (--reload-on-rss %d)", rss>>20, mb)
-		}
+	return memoryOver(m.cfg, p.pid, "reload-on-rss", "reload-on-as")
+}
+
+// evilReload kills p outright, without waiting for its requests, past
+// --evil-reload-on-rss or --evil-reload-on-as: for a worker whose memory grows too fast
+// to wait for a graceful replacement.
+func (m *Master) evilReload(p *proc, now time.Time) bool {
+	why := memoryOver(m.cfg, p.pid, "evil-reload-on-rss", "evil-reload-on-as")
+	if why == "" {
+		return false
+	}
+	m.log.Printf("master: worker %d (pid %d) %s: killing it", p.id, p.pid, why)
+	p.process.Kill()
+	p.stopping = why
+	p.killAt = now.Add(time.Hour)
+	return true
+}
+
+// memoryOver says how pid's resident (rssOpt) or virtual (asOpt) memory is past the
+// option's megabytes, "" if neither is.
+func memoryOver(cfg *options.Config, pid int, rssOpt, asOpt string) string {
+	rssMB, asMB := cfg.Int(rssOpt), cfg.Int(asOpt)
+	if rssMB == 0 && asMB == 0 {
+		return ""
+	}
+	rss, vsz := stats.Memory(pid)
+	switch {
+	case rssMB > 0 && rss > rssMB<<20:
+		return fmt.Sprintf("uses %d MB of memory (--%s %d)", rss>>20, rssOpt, rssMB)
+	case asMB > 0 && vsz > asMB<<20:
+		return fmt.Sprintf("has %d MB of address space (--%s %d)", vsz>>20, asOpt, asMB)
 	}
 	return ""
 }

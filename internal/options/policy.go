@@ -99,7 +99,6 @@ var instead = []struct{ prefix, text string }{
 	{"touch-", "nothing watches the file"},
 	{"fs-", "nothing watches the file"},
 	{"reload-on-", "the worker is not replaced for it"},
-	{"evil-reload-on-", "the worker is not replaced for it"},
 	{"limit-", "no limit is set"},
 }
 

@@ -190,6 +190,21 @@ var Table = []Option{
 		Help: "replace a worker whose resident memory grows past this; 0 = never",
 	},
 	{
+		Name: "reload-on-as", Kind: Int, Group: "Processes", Meta: "MB",
+		Default: "0", Min: 0,
+		Help: "replace a worker whose address space (virtual size) grows past this; 0 = never",
+	},
+	{
+		Name: "evil-reload-on-rss", Kind: Int, Group: "Processes", Meta: "MB",
+		Default: "0", Min: 0,
+		Help: "kill (and respawn) a worker at once, its requests with it, when its resident memory grows past this; 0 = never",
+	},
+	{
+		Name: "evil-reload-on-as", Kind: Int, Group: "Processes", Meta: "MB",
+		Default: "0", Min: 0,
+		Help: "kill (and respawn) a worker at once when its address space grows past this; 0 = never",
+	},
+	{
 		Name: "max-worker-lifetime", Kind: Int, Group: "Processes", Meta: "SECONDS",
 		Default: "0", Min: 0,
 		Help: "replace a worker after it ran this long; 0 = never",
