@@ -416,3 +416,44 @@ func TestUWSGIConfigMemoryLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestUWSGIConfigAttachDaemon: a Django site's ini running a queue consumer beside the
+// workers: started, started again when it dies, stopped with the instance.
+func TestUWSGIConfigAttachDaemon(t *testing.T) {
+	t.Parallel()
+	dir := cfgDockerApp(t)
+	pids := filepath.Join(dir, "daemon.pids")
+	ini := cfgWrite(t, filepath.Join(dir, "daemon.ini"), `[uwsgi]
+chdir = %d
+wsgi-file = app.py
+callable = app
+env = MODE=d
+env = ONE=1
+env = TWO=2
+; the worker queue, as celery would be
+attach-daemon = echo $$ >> %ddaemon.pids; exec sleep 600
+`)
+	s := Start(t, ini)
+	read := func() []string {
+		b, _ := os.ReadFile(pids)
+		return strings.Fields(string(b))
+	}
+	if !wsgiPoll(10*time.Second, func() bool { return len(read()) == 1 }) {
+		t.Fatalf("the daemon did not start:\n%s", s.Log())
+	}
+	first, _ := strconv.Atoi(read()[0])
+	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !wsgiPoll(10*time.Second, func() bool { return len(read()) == 2 }) {
+		t.Fatalf("the daemon was not started again after it died:\n%s", s.Log())
+	}
+	second, _ := strconv.Atoi(read()[1])
+	if !strings.Contains(s.Log(), fmt.Sprintf("(pid %d) was killed by SIGKILL: starting it again", first)) {
+		t.Errorf("the log does not say why the daemon was restarted:\n%s", s.Log())
+	}
+	s.Stop()
+	if !wsgiPoll(10*time.Second, func() bool { return syscall.Kill(second, 0) != nil }) {
+		t.Errorf("the daemon (pid %d) outlived the instance", second)
+	}
+}

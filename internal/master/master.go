@@ -68,28 +68,30 @@ type event struct {
 
 // Master is a running master process.
 type Master struct {
-	cfg       *options.Config
-	log       *log.Logger
-	in        *instance.Instance
-	fds       []uintptr // the sockets, as handed to workers
-	board     *scoreboard.Board
-	shared    *shared.State
-	signals   *signals.Router
-	nextOne   int // round robin of signals for "worker"
-	aux       []*aux
-	auxEvents chan auxEvent
-	nextMule  int
-	binary    []string // the command that starts a worker, before uwsgo's arguments
-	n         int      // processes
-	events    chan event
-	procs     map[*proc]bool
-	fails     map[int]int // worker id -> deaths before becoming ready, in a row
-	spawns    map[int]uint64
-	harakiris map[int]uint64
-	mtimes    map[string]time.Time
-	started   bool // every first-generation worker was ready once
-	exiting   string
-	status    int // exit status
+	cfg          *options.Config
+	log          *log.Logger
+	in           *instance.Instance
+	fds          []uintptr // the sockets, as handed to workers
+	board        *scoreboard.Board
+	shared       *shared.State
+	signals      *signals.Router
+	nextOne      int // round robin of signals for "worker"
+	aux          []*aux
+	auxEvents    chan auxEvent
+	daemons      []*daemon
+	daemonEvents chan daemonEvent
+	nextMule     int
+	binary       []string // the command that starts a worker, before uwsgo's arguments
+	n            int      // processes
+	events       chan event
+	procs        map[*proc]bool
+	fails        map[int]int // worker id -> deaths before becoming ready, in a row
+	spawns       map[int]uint64
+	harakiris    map[int]uint64
+	mtimes       map[string]time.Time
+	started      bool // every first-generation worker was ready once
+	exiting      string
+	status       int // exit status
 
 	// systemd (Type=notify)
 	reloading  bool   // a reload was announced and not every replacement is ready yet
@@ -102,14 +104,15 @@ type Master struct {
 func Run(cfg *options.Config, logger *log.Logger, in *instance.Instance) int {
 	m := &Master{
 		cfg: cfg, log: logger, in: in,
-		n:         int(cfg.Int("processes")),
-		events:    make(chan event, 64),
-		auxEvents: make(chan auxEvent, 16),
-		procs:     map[*proc]bool{},
-		fails:     map[int]int{},
-		spawns:    map[int]uint64{},
-		harakiris: map[int]uint64{},
-		mtimes:    map[string]time.Time{},
+		n:            int(cfg.Int("processes")),
+		events:       make(chan event, 64),
+		auxEvents:    make(chan auxEvent, 16),
+		daemonEvents: make(chan daemonEvent, 16),
+		procs:        map[*proc]bool{},
+		fails:        map[int]int{},
+		spawns:       map[int]uint64{},
+		harakiris:    map[int]uint64{},
+		mtimes:       map[string]time.Time{},
 	}
 	if err := m.setup(); err != nil {
 		logger.Printf("uwsgo: %v", err)
@@ -144,6 +147,7 @@ func (m *Master) setup() error {
 		return err
 	}
 	m.signals = signals.New(m.shared.Signals, m.sendSignal, m.log)
+	m.planDaemons()
 	if err := m.planAux(); err != nil {
 		return err
 	}
@@ -178,9 +182,12 @@ func (m *Master) run() int {
 	for _, a := range m.aux {
 		m.spawnAux(a)
 	}
+	for _, d := range m.daemons {
+		m.startDaemon(d)
+	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	for len(m.procs) > 0 || m.auxAlive() || m.exiting == "" {
+	for len(m.procs) > 0 || m.auxAlive() || m.daemonsAlive() || m.exiting == "" {
 		select {
 		case e := <-m.events:
 			m.handle(e)
@@ -192,6 +199,8 @@ func (m *Master) run() int {
 				continue
 			}
 			m.onAuxEvent(e)
+		case e := <-m.daemonEvents:
+			m.onDaemonEvent(e)
 		case <-tick.C:
 			m.tick()
 		}
@@ -617,11 +626,13 @@ func (m *Master) shutdown(why string, now bool) {
 		}
 	}
 	m.stopAux(sig)
+	m.stopDaemons()
 }
 
 // tick runs once a second: harakiri, the recycling limits, mercy deadlines, touch-reload.
 func (m *Master) tick() {
 	now := time.Now()
+	m.killLateDaemons(now)
 	harakiri := m.cfg.Int("harakiri")
 	for p := range m.procs {
 		if p.stopping != "" && now.After(p.killAt) {

@@ -328,6 +328,11 @@ var Table = []Option{
 		Help: "a mule: a process that loads the app but serves no requests; alone it runs uwsgi.mule_msg_hook for each message, with FILE.py it runs the script",
 	},
 	{
+		Name: "attach-daemon", Kind: List, Group: "Processes", Meta: "COMMAND",
+		Help:  "run COMMAND (through /bin/sh) beside the workers, start it again when it exits and stop it with the instance; implies --master",
+		UWSGI: "worker reloads leave it running",
+	},
+	{
 		Name: "farm", Kind: List, Group: "Shared state", Meta: "NAME:ID,ID...",
 		Help: "a farm of mules (by mule id, from 1) for uwsgi.farm_msg",
 	},
