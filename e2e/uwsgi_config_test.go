@@ -457,3 +457,31 @@ attach-daemon = echo $$ >> %ddaemon.pids; exec sleep 600
 		t.Errorf("the daemon (pid %d) outlived the instance", second)
 	}
 }
+
+// TestUWSGIConfigCron: a cron line in uWSGI's syntax runs its command from the master
+// (every minute: so at once, in the first minute).
+func TestUWSGIConfigCron(t *testing.T) {
+	t.Parallel()
+	dir := cfgDockerApp(t)
+	ini := cfgWrite(t, filepath.Join(dir, "cron.ini"), `[uwsgi]
+chdir = %d
+wsgi-file = app.py
+callable = app
+env = MODE=c
+env = ONE=1
+env = TWO=2
+; clear the sessions every minute
+cron = -1 -1 -1 -1 -1 echo "$MODE ran" >> %dcron.out
+`)
+	s := Start(t, ini)
+	if !wsgiPoll(10*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "cron.out"))
+		return string(b) == "c ran\n"
+	}) {
+		t.Fatalf("the cron command did not run:\n%s", s.Log())
+	}
+	code, out := RunToExit(t, 20*time.Second, nil, "--http-socket", freeAddr(t), "--cron", "5 4 * * * cmd", "--pypy-wsgi-file", filepath.Join(dir, "app.py"))
+	if code != 1 || !strings.Contains(out, `--cron "5 4 * * * cmd": "*" is not a number (-1 for any, -N for every N)`) {
+		t.Errorf("a crontab-style line: exit %d, output:\n%s", code, out)
+	}
+}

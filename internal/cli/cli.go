@@ -71,8 +71,8 @@ func Main(args []string) int {
 	if in == nil {
 		return 0 // --daemonize: the background copy carries on
 	}
-	// Mules, spoolers and daemons are processes of their own: they need a master, as in uWSGI.
-	if cfg.Bool("master") || cfg.Int("processes") > 1 || cfg.Has("mule") || cfg.Has("spooler") || cfg.Has("attach-daemon") {
+	// Mules, spoolers, daemons and cron jobs are processes of their own: they need a master, as in uWSGI.
+	if cfg.Bool("master") || cfg.Int("processes") > 1 || cfg.Has("mule") || cfg.Has("spooler") || cfg.Has("attach-daemon") || cfg.Has("cron") {
 		return master.Run(cfg, logger, in)
 	}
 	defer in.Close()

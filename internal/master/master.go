@@ -80,6 +80,8 @@ type Master struct {
 	auxEvents    chan auxEvent
 	daemons      []*daemon
 	daemonEvents chan daemonEvent
+	cron         []cronJob
+	cronMinute   time.Time // the last minute the cron jobs were checked
 	nextMule     int
 	binary       []string // the command that starts a worker, before uwsgo's arguments
 	n            int      // processes
@@ -148,6 +150,9 @@ func (m *Master) setup() error {
 	}
 	m.signals = signals.New(m.shared.Signals, m.sendSignal, m.log)
 	m.planDaemons()
+	if err := m.planCron(); err != nil {
+		return err
+	}
 	if err := m.planAux(); err != nil {
 		return err
 	}
@@ -633,6 +638,7 @@ func (m *Master) shutdown(why string, now bool) {
 func (m *Master) tick() {
 	now := time.Now()
 	m.killLateDaemons(now)
+	m.runCron(now)
 	harakiri := m.cfg.Int("harakiri")
 	for p := range m.procs {
 		if p.stopping != "" && now.After(p.killAt) {

@@ -333,6 +333,10 @@ var Table = []Option{
 		UWSGI: "worker reloads leave it running",
 	},
 	{
+		Name: "cron", Kind: List, Group: "Processes", Meta: "MIN HOUR DAY MONTH WEEKDAY COMMAND",
+		Help: "run COMMAND (through /bin/sh) from the master at every matching minute; -1 is any, -N every N; implies --master",
+	},
+	{
 		Name: "farm", Kind: List, Group: "Shared state", Meta: "NAME:ID,ID...",
 		Help: "a farm of mules (by mule id, from 1) for uwsgi.farm_msg",
 	},
