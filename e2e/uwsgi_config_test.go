@@ -485,3 +485,53 @@ cron = -1 -1 -1 -1 -1 echo "$MODE ran" >> %dcron.out
 		t.Errorf("a crontab-style line: exit %d, output:\n%s", code, out)
 	}
 }
+
+// TestUWSGIConfigHooks: hooks and exec- options at each phase uwsgo has, in the order of
+// an instance's life; a misspelt action stops the start naming it.
+func TestUWSGIConfigHooks(t *testing.T) {
+	t.Parallel()
+	dir := cfgDockerApp(t)
+	order := filepath.Join(dir, "order")
+	ini := cfgWrite(t, filepath.Join(dir, "hooks.ini"), `[uwsgi]
+chdir = %d
+wsgi-file = app.py
+callable = app
+env = MODE=h
+env = ONE=1
+env = TWO=2
+master = true
+processes = 1
+hook-asap = mkdir:%drun/app
+exec-asap = echo asap >> %dorder
+hook-as-root = exec:echo as-root >> %dorder
+exec-as-user = echo as-user >> %dorder
+hook-master-start = write:%drun/app/started yes
+hook-master-start = exec:echo master-start >> %dorder
+exec-pre-app = echo pre-app >> %dorder
+hook-post-app = exec:echo post-app >> %dorder
+hook-post-app = print:the app is in
+hook-accepting = exec:echo accepting >> %dorder
+exec-as-user-atexit = echo atexit >> %dorder
+`)
+	s := Start(t, ini)
+	read := func() string { b, _ := os.ReadFile(order); return string(b) }
+	want := "asap\nas-root\nas-user\nmaster-start\npre-app\npost-app\naccepting\n"
+	if !wsgiPoll(10*time.Second, func() bool { return read() == want }) {
+		t.Fatalf("hooks ran as %q, want %q\n%s", read(), want, s.Log())
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "run", "app", "started")); err != nil || string(b) != "yes" {
+		t.Errorf("write: gave %q, %v", b, err)
+	}
+	if !strings.Contains(s.Log(), "the app is in") {
+		t.Errorf("print: did not log:\n%s", s.Log())
+	}
+	s.Stop()
+	if got := read(); got != want+"atexit\n" {
+		t.Errorf("after the stop the hooks ran as %q", got)
+	}
+
+	code, out := RunToExit(t, 20*time.Second, nil, "--http-socket", freeAddr(t), "--hook-as-root", "exce:true", "--pypy-wsgi-file", filepath.Join(dir, "app.py"))
+	if code != 1 || !strings.Contains(out, `--hook-as-root exce:true: uwsgo has no "exce" action`) {
+		t.Errorf("a misspelt action: exit %d, output:\n%s", code, out)
+	}
+}

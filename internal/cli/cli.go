@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 
+	"uwsgo/internal/hooks"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/master"
 	"uwsgo/internal/options"
@@ -71,6 +72,16 @@ func Main(args []string) int {
 	if in == nil {
 		return 0 // --daemonize: the background copy carries on
 	}
+	status := serve(cfg, logger, in)
+	if err := hooks.Run(cfg, "as-user-atexit", logger); err != nil {
+		logger.Printf("uwsgo: %v", err)
+		status = max(status, 1)
+	}
+	return status
+}
+
+// serve runs the instance as a master or as the single process, to its end.
+func serve(cfg *options.Config, logger *log.Logger, in *instance.Instance) int {
 	// Mules, spoolers, daemons and cron jobs are processes of their own: they need a master, as in uWSGI.
 	if cfg.Bool("master") || cfg.Int("processes") > 1 || cfg.Has("mule") || cfg.Has("spooler") || cfg.Has("attach-daemon") || cfg.Has("cron") {
 		return master.Run(cfg, logger, in)

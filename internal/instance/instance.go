@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"uwsgo/internal/accesslog"
+	"uwsgo/internal/hooks"
 	"uwsgo/internal/options"
 	"uwsgo/internal/server"
 	"uwsgo/internal/systemd"
@@ -55,6 +56,15 @@ const daemonizedEnv = "UWSGO_DAEMONIZED"
 func Prepare(cfg *options.Config, logger *log.Logger) (*Instance, error) {
 	if err := processLimits(cfg); err != nil {
 		return nil, err
+	}
+	if err := hooks.Check(cfg); err != nil {
+		return nil, err
+	}
+	// The background copy of --daemonize has had its asap in the foreground.
+	if os.Getenv(daemonizedEnv) == "" {
+		if err := hooks.Run(cfg, "asap", logger); err != nil {
+			return nil, err
+		}
 	}
 	if dir := cfg.Get("chdir"); dir != "" {
 		if err := os.Chdir(dir); err != nil {
@@ -91,7 +101,15 @@ func Prepare(cfg *options.Config, logger *log.Logger) (*Instance, error) {
 			in.vacuum = append(in.vacuum, p)
 		}
 	}
+	if err := hooks.Run(cfg, "as-root", logger); err != nil {
+		in.Close()
+		return nil, err
+	}
 	if err := dropPrivileges(cfg.Get("uid"), cfg.Get("gid"), logger); err != nil {
+		in.Close()
+		return nil, err
+	}
+	if err := hooks.Run(cfg, "as-user", logger); err != nil {
 		in.Close()
 		return nil, err
 	}

@@ -32,6 +32,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"uwsgo/internal/hooks"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
 	"uwsgo/internal/scoreboard"
@@ -168,7 +169,7 @@ func (m *Master) setup() error {
 			return fmt.Errorf("--stats %s: %w", addr, err)
 		}
 	}
-	return nil
+	return hooks.Run(m.cfg, "master-start", m.log)
 }
 
 func (m *Master) run() int {

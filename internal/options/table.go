@@ -7,7 +7,7 @@ package options
 // Keep Name identical to uWSGI's when the option means the same thing, so
 // existing uWSGI command lines and ini files keep working, and say in UWSGI
 // how it differs when it does. TestTableIsConsistent checks new rows.
-var Table = []Option{
+var Table = append([]Option{
 	// General
 	//
 	// ini is read by Parse where it appears and never shows up in
@@ -485,14 +485,48 @@ var Table = []Option{
 		Name: "no-default-app", Kind: Flag, Group: noOpGroup, Policy: NoOp,
 		Help: "uwsgo serves one app, the default one",
 	},
-}
+}, hookRows()...)
 
 // groupOrder is the order of sections in --help: from how to start, to
 // where it listens, what it runs, how it runs it, and what it prints.
-var groupOrder = []string{"General", "Sockets", "PyPy", "Processes", "HTTP", "Shared state", "Operations", "Logging", noOpGroup, unimplementedGroup}
+var groupOrder = []string{"General", "Sockets", "PyPy", "Processes", "HTTP", "Shared state", "Operations", "Logging", "Hooks", noOpGroup, unimplementedGroup}
 
 // noOpGroup holds the NoOp rows.
 const noOpGroup = "uWSGI options accepted without effect"
 
 // unimplementedGroup holds the rows policy.go adds for uWSGI's other options.
 const unimplementedGroup = "uWSGI options uwsgo does not implement"
+
+// HookPhases are the moments of an instance's life uwsgo runs --hook-PHASE and
+// --exec-PHASE at (internal/hooks); Exec marks the phases uWSGI has an exec- option for.
+var HookPhases = []struct {
+	Name, When string
+	Exec       bool
+}{
+	{"asap", "right after the configuration is read", true},
+	{"as-root", "once the sockets are bound, before privileges are dropped", true},
+	{"as-user", "after privileges are dropped", true},
+	{"master-start", "when the master starts", false},
+	{"pre-app", "in each worker before it loads the app", true},
+	{"post-app", "in each worker after it loaded the app", true},
+	{"accepting", "in each worker once it serves its sockets", false},
+	{"as-user-atexit", "when the instance has stopped", true},
+}
+
+// hookRows are the --hook-PHASE and --exec-PHASE rows, one pair per phase.
+func hookRows() []Option {
+	var rows []Option
+	for _, ph := range HookPhases {
+		rows = append(rows, Option{
+			Name: "hook-" + ph.Name, Kind: List, Group: "Hooks", Meta: "ACTION:ARG",
+			Help: "run ACTION " + ph.When + " (exec:, print:, log:, mkdir:, unlink:, write:FILE TEXT, putenv:, chdir:)",
+		})
+		if ph.Exec {
+			rows = append(rows, Option{
+				Name: "exec-" + ph.Name, Kind: List, Group: "Hooks", Meta: "COMMAND",
+				Help: "run COMMAND through /bin/sh " + ph.When + " (as --hook-" + ph.Name + " exec:COMMAND)",
+			})
+		}
+	}
+	return rows
+}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"uwsgo/internal/accesslog"
+	"uwsgo/internal/hooks"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
@@ -167,6 +168,9 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 				logger.Printf("serving %s: %v", ln.Addr(), err)
 			}
 		}()
+	}
+	if err := hooks.Run(cfg, "accepting", logger); err != nil {
+		return fail(1, "%v", err)
 	}
 	rec := env.Board.Worker(env.Record)
 	rec.PID.Store(int64(os.Getpid()))
@@ -345,12 +349,18 @@ func load(cfg *options.Config, logger *log.Logger, env Env) error {
 		return err
 	}
 
+	if err := hooks.Run(cfg, "pre-app", logger); err != nil {
+		return fail(1, "%v", err)
+	}
 	appErr := loadApp(cfg)
 	for _, m := range cfg.All("mount") {
 		if appErr != nil {
 			break
 		}
 		appErr = pypy.Do(pypy.StepMount, m)
+	}
+	if err := hooks.Run(cfg, "post-app", logger); err != nil {
+		return fail(1, "%v", err)
 	}
 	if appErr == nil {
 		logger.Printf("app loaded: %s", pypy.App())
