@@ -329,8 +329,8 @@ manage-script-name = true
 	}
 }
 
-// TestUWSGIConfigLogMaxsize: logto + log-maxsize rotate the log by size (master and
-// workers move to the new file), as uWSGI's log rotation does.
+// TestUWSGIConfigLogMaxsize: logto (or a file: logger) + log-maxsize rotate the log by
+// size (master and workers move to the new file), as uWSGI's log rotation does.
 func TestUWSGIConfigLogMaxsize(t *testing.T) {
 	t.Parallel()
 	for _, mode := range []string{"master", "single"} {
@@ -342,9 +342,10 @@ func TestUWSGIConfigLogMaxsize(t *testing.T) {
 			if err := os.MkdirAll(filepath.Dir(logfile), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			master := "processes = 2\nmaster = true\n"
+			// The single process names its file as a uWSGI logger does.
+			master, logto := "processes = 2\nmaster = true\n", "logto = %dlogs/uwsgi.log"
 			if mode == "single" {
-				master = ""
+				master, logto = "", "logger = file:%dlogs/uwsgi.log"
 			}
 			ini := cfgWrite(t, filepath.Join(dir, "log.ini"), `[uwsgi]
 chdir = %d
@@ -354,7 +355,7 @@ env = MODE=log
 env = ONE=1
 env = TWO=2
 http-socket = `+addr+`
-`+master+`logto = %dlogs/uwsgi.log
+`+master+logto+`
 log-maxsize = 4000   ; bytes
 `)
 			s := Launch(t, exec.Command(binary, ini))

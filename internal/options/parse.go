@@ -128,6 +128,8 @@ func (p *parser) set(o *Option, spelled, value string, w where) error {
 		return p.loadIniPaste(value, w)
 	case "plugins":
 		p.plugins(value, w)
+	case "logger":
+		return p.logger(value, w)
 	case "mount":
 		if prefix, app, ok := strings.Cut(value, "="); !ok || !strings.HasPrefix(prefix, "/") || app == "" {
 			return fmt.Errorf("%s wants /PREFIX=APP (a module, a file or a paste .ini), got %q (%s)", spelled, value, w.place())

@@ -180,6 +180,31 @@ func (p *parser) plugins(value string, w where) {
 	}
 }
 
+// logger is uWSGI's --logger [NAME ]PLUGIN[:ARGS]: a file: logger is --logto (its
+// setting is recorded as one), stdio is where the log goes anyway; the others send the
+// log where uwsgo cannot, so they get a warning.
+func (p *parser) logger(value string, w where) error {
+	spec := value
+	if name, rest, ok := strings.Cut(value, " "); ok && !strings.Contains(name, ":") {
+		spec = strings.TrimSpace(rest)
+	}
+	plugin, arg, _ := strings.Cut(spec, ":")
+	switch plugin {
+	case "file":
+		if arg == "" {
+			return fmt.Errorf("%s %s (%s): file: needs a path", w.spell("logger"), value, w.place())
+		}
+		logto := Lookup("logto")
+		p.current[logto.Name] = arg
+		p.cfg.Settings = append(p.cfg.Settings, Setting{Opt: logto, Value: arg, Origin: w.origin})
+	case "stdio", "stderr":
+		p.info(w, "logger %s: the log is standard error unless --logto names a file", value)
+	default:
+		p.warn(w, "logger %s: uwsgo logs to standard error or a file (logger = file:PATH, --logto); this one is ignored", value)
+	}
+	return nil
+}
+
 // finish checks what only the whole configuration shows, and applies --strict.
 func (p *parser) finish() error {
 	for _, c := range p.customs {

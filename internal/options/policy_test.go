@@ -91,3 +91,15 @@ func TestPolicy(t *testing.T) {
 	// Information is no offence.
 	mustParse(t, []string{"--strict", "--plugins", "python3"})
 }
+
+func TestLogger(t *testing.T) {
+	dir := t.TempDir()
+	ini := writeFile(t, dir, "log.ini", "[uwsgi]\nlogger = file:/var/log/app.log\nlogger = main file:/var/log/main.log\nlogger = stdio\nlogger = syslog:app\nlog-master = true\n")
+	c := mustParse(t, []string{ini})
+	wantStrings(t, "settings", values(c), []string{"logto=/var/log/app.log", "logto=/var/log/main.log", "log-master=true"})
+	wantStrings(t, "notices", notices(c), []string{
+		"info: logger stdio: the log is standard error unless --logto names a file (" + ini + ":4)",
+		"warning: logger syslog:app: uwsgo logs to standard error or a file (logger = file:PATH, --logto); this one is ignored (" + ini + ":5)",
+	})
+	wantError(t, parseError(t, []string{"--logger", "file:"}), "--logger file: (command line): file: needs a path")
+}

@@ -370,6 +370,11 @@ var Table = append([]Option{
 		UWSGI: "uWSGI's SIGUSR2 prints the workers' status instead",
 	},
 	{
+		Name: "logger", Kind: List, Group: "Operations", Meta: "[NAME ]file:PATH",
+		Help:  "a file: logger is --logto PATH; stdio is standard error; other uWSGI loggers get a warning",
+		UWSGI: "one log for everything: uwsgo has no syslog, socket or other logger plugins, nor named loggers",
+	},
+	{
 		Name: "uid", Kind: String, Group: "Operations", Meta: "USER",
 		Help: "run as this user (name or number) once the sockets are bound",
 	},
@@ -472,6 +477,10 @@ var Table = append([]Option{
 	{
 		Name: "no-orphans", Kind: Flag, Group: noOpGroup, Policy: NoOp,
 		Help: "workers always die with their master (the kernel's parent-death signal), so none is ever orphaned",
+	},
+	{
+		Name: "log-master", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "every process writes whole lines to the shared log itself; --log-maxsize and log reopening work without it",
 	},
 	{
 		Name: "pcre-jit", Kind: Flag, Group: noOpGroup, Policy: NoOp,
