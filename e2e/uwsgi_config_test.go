@@ -230,6 +230,13 @@ func TestUWSGIConfigStrictAndPrintConfig(t *testing.T) {
 		"  "+dir+"/extra.ini:4: harakiri-timeout is not an option of uwsgo or uWSGI; ignored") {
 		t.Fatalf("strict: exit %d, output:\n%s", code, out)
 	}
+
+	// A routing rule is refused even without strict: it may guard a path.
+	cfgWrite(t, filepath.Join(dir, "route.ini"), "[uwsgi]\n; keep the admin private\nroute = ^/admin break:403 Forbidden\n")
+	code, out = RunToExit(t, 30*time.Second, append(env, "STRICT=false"), "--ini", ini, "--ini", filepath.Join(dir, "route.ini"))
+	if code != 1 || !strings.Contains(out, "uwsgo: route ^/admin break:403 Forbidden ("+dir+"/route.ini:3): uwsgo does not do uWSGI's internal routing") {
+		t.Fatalf("route: exit %d, output:\n%s", code, out)
+	}
 }
 
 // TestUWSGIConfigProcessOptions: umask, chown-socket, max-fd, http11-socket and

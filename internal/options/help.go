@@ -139,12 +139,13 @@ func policyNote(o *Option) string {
 // writeUnimplemented lists the Unimplemented rows by what happens instead, names
 // wrapped under each: hundreds of rows one per line would bury the rest of --help.
 func writeUnimplemented(b *strings.Builder) {
-	b.WriteString("  accepted with a warning at start saying what happens instead:\n")
+	b.WriteString("  accepted with a warning at start saying what happens instead (or, for\n")
+	b.WriteString("  internal routing, refused: see its reason):\n")
 	var texts []string
 	names := map[string][]string{}
 	for i := range Table {
 		o := &Table[i]
-		if o.Policy != Unimplemented {
+		if o.Group != unimplementedGroup {
 			continue
 		}
 		if names[o.Help] == nil {

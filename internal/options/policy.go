@@ -48,6 +48,10 @@ func (p Policy) String() string {
 //go:embed uwsgi_options.txt
 var uwsgiNames string
 
+// noRouting refuses uWSGI's internal routing: a rule that protects a path (break:403,
+// a redirect to https) must not silently stop applying.
+const noRouting = "uwsgo does not do uWSGI's internal routing: starting without the rule (a redirect, a 403, a header) could expose what it guards; do it in the proxy in front or in the app"
+
 // instead is what happens in uwsgo to a family of uWSGI options it does not implement,
 // by name prefix; the longest matching prefix wins.
 var instead = []struct{ prefix, text string }{
@@ -58,10 +62,11 @@ var instead = []struct{ prefix, text string }{
 	{"emperor", "uwsgo is one instance, not an Emperor: run one uwsgo per app (systemd templates do this)"},
 	{"vassal", "uwsgo is one instance, not an Emperor; ignored"},
 	{"cheaper", "the number of workers stays --processes"},
-	{"route", "requests reach the app without uWSGI's internal routing"},
-	{"error-route", "requests reach the app without uWSGI's internal routing"},
-	{"final-route", "requests reach the app without uWSGI's internal routing"},
-	{"response-route", "requests reach the app without uWSGI's internal routing"},
+	{"route", noRouting},
+	{"router", "ignored"},
+	{"error-route", noRouting},
+	{"final-route", noRouting},
+	{"response-route", noRouting},
 	{"hook-", "the hook is not run"},
 	{"exec-", "the hook is not run"},
 	{"call-", "the hook is not run"},
@@ -119,9 +124,13 @@ func init() {
 		if Lookup(name) != nil || isLogic(name) {
 			continue
 		}
+		policy := Unimplemented
+		if insteadOf(name) == noRouting {
+			policy = Refused
+		}
 		Table = append(Table, Option{
 			Name: name, Kind: Opaque, Group: unimplementedGroup, Meta: "VALUE",
-			Policy: Unimplemented, Help: insteadOf(name),
+			Policy: policy, Help: insteadOf(name),
 		})
 	}
 }

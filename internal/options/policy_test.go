@@ -55,7 +55,7 @@ func TestPolicy(t *testing.T) {
 	}
 	for name, want := range map[string]Policy{
 		"enable-threads": NoOp, "thunder-lock": NoOp, "single-interpreter": NoOp, "offload-threads": NoOp,
-		"die-on-term": NoOp, "cheaper": Unimplemented, "route": Unimplemented, "emperor": Unimplemented,
+		"die-on-term": NoOp, "cheaper": Unimplemented, "route": Refused, "route-if": Refused, "emperor": Unimplemented,
 		"master": Implemented, "module": Implemented,
 	} {
 		if got := Lookup(name).Policy; got != want {
@@ -71,15 +71,15 @@ func TestPolicy(t *testing.T) {
 
 	dir := t.TempDir()
 	ini := writeFile(t, dir, "app.ini", "[uwsgi]\nenable-threads = true\nthunder-lock\ncheaper = 2\nmaster\nmaxrequests = 10\n")
-	c := mustParse(t, []string{"--offload-threads", "4", "--route-run", "addheader:X: y", "--lazy-apps", "--emperor", ini})
+	c := mustParse(t, []string{"--offload-threads", "4", "--static-map", "/static=/srv/static", "--lazy-apps", "--emperor", ini})
 	wantStrings(t, "notices", notices(c), []string{
-		"warning: --route-run addheader:X: y: uWSGI's option is not implemented by uwsgo: requests reach the app without uWSGI's internal routing (command line)",
+		"warning: --static-map /static=/srv/static: uWSGI's option is not implemented by uwsgo: files are not served by uwsgo: serve them from nginx (or the app) (command line)",
 		"warning: --emperor: uWSGI's option is not implemented by uwsgo: uwsgo is one instance, not an Emperor: run one uwsgo per app (systemd templates do this) (command line)",
 		"warning: cheaper 2: uWSGI's option is not implemented by uwsgo: the number of workers stays --processes (" + ini + ":4)",
 		"warning: maxrequests is not an option of uwsgo or uWSGI; ignored; did you mean max-requests? (" + ini + ":6)",
 	})
 	// An opaque option takes the next argument unless it is an option or an ini file.
-	wantStrings(t, "settings", values(c)[:4], []string{"offload-threads=4", "route-run=addheader:X: y", "lazy-apps=true", "emperor="})
+	wantStrings(t, "settings", values(c)[:4], []string{"offload-threads=4", "static-map=/static=/srv/static", "lazy-apps=true", "emperor="})
 
 	err := parseError(t, []string{"--strict", ini})
 	wantError(t, err, "strict mode refuses this configuration (2 problems):\n"+
@@ -88,6 +88,11 @@ func TestPolicy(t *testing.T) {
 	// A socket that would silently not be there stops the start instead.
 	wantError(t, parseError(t, []string{"--https-socket", ":443,a.crt,a.key"}),
 		"--https-socket :443,a.crt,a.key (command line): not served yet: terminate TLS in front of uwsgo (nginx, a load balancer) and give it --http-socket")
+	ini = writeFile(t, dir, "route.ini", "[uwsgi]\nroute = ^/admin break:403 Forbidden\n")
+	wantError(t, parseError(t, []string{ini}), "route ^/admin break:403 Forbidden ("+ini+":2): "+noRouting)
+	if Lookup("router-list").Policy != Unimplemented {
+		t.Error("router-list is not a routing rule")
+	}
 	// Information is no offence.
 	mustParse(t, []string{"--strict", "--plugins", "python3"})
 }

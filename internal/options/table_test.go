@@ -144,7 +144,7 @@ func TestWriteHelp(t *testing.T) {
 	WriteHelp(&b)
 	help := b.String()
 	for _, o := range Table {
-		if o.Policy == Unimplemented {
+		if o.Group == unimplementedGroup {
 			// Listed by name under what happens instead.
 			if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(o.Help) + `:\n(    .*\n)*    .*\b` + regexp.QuoteMeta(o.Name) + `( |\n)`).MatchString(help) {
 				t.Errorf("help does not list %s under %q", o.Name, o.Help)
