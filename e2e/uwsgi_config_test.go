@@ -5,6 +5,8 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
@@ -541,5 +543,88 @@ exec-as-user-atexit = echo atexit >> %dorder
 	code, out := RunToExit(t, 20*time.Second, nil, "--http-socket", freeAddr(t), "--hook-as-root", "exce:true", "--pypy-wsgi-file", filepath.Join(dir, "app.py"))
 	if code != 1 || !strings.Contains(out, `--hook-as-root exce:true: uwsgo has no "exce" action`) {
 		t.Errorf("a misspelt action: exit %d, output:\n%s", code, out)
+	}
+}
+
+// TestUWSGIConfigRouting: uWSGI's request chain of internal routing with the common
+// actions, as sites write it: a host redirect, a 403, a rewrite with groups, headers
+// added and removed, a goto over a guard, a log line, and a bare break.
+func TestUWSGIConfigRouting(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfgWrite(t, filepath.Join(dir, "app.py"), `def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("X-Secret", "yes")])
+    return [("%s?%s" % (environ["PATH_INFO"], environ.get("QUERY_STRING", ""))).encode()]
+`)
+	ini := cfgWrite(t, filepath.Join(dir, "routes.ini"), `[uwsgi]
+chdir = %d
+wsgi-file = app.py
+; the old domain moves for good
+route-host = ^old\.example\.com$ redirect-301:https://example.com${REQUEST_URI}
+route = ^/admin break:403 Forbidden
+route = ^/legacy/(.*)$ rewrite:/new/$1?from=legacy
+route-uri = .* addheader:X-Served-By: uwsgo
+route = ^/public delheader:X-Secret
+route-if = equal:${qs[token]};abc goto:ok
+route = ^/guarded break:401
+route-label = ok
+route-if-not = empty:${HTTP_X_DEBUG} log:debug request for ${PATH_INFO}
+route = ^/drop break:
+route = ^/old-page redirect:/new-page
+`)
+	s := Start(t, ini)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string, hdr map[string]string) (*http.Response, string) {
+		req, _ := http.NewRequest("GET", s.URL(path), nil)
+		for k, v := range hdr {
+			if k == "Host" {
+				req.Host = v
+			} else {
+				req.Header.Set(k, v)
+			}
+		}
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v\n%s", path, err, s.Log())
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	for _, tc := range []struct {
+		path   string
+		hdr    map[string]string
+		status int
+		body   string
+		header map[string]string
+	}{
+		{"/x?y=1", map[string]string{"Host": "old.example.com"}, 301, "", map[string]string{"Location": "https://example.com/x?y=1"}},
+		{"/admin/users", nil, 403, "", map[string]string{"X-Served-By": ""}},
+		{"/legacy/a/b", nil, 200, "/new/a/b?from=legacy", map[string]string{"X-Served-By": "uwsgo", "X-Secret": "yes"}},
+		{"/public/x", nil, 200, "/public/x?", map[string]string{"X-Served-By": "uwsgo", "X-Secret": ""}},
+		{"/guarded", nil, 401, "", nil},
+		{"/guarded?token=abc", nil, 200, "/guarded?token=abc", nil},
+		{"/old-page", nil, 302, "", map[string]string{"Location": "/new-page", "X-Served-By": "uwsgo"}},
+		{"/debug", map[string]string{"X-Debug": "1"}, 200, "/debug?", nil},
+	} {
+		resp, body := get(tc.path, tc.hdr)
+		if resp.StatusCode != tc.status || (tc.status == 200 && body != tc.body) {
+			t.Errorf("GET %s: %d %q, want %d %q", tc.path, resp.StatusCode, body, tc.status, tc.body)
+		}
+		for k, v := range tc.header {
+			if got := resp.Header.Get(k); got != v {
+				t.Errorf("GET %s: %s = %q, want %q", tc.path, k, got, v)
+			}
+		}
+	}
+	if !s.WaitLog("debug request for /debug", 5*time.Second) {
+		t.Errorf("no log: line:\n%s", s.Log())
+	}
+	if strings.Contains(s.Log(), "debug request for /public") {
+		t.Errorf("route-if-not logged without X-Debug:\n%s", s.Log())
+	}
+	// A bare break closes the request: no response at all.
+	if out := s.Raw("GET /drop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); out != "" {
+		t.Errorf("break: answered %q, want the connection closed", out)
 	}
 }

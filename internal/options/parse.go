@@ -68,6 +68,8 @@ type parser struct {
 	includes []string // ini files being read, innermost last, to catch loops
 	host     *hostInfo
 	environ  map[string]string // for $(VAR)
+	labels   map[string]bool   // route-label names, for goto:
+	gotos    []goTo            // the routing rules, whose goto: must name a label
 }
 
 // Parse reads the configuration from environ (os.Environ() form), then args
@@ -80,6 +82,7 @@ func Parse(args []string, environ []string) (*Config, error) {
 		referenced: map[string]bool{},
 		host:       newHostInfo(),
 		environ:    map[string]string{},
+		labels:     map[string]bool{},
 	}
 	for _, kv := range environ {
 		if k, v, ok := strings.Cut(kv, "="); ok {
@@ -130,6 +133,8 @@ func (p *parser) set(o *Option, spelled, value string, w where) error {
 		p.plugins(value, w)
 	case "logger":
 		return p.logger(value, w)
+	case "route-label":
+		p.labels[value] = true
 	case "mount":
 		if prefix, app, ok := strings.Cut(value, "="); !ok || !strings.HasPrefix(prefix, "/") || app == "" {
 			return fmt.Errorf("%s wants /PREFIX=APP (a module, a file or a paste .ini), got %q (%s)", spelled, value, w.place())
@@ -137,6 +142,15 @@ func (p *parser) set(o *Option, spelled, value string, w where) error {
 	case "env":
 		if name, _, ok := strings.Cut(value, "="); !ok || name == "" {
 			return fmt.Errorf("%s wants NAME=VALUE, got %q (%s)", spelled, value, w.place())
+		}
+	}
+	if o.Group == "Routing" && o.Name != "route-label" {
+		action, err := checkRoute(o.Name, value)
+		if err != nil {
+			return fmt.Errorf("%s %s (%s): %v", spelled, value, w.place(), err)
+		}
+		if label, ok := strings.CutPrefix(action, "goto:"); ok {
+			p.gotos = append(p.gotos, goTo{label: label, spelled: spelled + " " + value, w: w})
 		}
 	}
 	p.policyNotice(o, spelled, value, w)

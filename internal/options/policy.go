@@ -48,9 +48,10 @@ func (p Policy) String() string {
 //go:embed uwsgi_options.txt
 var uwsgiNames string
 
-// noRouting refuses uWSGI's internal routing: a rule that protects a path (break:403,
-// a redirect to https) must not silently stop applying.
-const noRouting = "uwsgo does not do uWSGI's internal routing: starting without the rule (a redirect, a 403, a header) could expose what it guards; do it in the proxy in front or in the app"
+// noRouting refuses the routing chains uwsgo does not have (error, response, final): a
+// rule that protects a path (break:403, a redirect to https) must not silently stop
+// applying.
+const noRouting = "uwsgo's internal routing has the request chain only (--route, --route-if, ...): starting without this rule could expose what it guards; do it in the proxy in front or in the app"
 
 // instead is what happens in uwsgo to a family of uWSGI options it does not implement,
 // by name prefix; the longest matching prefix wins.
@@ -62,7 +63,6 @@ var instead = []struct{ prefix, text string }{
 	{"emperor", "uwsgo is one instance, not an Emperor: run one uwsgo per app (systemd templates do this)"},
 	{"vassal", "uwsgo is one instance, not an Emperor; ignored"},
 	{"cheaper", "the number of workers stays --processes"},
-	{"route", noRouting},
 	{"router", "ignored"},
 	{"error-route", noRouting},
 	{"final-route", noRouting},
@@ -216,6 +216,9 @@ func (p *parser) logger(value string, w where) error {
 
 // finish checks what only the whole configuration shows, and applies --strict.
 func (p *parser) finish() error {
+	if err := p.checkGotos(); err != nil {
+		return err
+	}
 	for _, c := range p.customs {
 		if p.referenced[c.name] {
 			continue

@@ -55,7 +55,8 @@ func TestPolicy(t *testing.T) {
 	}
 	for name, want := range map[string]Policy{
 		"enable-threads": NoOp, "thunder-lock": NoOp, "single-interpreter": NoOp, "offload-threads": NoOp,
-		"die-on-term": NoOp, "cheaper": Unimplemented, "route": Refused, "route-if": Refused, "emperor": Unimplemented,
+		"die-on-term": NoOp, "cheaper": Unimplemented, "route": Implemented, "route-if": Implemented, "error-route": Refused,
+		"response-route-if": Refused, "emperor": Unimplemented,
 		"master": Implemented, "module": Implemented,
 	} {
 		if got := Lookup(name).Policy; got != want {
@@ -88,8 +89,8 @@ func TestPolicy(t *testing.T) {
 	// A socket that would silently not be there stops the start instead.
 	wantError(t, parseError(t, []string{"--https-socket", ":443,a.crt,a.key"}),
 		"--https-socket :443,a.crt,a.key (command line): not served yet: terminate TLS in front of uwsgo (nginx, a load balancer) and give it --http-socket")
-	ini = writeFile(t, dir, "route.ini", "[uwsgi]\nroute = ^/admin break:403 Forbidden\n")
-	wantError(t, parseError(t, []string{ini}), "route ^/admin break:403 Forbidden ("+ini+":2): "+noRouting)
+	ini = writeFile(t, dir, "route.ini", "[uwsgi]\nresponse-route = ^/admin addheader:X: y\n")
+	wantError(t, parseError(t, []string{ini}), "response-route ^/admin addheader:X: y ("+ini+":2): "+noRouting)
 	if Lookup("router-list").Policy != Unimplemented {
 		t.Error("router-list is not a routing rule")
 	}
@@ -107,4 +108,32 @@ func TestLogger(t *testing.T) {
 		"warning: logger syslog:app: uwsgo logs to standard error or a file (logger = file:PATH, --logto); this one is ignored (" + ini + ":5)",
 	})
 	wantError(t, parseError(t, []string{"--logger", "file:"}), "--logger file: (command line): file: needs a path")
+}
+
+func TestRouteRules(t *testing.T) {
+	dir := t.TempDir()
+	ini := writeFile(t, dir, "r.ini", `[uwsgi]
+route-host = ^old\.example\.com$ redirect-301:https://example.com${REQUEST_URI}
+route-if = startswith:${PATH_INFO};/admin goto:admin
+route-run = last:
+route-label = admin
+route-remote-addr = ^10\. last:
+route = .* break:403 Forbidden
+`)
+	c := mustParse(t, []string{ini})
+	if len(c.All("route-label")) != 1 || len(c.All("route")) != 1 || len(c.Notices) != 0 {
+		t.Errorf("settings %q notices %q", values(c), notices(c))
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--route", "^/x static:/srv/x"}, `--route ^/x static:/srv/x (command line): uwsgo's routing has no "static" action`},
+		{[]string{"--route", "^/x"}, `--route ^/x (command line): a rule is REGEXP ACTION`},
+		{[]string{"--route-if", "isodd:1 last:"}, `--route-if isodd:1 last: (command line): uwsgo's routing has no "isodd" check`},
+		{[]string{"--route-run", "goto:nowhere"}, `--route-run goto:nowhere (command line): no route-label nowhere`},
+	} {
+		wantErrorContains(t, parseError(t, tc.args), tc.want)
+	}
+	mustParse(t, []string{"--route-run", "goto:3"})
 }

@@ -1,5 +1,7 @@
 package options
 
+import "strings"
+
 // Table is every option uwsgo understands, on the command line (--name), in
 // ini files (name = value) and in the environment (UWSGI_NAME=value).
 //
@@ -494,11 +496,11 @@ var Table = append([]Option{
 		Name: "no-default-app", Kind: Flag, Group: noOpGroup, Policy: NoOp,
 		Help: "uwsgo serves one app, the default one",
 	},
-}, hookRows()...)
+}, append(hookRows(), routeRows()...)...)
 
 // groupOrder is the order of sections in --help: from how to start, to
 // where it listens, what it runs, how it runs it, and what it prints.
-var groupOrder = []string{"General", "Sockets", "PyPy", "Processes", "HTTP", "Shared state", "Operations", "Logging", "Hooks", noOpGroup, unimplementedGroup}
+var groupOrder = []string{"General", "Sockets", "PyPy", "Processes", "HTTP", "Shared state", "Operations", "Logging", "Hooks", "Routing", noOpGroup, unimplementedGroup}
 
 // noOpGroup holds the NoOp rows.
 const noOpGroup = "uWSGI options accepted without effect"
@@ -538,4 +540,42 @@ func hookRows() []Option {
 		}
 	}
 	return rows
+}
+
+// routeSubjects are uWSGI's --route-SUBJECT options of the request chain, with the
+// request variable each matches its regexp against.
+var routeSubjects = map[string]string{
+	"route": "PATH_INFO", "route-uri": "REQUEST_URI", "route-qs": "QUERY_STRING",
+	"route-host": "HTTP_HOST", "route-remote-addr": "REMOTE_ADDR", "route-referer": "HTTP_REFERER",
+	"route-user-agent": "HTTP_USER_AGENT", "route-remote-user": "REMOTE_USER",
+}
+
+// routeActions are the actions of uWSGI's internal routing uwsgo has (the setup module
+// runs them); routeChecks the --route-if checks.
+var (
+	routeActions = []string{"continue", "last", "break", "return", "break-with-status", "redirect", "redirect-302",
+		"redirect-permanent", "redirect-301", "rewrite", "rewrite-last", "addheader", "delheader", "remheader",
+		"addvar", "log", "logvar", "goto"}
+	routeChecks = []string{"exists", "isfile", "isdir", "isexec", "empty", "equal", "isequal", "eq", "==",
+		"startswith", "endswith", "contains", "contain", "regexp", "re",
+		"ishigherequal", ">=", "ishigher", ">", "islower", "<", "islowerequal", "<="}
+)
+
+// routeRows are the rows of the request chain's routing options.
+func routeRows() []Option {
+	var rows []Option
+	for _, name := range []string{"route", "route-uri", "route-qs", "route-host", "route-remote-addr", "route-referer", "route-user-agent", "route-remote-user"} {
+		rows = append(rows, Option{
+			Name: name, Kind: List, Group: "Routing", Meta: "REGEXP ACTION",
+			Help: "before the app: when " + routeSubjects[name] + " matches REGEXP, run ACTION (" + strings.Join(routeActions, ", ") + ")",
+		})
+	}
+	return append(rows,
+		Option{Name: "route-if", Kind: List, Group: "Routing", Meta: "CHECK:SUBJECT[;PATTERN] ACTION",
+			Help: "run ACTION when the check holds (" + strings.Join(routeChecks, ", ") + ")"},
+		Option{Name: "route-if-not", Kind: List, Group: "Routing", Meta: "CHECK:SUBJECT[;PATTERN] ACTION",
+			Help: "run ACTION when the check does not hold"},
+		Option{Name: "route-run", Kind: List, Group: "Routing", Meta: "ACTION", Help: "run ACTION for every request"},
+		Option{Name: "route-label", Kind: List, Group: "Routing", Meta: "NAME", Help: "a place in the rules for goto:NAME"},
+	)
 }

@@ -1102,8 +1102,7 @@ def _checked(app, what):
 
 
 def _set_app(app, what):
-    global _app
-    _app = app
+    _install(app)
     uwsgi.applications = {"": app}
     uwsgi.applist = (what,)
     _report(REPORT_APP, what)
@@ -1148,15 +1147,216 @@ def _mount(spec):
     else:
         app, what = _module_app(target)
     if not _mounts:
-        _default_app = _app
+        _default_app = _target
         uwsgi.applist = uwsgi.applist if _app is not None else ()
         uwsgi.applications = dict(uwsgi.applications) if _app is not None else {}
     _mounts.append((prefix, app))
     _mounts.sort(key=lambda m: -len(m[0]))
     uwsgi.applications[prefix] = app
     uwsgi.applist += ("%s=%s" % (prefix, what),)
-    _app = _dispatch
+    _install(_dispatch)
     _report(REPORT_APP, ", ".join(uwsgi.applist))
+
+
+# ---------------------------------------------------------------- internal routing
+# uWSGI's request chain (--route and friends, as its InternalRouting page describes): rules
+# tried in order before the app; a rule's regexp (or --route-if check) matching runs its
+# action, which goes on to the next rule (NEXT), passes the request to the app (CONTINUE)
+# or answers it itself (BREAK). Without rules, none of this is on the request path.
+
+_target = None  # the app (or the mount dispatcher) requests go to after the rules
+_routes = []  # (kind, subject var or check, compiled regexp or pattern, action, arg)
+_labels = {}  # route-label name -> index in _routes
+
+_SUBJECTS = {
+    "route": "PATH_INFO", "route-uri": "REQUEST_URI", "route-qs": "QUERY_STRING",
+    "route-host": "HTTP_HOST", "route-remote-addr": "REMOTE_ADDR", "route-referer": "HTTP_REFERER",
+    "route-user-agent": "HTTP_USER_AGENT", "route-remote-user": "REMOTE_USER",
+}
+
+
+def _install(app):
+    global _app, _target
+    _target = app
+    _app = _route if _routes else app
+
+
+def _compile_routes(pairs):
+    import re
+
+    for name, value in pairs:
+        if name == "route-label":
+            _labels[value] = len(_routes)
+            continue
+        if name == "route-run":
+            cond, action = None, value
+        else:
+            cond, _, action = value.partition(" ")
+            action = action.strip()
+        verb, _, arg = action.partition(":")
+        if name in _SUBJECTS:
+            try:
+                cond = re.compile(cond)
+            except re.error as e:
+                raise _UserError("--%s %s: %s is not a regular expression: %s" % (name, value, cond, e))
+        _routes.append((name, cond, verb, arg))
+
+
+def _expand(text, environ, groups):
+    """$1..$9 are the regexp's groups; ${VAR} a request variable, ${qs[NAME]} a query
+    string item, ${cookie[NAME]} a cookie."""
+    if "$" not in text:
+        return text
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "$" and i + 1 < len(text) and text[i + 1].isdigit():
+            n = int(text[i + 1])
+            out.append((groups[n] if n < len(groups) else None) or "")
+            i += 2
+        elif c == "$" and text.startswith("{", i + 1) and "}" in text[i + 2:]:
+            end = text.index("}", i + 2)
+            name = text[i + 2:end]
+            if name.startswith("qs[") and name.endswith("]"):
+                from urllib.parse import parse_qs
+
+                out.append(parse_qs(environ.get("QUERY_STRING", "")).get(name[3:-1], [""])[0])
+            elif name.startswith("cookie[") and name.endswith("]"):
+                from http.cookies import SimpleCookie
+
+                morsel = SimpleCookie(environ.get("HTTP_COOKIE", "")).get(name[7:-1])
+                out.append(morsel.value if morsel else "")
+            else:
+                out.append(str(environ.get(name, "")))
+            i = end + 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _number(s):
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+# --route-if checks: each takes the expanded "SUBJECT;PATTERN" and returns the match's
+# groups (a tuple, possibly empty) or None.
+def _check(name, args):
+    import re
+
+    subject, _, pattern = args.partition(";")
+    if name == "exists":
+        return () if os.path.exists(subject) else None
+    if name == "isfile":
+        return () if os.path.isfile(subject) else None
+    if name == "isdir":
+        return () if os.path.isdir(subject) else None
+    if name == "isexec":
+        return () if os.path.isfile(subject) and os.access(subject, os.X_OK) else None
+    if name == "empty":
+        return () if subject == "" else None
+    if name in ("equal", "isequal", "eq", "=="):
+        return () if subject == pattern else None
+    if name == "startswith":
+        return () if subject.startswith(pattern) else None
+    if name == "endswith":
+        return () if subject.endswith(pattern) else None
+    if name in ("contains", "contain"):
+        return () if pattern in subject else None
+    if name in ("regexp", "re"):
+        m = re.search(pattern, subject)
+        return (m.group(0),) + m.groups() if m else None
+    a, b = _number(subject), _number(pattern)
+    if a is None or b is None:
+        return None
+    ok = {"ishigherequal": a >= b, ">=": a >= b, "ishigher": a > b, ">": a > b,
+          "islower": a < b, "<": a < b, "islowerequal": a <= b, "<=": a <= b}[name]
+    return () if ok else None
+
+
+def _status_line(text, default):
+    from http import HTTPStatus
+
+    text = text.strip() or default
+    code, _, reason = text.partition(" ")
+    if not reason:
+        try:
+            reason = HTTPStatus(int(code)).phrase
+        except ValueError:
+            reason = "Unknown"
+    return "%s %s" % (code, reason)
+
+
+def _route(environ, start_response):
+    add, remove = [], set()
+
+    def answer(status, headers):
+        headers = [h for h in headers if h[0].lower() not in remove] + add
+        start_response(status, headers)
+        return [b""]
+
+    i = 0
+    while i < len(_routes):
+        kind, cond, verb, arg = _routes[i]
+        i += 1
+        if kind in _SUBJECTS:
+            m = cond.search(str(environ.get(_SUBJECTS[kind], "")))
+            if m is None:
+                continue
+            groups = (m.group(0),) + m.groups()
+        elif kind in ("route-if", "route-if-not"):
+            check, _, args = cond.partition(":")
+            groups = _check(check, _expand(args, environ, ()))
+            if (groups is None) == (kind == "route-if"):
+                continue
+            groups = groups or ()
+        else:
+            groups = ()
+        arg = _expand(arg, environ, groups)
+        if verb in ("continue", "last"):
+            break
+        if verb in ("break", "return", "break-with-status"):
+            if verb == "break" and not arg.strip():
+                # "Close the request": no response at all, as a taken-over connection.
+                _request()[2].upgraded = True
+                return []
+            return answer(_status_line(arg, "500"), [("Content-Type", "text/plain")])
+        if verb in ("redirect", "redirect-302"):
+            return answer("302 Found", [("Location", arg)])
+        if verb in ("redirect-permanent", "redirect-301"):
+            return answer("301 Moved Permanently", [("Location", arg)])
+        if verb in ("rewrite", "rewrite-last"):
+            path, q, qs = arg.partition("?")
+            environ["PATH_INFO"] = path
+            if q:
+                environ["QUERY_STRING"] = qs
+            if verb == "rewrite-last":
+                break
+        elif verb == "addheader":
+            name, _, value = arg.partition(":")
+            add.append((name.strip(), value.strip()))
+        elif verb in ("delheader", "remheader"):
+            remove.add(arg.strip().lower())
+        elif verb == "addvar":
+            name, _, value = arg.partition("=")
+            environ[name] = value
+        elif verb == "log":
+            _log(arg + "\n")
+        elif verb == "logvar":
+            name, _, value = arg.partition("=")
+            _set_logvar(name, value)
+        elif verb == "goto":
+            i = _labels[arg] if arg in _labels else int(arg)
+    if not add and not remove:
+        return _target(environ, start_response)
+
+    def routed_start_response(status, headers, exc_info=None):
+        return start_response(status, [h for h in headers if h[0].lower() not in remove] + add, exc_info)
+
+    return _target(environ, routed_start_response)
 
 
 # The app's name in a module or file: --callable, as uWSGI's CPython plugin calls it.
@@ -1284,6 +1484,7 @@ def _configure(text):
     if "callable" in given:
         _callable = given["callable"][-1].decode()
     _manage_script_name = given.get("manage-script-name", [b"false"])[-1] == b"true"
+    _compile_routes((n, v) for n, v in conf["options"] if n == "route" or n.startswith("route-"))
     uwsgi.buffer_size = conf.get("buffer_size", 65535)
     uwsgi.cores = conf["threads"]
     major, minor, rev = (int(x) for x in conf["version"].split(".")[:3])
