@@ -205,7 +205,7 @@ func TestUWSGIConfigStrictAndPrintConfig(t *testing.T) {
 	t.Parallel()
 	dir := cfgDockerApp(t)
 	ini := filepath.Join(dir, "uwsgi.ini")
-	cfgWrite(t, filepath.Join(dir, "extra.ini"), "[uwsgi]\ncheaper = 1\nstatic-map = /static=/srv/static\nharakiri-timeout = 30\n")
+	cfgWrite(t, filepath.Join(dir, "extra.ini"), "[uwsgi]\ncheaper = 1\nlimit-as = 512\nharakiri-timeout = 30\n")
 	env := []string{"BIND=127.0.0.1:0", "APP_DIR=" + dir}
 
 	code, out := RunToExit(t, 30*time.Second, append(env, "STRICT=false"), "--ini", ini, "--ini", filepath.Join(dir, "extra.ini"), "--show-config")
@@ -228,15 +228,15 @@ func TestUWSGIConfigStrictAndPrintConfig(t *testing.T) {
 	code, out = RunToExit(t, 30*time.Second, append(env, "STRICT=true"), "--ini", ini, "--ini", filepath.Join(dir, "extra.ini"))
 	if code != 1 || !strings.Contains(out, "strict mode refuses this configuration (3 problems):\n"+
 		"  "+dir+"/extra.ini:2: cheaper 1: uWSGI's option is not implemented by uwsgo: the number of workers stays --processes\n"+
-		"  "+dir+"/extra.ini:3: static-map /static=/srv/static: uWSGI's option is not implemented by uwsgo: files are not served by uwsgo: serve them from nginx (or the app)\n"+
+		"  "+dir+"/extra.ini:3: limit-as 512: uWSGI's option is not implemented by uwsgo: no limit is set\n"+
 		"  "+dir+"/extra.ini:4: harakiri-timeout is not an option of uwsgo or uWSGI; ignored") {
 		t.Fatalf("strict: exit %d, output:\n%s", code, out)
 	}
 
-	// A routing rule is refused even without strict: it may guard a path.
-	cfgWrite(t, filepath.Join(dir, "route.ini"), "[uwsgi]\n; keep the admin private\nroute = ^/admin break:403 Forbidden\n")
+	// A routing rule uwsgo cannot run is refused even without strict: it may guard a path.
+	cfgWrite(t, filepath.Join(dir, "route.ini"), "[uwsgi]\n; keep the admin private\nroute = ^/admin basicauth:Admin,admin:secret\n")
 	code, out = RunToExit(t, 30*time.Second, append(env, "STRICT=false"), "--ini", ini, "--ini", filepath.Join(dir, "route.ini"))
-	if code != 1 || !strings.Contains(out, "uwsgo: route ^/admin break:403 Forbidden ("+dir+"/route.ini:3): uwsgo does not do uWSGI's internal routing") {
+	if code != 1 || !strings.Contains(out, "uwsgo: route ^/admin basicauth:Admin,admin:secret ("+dir+"/route.ini:3): uwsgo's routing has no \"basicauth\" action") {
 		t.Fatalf("route: exit %d, output:\n%s", code, out)
 	}
 }
@@ -626,5 +626,56 @@ route = ^/old-page redirect:/new-page
 	// A bare break closes the request: no response at all.
 	if out := s.Raw("GET /drop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); out != "" {
 		t.Errorf("break: answered %q, want the connection closed", out)
+	}
+}
+
+// TestUWSGIConfigStatic: static-map and check-static serve files (from Go, with
+// sendfile) before the app, a Django site's usual lines; add-header marks every response.
+func TestUWSGIConfigStatic(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfgWrite(t, filepath.Join(dir, "app.py"), `def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [("app " + environ["PATH_INFO"]).encode()]
+`)
+	css := strings.Repeat("body { color: red }\n", 5000)
+	cfgWrite(t, filepath.Join(dir, "collected", "css", "site.css"), css)
+	cfgWrite(t, filepath.Join(dir, "public", "robots.txt"), "User-agent: *\n")
+	cfgWrite(t, filepath.Join(dir, "secret.txt"), "secret\n")
+	ini := cfgWrite(t, filepath.Join(dir, "static.ini"), `[uwsgi]
+chdir = %d
+wsgi-file = app.py
+static-map = /static=%dcollected
+check-static = %dpublic
+add-header = X-Frame-Options: DENY
+`)
+	s := Start(t, ini)
+	resp, body := s.Get("/static/css/site.css")
+	if resp.StatusCode != 200 || body != css || resp.Header.Get("Content-Type") != "text/css; charset=utf-8" && resp.Header.Get("Content-Type") != "text/css" {
+		t.Errorf("static file: %d, %d bytes, %q", resp.StatusCode, len(body), resp.Header.Get("Content-Type"))
+	}
+	if resp.Header.Get("X-Frame-Options") != "DENY" || resp.Header.Get("Last-Modified") == "" {
+		t.Errorf("static file headers: %v", resp.Header)
+	}
+	req, _ := http.NewRequest("GET", s.URL("/static/css/site.css"), nil)
+	req.Header.Set("If-Modified-Since", resp.Header.Get("Last-Modified"))
+	if r2, err := http.DefaultClient.Do(req); err != nil || r2.StatusCode != 304 {
+		t.Errorf("If-Modified-Since: %v %v", r2, err)
+	} else {
+		r2.Body.Close()
+	}
+	for path, want := range map[string]string{
+		"/robots.txt":         "User-agent: *\n",
+		"/static/missing.css": "app /static/missing.css",
+		// A path out of the directory is no file of the map's: the app gets it.
+		"/static/../secret.txt":     "app /static/../secret.txt",
+		"/static/%2e%2e/secret.txt": "app /static/../secret.txt",
+		"/static/css":               "app /static/css",
+		"/hello":                    "app /hello",
+	} {
+		resp, body := s.Get(path)
+		if resp.StatusCode != 200 || body != want || resp.Header.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("GET %s = %d %q (X-Frame-Options %q), want %q", path, resp.StatusCode, body, resp.Header.Get("X-Frame-Options"), want)
+		}
 	}
 }

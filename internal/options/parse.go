@@ -135,6 +135,14 @@ func (p *parser) set(o *Option, spelled, value string, w where) error {
 		return p.logger(value, w)
 	case "route-label":
 		p.labels[value] = true
+	case "add-header":
+		if name, _, ok := strings.Cut(value, ":"); !ok || strings.TrimSpace(name) == "" {
+			return fmt.Errorf("%s wants NAME: VALUE, got %q (%s)", spelled, value, w.place())
+		}
+	case "static-map":
+		if prefix, dir, ok := strings.Cut(value, "="); !ok || !strings.HasPrefix(prefix, "/") || dir == "" {
+			return fmt.Errorf("%s wants /PREFIX=DIR, got %q (%s)", spelled, value, w.place())
+		}
 	case "mount":
 		if prefix, app, ok := strings.Cut(value, "="); !ok || !strings.HasPrefix(prefix, "/") || app == "" {
 			return fmt.Errorf("%s wants /PREFIX=APP (a module, a file or a paste .ini), got %q (%s)", spelled, value, w.place())

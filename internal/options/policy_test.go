@@ -72,15 +72,15 @@ func TestPolicy(t *testing.T) {
 
 	dir := t.TempDir()
 	ini := writeFile(t, dir, "app.ini", "[uwsgi]\nenable-threads = true\nthunder-lock\ncheaper = 2\nmaster\nmaxrequests = 10\n")
-	c := mustParse(t, []string{"--offload-threads", "4", "--static-map", "/static=/srv/static", "--lazy-apps", "--emperor", ini})
+	c := mustParse(t, []string{"--offload-threads", "4", "--limit-as", "512", "--lazy-apps", "--emperor", ini})
 	wantStrings(t, "notices", notices(c), []string{
-		"warning: --static-map /static=/srv/static: uWSGI's option is not implemented by uwsgo: files are not served by uwsgo: serve them from nginx (or the app) (command line)",
+		"warning: --limit-as 512: uWSGI's option is not implemented by uwsgo: no limit is set (command line)",
 		"warning: --emperor: uWSGI's option is not implemented by uwsgo: uwsgo is one instance, not an Emperor: run one uwsgo per app (systemd templates do this) (command line)",
 		"warning: cheaper 2: uWSGI's option is not implemented by uwsgo: the number of workers stays --processes (" + ini + ":4)",
 		"warning: maxrequests is not an option of uwsgo or uWSGI; ignored; did you mean max-requests? (" + ini + ":6)",
 	})
 	// An opaque option takes the next argument unless it is an option or an ini file.
-	wantStrings(t, "settings", values(c)[:4], []string{"offload-threads=4", "static-map=/static=/srv/static", "lazy-apps=true", "emperor="})
+	wantStrings(t, "settings", values(c)[:4], []string{"offload-threads=4", "limit-as=512", "lazy-apps=true", "emperor="})
 
 	err := parseError(t, []string{"--strict", ini})
 	wantError(t, err, "strict mode refuses this configuration (2 problems):\n"+

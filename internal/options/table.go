@@ -296,6 +296,19 @@ var Table = append([]Option{
 		Implicit: "60",
 	},
 
+	{
+		Name: "add-header", Kind: List, Group: "HTTP", Meta: "NAME: VALUE",
+		Help: "add this header to every response",
+	},
+	{
+		Name: "static-map", Kind: List, Group: "HTTP", Meta: "/PREFIX=DIR",
+		Help: "answer GET and HEAD of PREFIX/PATH with DIR/PATH when that file exists (sendfile, Last-Modified, 304), else pass the request to the app",
+	},
+	{
+		Name: "check-static", Kind: List, Group: "HTTP", Meta: "DIR",
+		Help: "answer GET and HEAD of PATH with DIR/PATH when that file exists, else pass the request to the app",
+	},
+
 	// Shared state
 	{
 		Name: "locks", Kind: Int, Group: "Shared state", Meta: "N",

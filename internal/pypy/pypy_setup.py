@@ -1167,6 +1167,9 @@ def _mount(spec):
 _target = None  # the app (or the mount dispatcher) requests go to after the rules
 _routes = []  # (kind, subject var or check, compiled regexp or pattern, action, arg)
 _labels = {}  # route-label name -> index in _routes
+# --static-map PREFIX=DIR and --check-static DIR (prefix ""): files answered from Go with
+# sendfile(2) when they exist, longest prefix first; a missing file goes to the app.
+_static_maps = []
 
 _SUBJECTS = {
     "route": "PATH_INFO", "route-uri": "REQUEST_URI", "route-qs": "QUERY_STRING",
@@ -1178,13 +1181,21 @@ _SUBJECTS = {
 def _install(app):
     global _app, _target
     _target = app
-    _app = _route if _routes else app
+    _app = _route if _routes or _static_maps else app
 
 
 def _compile_routes(pairs):
     import re
 
     for name, value in pairs:
+        if name in ("static-map", "check-static"):
+            prefix, _, directory = value.rpartition("=") if name == "static-map" else ("", "", value)
+            _static_maps.append((prefix.rstrip("/"), os.path.realpath(directory)))
+            _static_maps.sort(key=lambda m: -len(m[0]))
+            continue
+        if name == "add-header":
+            # uWSGI's add-header is a header on every response: a rule that always runs.
+            name, value = "route-run", "addheader:" + value
         if name == "route-label":
             _labels[value] = len(_routes)
             continue
@@ -1290,6 +1301,36 @@ def _status_line(text, default):
     return "%s %s" % (code, reason)
 
 
+def _static_file(path):
+    """The file a static map gives path, or None: never outside the map's directory."""
+    for prefix, directory in _static_maps:
+        if prefix and path != prefix and not path.startswith(prefix + "/"):
+            continue
+        full = os.path.realpath(os.path.join(directory, path[len(prefix):].lstrip("/")))
+        if full.startswith(directory + os.sep) and os.path.isfile(full):
+            return full
+    return None
+
+
+def _serve_static(environ, path, answer, start_response, add, remove):
+    import mimetypes
+    from email.utils import formatdate, parsedate_to_datetime
+
+    st = os.stat(path)
+    modified = formatdate(st.st_mtime, usegmt=True)
+    since = environ.get("HTTP_IF_MODIFIED_SINCE")
+    if since:
+        try:
+            if int(st.st_mtime) <= parsedate_to_datetime(since).timestamp():
+                return answer("304 Not Modified", [("Last-Modified", modified)])
+        except (TypeError, ValueError):
+            pass
+    kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    headers = [("Content-Type", kind), ("Content-Length", str(st.st_size)), ("Last-Modified", modified)]
+    start_response("200 OK", [h for h in headers if h[0].lower() not in remove] + add)
+    return FileWrapper(open(path, "rb"))
+
+
 def _route(environ, start_response):
     add, remove = [], set()
 
@@ -1350,6 +1391,10 @@ def _route(environ, start_response):
             _set_logvar(name, value)
         elif verb == "goto":
             i = _labels[arg] if arg in _labels else int(arg)
+    if _static_maps and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+        found = _static_file(environ.get("PATH_INFO", ""))
+        if found is not None:
+            return _serve_static(environ, found, answer, start_response, add, remove)
     if not add and not remove:
         return _target(environ, start_response)
 
@@ -1484,7 +1529,8 @@ def _configure(text):
     if "callable" in given:
         _callable = given["callable"][-1].decode()
     _manage_script_name = given.get("manage-script-name", [b"false"])[-1] == b"true"
-    _compile_routes((n, v) for n, v in conf["options"] if n == "route" or n.startswith("route-"))
+    _compile_routes((n, v) for n, v in conf["options"]
+                    if n == "route" or n.startswith("route-") or n in ("add-header", "static-map", "check-static"))
     uwsgi.buffer_size = conf.get("buffer_size", 65535)
     uwsgi.cores = conf["threads"]
     major, minor, rev = (int(x) for x in conf["version"].split(".")[:3])
