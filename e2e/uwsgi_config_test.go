@@ -48,13 +48,17 @@ func cfgProject(t *testing.T) (dir, venv string) {
 	t.Helper()
 	dir = t.TempDir()
 	cfgWrite(t, filepath.Join(dir, "src", "mysite", "__init__.py"), "")
+	// Only --pyimport imports this one.
+	cfgWrite(t, filepath.Join(dir, "src", "mysite", "early.py"), "import os\nos.environ['IMPORTED_EARLY'] = 'yes'\n")
 	cfgWrite(t, filepath.Join(dir, "src", "mysite", "wsgi.py"), `import os
+
 import greet
 
 
 def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
-    return [("%s %s %s" % (os.environ.get("GREETING"), greet.WORD, environ.get("PATH_INFO"))).encode()]
+    return [("%s %s %s %s %s" % (os.environ.get("GREETING"), greet.WORD, environ.get("PATH_INFO"),
+                                  os.environ.get("DROPPED"), os.environ.get("IMPORTED_EARLY"))).encode()]
 `)
 	cfgWrite(t, filepath.Join(dir, "other.py"), `def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
@@ -88,8 +92,11 @@ callable = app
 ; left over from an older layout: uWSGI loads the module and says so
 wsgi-file = other.py
 home = `+venv+`
-env = GREETING=hello
+set = word=hello
+env = GREETING=%(word)
 env = LANG=C.UTF-8
+unenv = DROPPED
+pyimport = mysite.early
 
 master = true
 processes = 2
@@ -97,11 +104,11 @@ enable-threads = true
 thunder-lock = true
 http-socket = `+addr+`
 `)
-	s := cfgStart(t, dir, nil, "--ini", ini)
+	s := cfgStart(t, dir, []string{"DROPPED=yes"}, "--ini", ini)
 	s.Addr = addr
 	resp, body := s.Get("/x")
-	if resp.StatusCode != 200 || body != "hello from-the-venv /x" {
-		t.Fatalf("GET /x = %d %q, want 200 \"hello from-the-venv /x\"\n%s", resp.StatusCode, body, s.Log())
+	if want := "hello from-the-venv /x None yes"; resp.StatusCode != 200 || body != want {
+		t.Fatalf("GET /x = %d %q, want 200 %q\n%s", resp.StatusCode, body, want, s.Log())
 	}
 	log := s.Log()
 	for _, want := range []string{

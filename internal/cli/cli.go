@@ -63,6 +63,9 @@ func Main(args []string) int {
 		name, value, _ := strings.Cut(kv, "=")
 		os.Setenv(name, value)
 	}
+	for _, name := range cfg.All("unenv") {
+		os.Unsetenv(name)
+	}
 
 	in, err := instance.Prepare(cfg, logger)
 	if err != nil {

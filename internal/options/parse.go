@@ -133,6 +133,15 @@ func (p *parser) set(o *Option, spelled, value string, w where) error {
 		p.plugins(value, w)
 	case "logger":
 		return p.logger(value, w)
+	case "set":
+		return p.setPlaceholder(spelled, value, w)
+	case "pyimport":
+		if !pythonName.MatchString(value) {
+			return fmt.Errorf("%s wants a module name (a.b.c), got %q (%s)", spelled, value, w.place())
+		}
+		eval := Lookup("pypy-eval")
+		p.cfg.Settings = append(p.cfg.Settings, Setting{Opt: eval, Value: "import " + value, Origin: w.origin})
+		return nil
 	case "route-label":
 		p.labels[value] = true
 	case "add-header":
@@ -368,6 +377,23 @@ func (p *parser) environment(environ []string) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// pythonName is a dotted Python module name.
+var pythonName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+
+// setPlaceholder is uWSGI's --set NAME=VALUE: the option NAME if there is one, else a
+// placeholder that %(NAME) reads (and that is no typo even if nothing reads it).
+func (p *parser) setPlaceholder(spelled, value string, w where) error {
+	name, v, ok := strings.Cut(value, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("%s wants NAME=VALUE, got %q (%s)", spelled, value, w.place())
+	}
+	if o := Lookup(name); o != nil {
+		return p.set(o, w.spell(name), v, w)
+	}
+	p.current[name] = v
 	return nil
 }
 

@@ -137,3 +137,16 @@ route = .* break:403 Forbidden
 	}
 	mustParse(t, []string{"--route-run", "goto:3"})
 }
+
+func TestSetAndImport(t *testing.T) {
+	dir := t.TempDir()
+	ini := writeFile(t, dir, "s.ini", "[uwsgi]\nhttp-socket = :%(port)\npyimport = myapp.tasks\nimport = signals\n")
+	c := mustParse(t, []string{"--set", "port=8000", "-S", "threads=3", ini})
+	wantStrings(t, "settings", values(c), []string{"threads=3", "http-socket=:8000", "pypy-eval=import myapp.tasks", "pypy-eval=import signals"})
+	if len(c.Notices) != 0 {
+		t.Errorf("notices: %q", notices(c))
+	}
+	wantError(t, parseError(t, []string{"--set", "threads=lots"}), `--threads wants a whole number from 1 to 1024, got "lots" (command line)`)
+	wantError(t, parseError(t, []string{"--set", "port"}), `--set wants NAME=VALUE, got "port" (command line)`)
+	wantError(t, parseError(t, []string{"--pyimport", "my-app"}), `--pyimport wants a module name (a.b.c), got "my-app" (command line)`)
+}

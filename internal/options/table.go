@@ -20,6 +20,10 @@ var Table = append([]Option{
 		UWSGI: "only local files; uWSGI also reads http://, fd:// and exec:// sources",
 	},
 	{
+		Name: "set", Aliases: []string{"set-placeholder", "set-ph"}, Short: 'S', Kind: List, Group: "General", Meta: "NAME=VALUE",
+		Help: "set an option (when NAME is one) or a placeholder for %(NAME)",
+	},
+	{
 		Name: "help", Short: 'h', Kind: Flag, Group: "General",
 		Help: "show this help and exit",
 	},
@@ -154,6 +158,14 @@ var Table = append([]Option{
 	{
 		Name: "env", Kind: List, Group: "PyPy", Meta: "NAME=VALUE",
 		Help: "set an environment variable before anything loads (inherited by every process)",
+	},
+	{
+		Name: "pyimport", Aliases: []string{"import", "py-import", "python-import"}, Kind: List, Group: "PyPy", Meta: "MODULE",
+		Help: "import MODULE before the app loads (recorded as --pypy-eval \"import MODULE\")",
+	},
+	{
+		Name: "unenv", Kind: List, Group: "PyPy", Meta: "NAME",
+		Help: "remove an environment variable before anything loads",
 	},
 	{
 		Name: "plugins", Aliases: []string{"plugin"}, Kind: List, Group: "PyPy", Meta: "NAME[,NAME]...",
