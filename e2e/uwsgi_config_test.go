@@ -171,6 +171,14 @@ endfor
 log-format = %(addr) %(method) %(uri) => %(status) [cfg]
 `
 
+// cfgAppIni writes NAME in dir: an ini running cfgDockerApp's app with MODE=mode and
+// rest after it.
+func cfgAppIni(t *testing.T, dir, name, mode, rest string) string {
+	t.Helper()
+	return cfgWrite(t, filepath.Join(dir, name), "[uwsgi]\nchdir = %d\nwsgi-file = app.py\ncallable = app\n"+
+		"env = MODE="+mode+"\nenv = ONE=1\nenv = TWO=2\n"+rest)
+}
+
 func cfgDockerApp(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -258,14 +266,7 @@ func TestUWSGIConfigProcessOptions(t *testing.T) {
 	dir := cfgDockerApp(t)
 	addr := freeAddr(t)
 	sock := filepath.Join(dir, "app.sock")
-	ini := cfgWrite(t, filepath.Join(dir, "prod.ini"), `[uwsgi]
-chdir = %d
-wsgi-file = app.py
-callable = app
-env = MODE=prod
-env = ONE=1
-env = TWO=2
-http11-socket = `+addr+`
+	ini := cfgAppIni(t, dir, "prod.ini", "prod", `http11-socket = `+addr+`
 socket = `+sock+`
 chown-socket = nobody:nogroup
 umask = 077
@@ -363,14 +364,7 @@ func TestUWSGIConfigLogMaxsize(t *testing.T) {
 			if mode == "single" {
 				master, logto = "", "logger = file:%dlogs/uwsgi.log"
 			}
-			ini := cfgWrite(t, filepath.Join(dir, "log.ini"), `[uwsgi]
-chdir = %d
-wsgi-file = app.py
-callable = app
-env = MODE=log
-env = ONE=1
-env = TWO=2
-http-socket = `+addr+`
+			ini := cfgAppIni(t, dir, "log.ini", "log", `http-socket = `+addr+`
 `+master+logto+`
 log-maxsize = 4000   ; bytes
 `)
@@ -420,8 +414,7 @@ func TestUWSGIConfigMemoryLimits(t *testing.T) {
 		t.Run(tc.option, func(t *testing.T) {
 			t.Parallel()
 			dir := cfgDockerApp(t)
-			ini := cfgWrite(t, filepath.Join(dir, "mem.ini"), "[uwsgi]\nchdir = %d\nwsgi-file = app.py\ncallable = app\n"+
-				"master = true\nprocesses = 1\n"+tc.option+" = 1   ; MB\n")
+			ini := cfgAppIni(t, dir, "mem.ini", "m", "master = true\nprocesses = 1\n"+tc.option+" = 1   ; MB\n")
 			s := Start(t, ini)
 			re := regexp.MustCompile(tc.line)
 			if !wsgiPoll(20*time.Second, func() bool { return len(re.FindAllString(s.Log(), -1)) >= 2 }) {
@@ -440,14 +433,7 @@ func TestUWSGIConfigAttachDaemon(t *testing.T) {
 	t.Parallel()
 	dir := cfgDockerApp(t)
 	pids := filepath.Join(dir, "daemon.pids")
-	ini := cfgWrite(t, filepath.Join(dir, "daemon.ini"), `[uwsgi]
-chdir = %d
-wsgi-file = app.py
-callable = app
-env = MODE=d
-env = ONE=1
-env = TWO=2
-; the worker queue, as celery would be
+	ini := cfgAppIni(t, dir, "daemon.ini", "d", `; the worker queue, as celery would be
 attach-daemon = echo $$ >> %ddaemon.pids; exec sleep 600
 `)
 	s := Start(t, ini)
@@ -480,14 +466,7 @@ attach-daemon = echo $$ >> %ddaemon.pids; exec sleep 600
 func TestUWSGIConfigCron(t *testing.T) {
 	t.Parallel()
 	dir := cfgDockerApp(t)
-	ini := cfgWrite(t, filepath.Join(dir, "cron.ini"), `[uwsgi]
-chdir = %d
-wsgi-file = app.py
-callable = app
-env = MODE=c
-env = ONE=1
-env = TWO=2
-; clear the sessions every minute
+	ini := cfgAppIni(t, dir, "cron.ini", "c", `; clear the sessions every minute
 cron = -1 -1 -1 -1 -1 echo "$MODE ran" >> %dcron.out
 `)
 	s := Start(t, ini)
@@ -509,14 +488,7 @@ func TestUWSGIConfigHooks(t *testing.T) {
 	t.Parallel()
 	dir := cfgDockerApp(t)
 	order := filepath.Join(dir, "order")
-	ini := cfgWrite(t, filepath.Join(dir, "hooks.ini"), `[uwsgi]
-chdir = %d
-wsgi-file = app.py
-callable = app
-env = MODE=h
-env = ONE=1
-env = TWO=2
-master = true
+	ini := cfgAppIni(t, dir, "hooks.ini", "h", `master = true
 processes = 1
 hook-asap = mkdir:%drun/app
 exec-asap = echo asap >> %dorder

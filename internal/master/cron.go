@@ -2,10 +2,8 @@ package master
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -78,8 +76,7 @@ func (m *Master) runCron(now time.Time) {
 		if !j.due(now) {
 			continue
 		}
-		attr := &os.ProcAttr{Files: []*os.File{nil, os.Stderr, os.Stderr}, Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}}
-		p, err := os.StartProcess("/bin/sh", []string{"/bin/sh", "-c", j.command}, attr)
+		p, err := startShell(j.command)
 		if err != nil {
 			m.log.Printf("master: --cron %q: %v", j.command, err)
 			continue

@@ -33,13 +33,7 @@ func (m *Master) planDaemons() {
 }
 
 func (m *Master) startDaemon(d *daemon) {
-	// Its output is the instance's log; it dies with the master even if the master is
-	// killed outright.
-	attr := &os.ProcAttr{
-		Files: []*os.File{nil, os.Stderr, os.Stderr},
-		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
-	}
-	p, err := os.StartProcess("/bin/sh", []string{"/bin/sh", "-c", d.command}, attr)
+	p, err := startShell(d.command)
 	if err != nil {
 		m.log.Printf("master: --attach-daemon %q: %v", d.command, err)
 		return
@@ -105,4 +99,14 @@ func (m *Master) killLateDaemons(now time.Time) {
 			d.killAt = now.Add(time.Hour)
 		}
 	}
+}
+
+// startShell runs command through /bin/sh for --attach-daemon and --cron: its output is
+// the instance's log, and it dies with the master even if the master is killed outright.
+func startShell(command string) (*os.Process, error) {
+	attr := &os.ProcAttr{
+		Files: []*os.File{nil, os.Stderr, os.Stderr},
+		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	}
+	return os.StartProcess("/bin/sh", []string{"/bin/sh", "-c", command}, attr)
 }
