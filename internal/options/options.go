@@ -27,10 +27,24 @@
 //     soon as possible"). Positional FILE.ini arguments are loaded after all
 //     options, because that is what uWSGI's getopt loop does.
 //
-//   - Unknown names are errors with a suggestion, except the ones uWSGI
-//     itself gives meaning to: custom placeholders (an unknown ini key or
-//     UWSGI_* variable is accepted only when some ini value uses it as
-//     %(name)) and the variables uWSGI sets in its own children.
+//   - Values are read with uWSGI's meaning (numbers as atoi reads them, a
+//     comment after a number, http-keepalive = 1 as "on"), and a row's Check
+//     validates what its Kind cannot (NAME=VALUE pairs, routing rules). The
+//     few options that act on the parse itself (ini, ini-paste, set, logger
+//     file:, pyimport) are handled in set, by name.
+//
+//   - The ini language is uWSGI's: magic variables, %(name) placeholders
+//     (left as written when nothing has that name, so a log-format's %(status)
+//     survives), %(a + 1) arithmetic, $(VAR), @(file), and config logic
+//     (logic.go) whose blocks are read, skipped or repeated in place.
+//
+//   - Every uWSGI option has a Policy (policy.go): implemented, a no-op with
+//     its reason, unimplemented with a start-up warning saying what happens
+//     instead, or refused. A name uWSGI does not know either is an error on
+//     the command line and, in an ini file or the environment, a warning with
+//     the closest name (unless some %(name) uses it: a custom placeholder).
+//     Warnings are collected in Config.Notices and printed together; under
+//     --strict they are all one error instead.
 package options
 
 import (
@@ -88,8 +102,11 @@ type Option struct {
 	// arguments: a bare --chmod-socket means 666). "" means the value is required.
 	Implicit string
 	// Policy says what uwsgo does with a uWSGI option it does not implement; Help then
-	// says why (NoOp) or what happens instead (Unimplemented).
+	// says why (NoOp), what happens instead (Unimplemented) or why not (Refused).
 	Policy Policy
+	// Check, when set, validates a value beyond its Kind (a NAME=VALUE, a routing
+	// rule); its error says what is wrong with it.
+	Check func(value string) error
 }
 
 // Setting is one value given for one option.

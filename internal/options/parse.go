@@ -123,50 +123,33 @@ func (p *parser) set(o *Option, spelled, value string, w where) error {
 			return fmt.Errorf("%s wants %s, got %q (%s)", spelled, err, value, w.place())
 		}
 	}
+	if o.Check != nil {
+		if err := o.Check(value); err != nil {
+			return fmt.Errorf("%s %s (%s): %v", spelled, value, w.place(), err)
+		}
+	}
 	p.current[o.Name] = value
+	// The options whose effect is on the parse itself, or that stand for others.
 	switch o.Name {
 	case "ini":
 		return p.loadIni(value, w)
 	case "pypy-ini-paste":
 		return p.loadIniPaste(value, w)
-	case "plugins":
-		p.plugins(value, w)
 	case "logger":
 		return p.logger(value, w)
 	case "set":
 		return p.setPlaceholder(spelled, value, w)
 	case "pyimport":
-		if !pythonName.MatchString(value) {
-			return fmt.Errorf("%s wants a module name (a.b.c), got %q (%s)", spelled, value, w.place())
-		}
 		eval := Lookup("pypy-eval")
 		p.cfg.Settings = append(p.cfg.Settings, Setting{Opt: eval, Value: "import " + value, Origin: w.origin})
 		return nil
+	case "plugins":
+		p.plugins(value, w)
 	case "route-label":
 		p.labels[value] = true
-	case "add-header":
-		if name, _, ok := strings.Cut(value, ":"); !ok || strings.TrimSpace(name) == "" {
-			return fmt.Errorf("%s wants NAME: VALUE, got %q (%s)", spelled, value, w.place())
-		}
-	case "static-map":
-		if prefix, dir, ok := strings.Cut(value, "="); !ok || !strings.HasPrefix(prefix, "/") || dir == "" {
-			return fmt.Errorf("%s wants /PREFIX=DIR, got %q (%s)", spelled, value, w.place())
-		}
-	case "mount":
-		if prefix, app, ok := strings.Cut(value, "="); !ok || !strings.HasPrefix(prefix, "/") || app == "" {
-			return fmt.Errorf("%s wants /PREFIX=APP (a module, a file or a paste .ini), got %q (%s)", spelled, value, w.place())
-		}
-	case "env":
-		if name, _, ok := strings.Cut(value, "="); !ok || name == "" {
-			return fmt.Errorf("%s wants NAME=VALUE, got %q (%s)", spelled, value, w.place())
-		}
 	}
 	if o.Group == "Routing" && o.Name != "route-label" {
-		action, err := checkRoute(o.Name, value)
-		if err != nil {
-			return fmt.Errorf("%s %s (%s): %v", spelled, value, w.place(), err)
-		}
-		if label, ok := strings.CutPrefix(action, "goto:"); ok {
+		if label, ok := strings.CutPrefix(routeAction(o.Name, value), "goto:"); ok {
 			p.gotos = append(p.gotos, goTo{label: label, spelled: spelled + " " + value, w: w})
 		}
 	}
@@ -380,16 +363,10 @@ func (p *parser) environment(environ []string) error {
 	return nil
 }
 
-// pythonName is a dotted Python module name.
-var pythonName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
-
 // setPlaceholder is uWSGI's --set NAME=VALUE: the option NAME if there is one, else a
 // placeholder that %(NAME) reads (and that is no typo even if nothing reads it).
 func (p *parser) setPlaceholder(spelled, value string, w where) error {
-	name, v, ok := strings.Cut(value, "=")
-	if !ok || name == "" {
-		return fmt.Errorf("%s wants NAME=VALUE, got %q (%s)", spelled, value, w.place())
-	}
+	name, v, _ := strings.Cut(value, "=")
 	if o := Lookup(name); o != nil {
 		return p.set(o, w.spell(name), v, w)
 	}

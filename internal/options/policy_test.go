@@ -41,8 +41,8 @@ plugin = router_static
 			t.Errorf("%s is not an option", name)
 		}
 	}
-	wantError(t, parseError(t, []string{"--env", "NOEQUALS"}), `--env wants NAME=VALUE, got "NOEQUALS" (command line)`)
-	wantError(t, parseError(t, []string{"--env", "=x"}), `--env wants NAME=VALUE, got "=x" (command line)`)
+	wantError(t, parseError(t, []string{"--env", "NOEQUALS"}), `--env NOEQUALS (command line): wants NAME=VALUE`)
+	wantError(t, parseError(t, []string{"--env", "=x"}), `--env =x (command line): wants NAME=VALUE`)
 }
 
 // TestPolicy: every uWSGI option has a row; no-ops are quiet, the unimplemented warn,
@@ -132,6 +132,9 @@ route = .* break:403 Forbidden
 		{[]string{"--route", "^/x"}, `--route ^/x (command line): a rule is REGEXP ACTION`},
 		{[]string{"--route-if", "isodd:1 last:"}, `--route-if isodd:1 last: (command line): uwsgo's routing has no "isodd" check`},
 		{[]string{"--route-run", "goto:nowhere"}, `--route-run goto:nowhere (command line): no route-label nowhere`},
+		{[]string{"--mount", "admin=admin.py"}, `--mount admin=admin.py (command line): wants /PREFIX=APP (a module, a file or a paste .ini)`},
+		{[]string{"--static-map", "/static"}, `--static-map /static (command line): wants /PREFIX=DIR`},
+		{[]string{"--add-header", "X-Frame-Options"}, `--add-header X-Frame-Options (command line): wants NAME: VALUE`},
 	} {
 		wantErrorContains(t, parseError(t, tc.args), tc.want)
 	}
@@ -147,6 +150,6 @@ func TestSetAndImport(t *testing.T) {
 		t.Errorf("notices: %q", notices(c))
 	}
 	wantError(t, parseError(t, []string{"--set", "threads=lots"}), `--threads wants a whole number from 1 to 1024, got "lots" (command line)`)
-	wantError(t, parseError(t, []string{"--set", "port"}), `--set wants NAME=VALUE, got "port" (command line)`)
-	wantError(t, parseError(t, []string{"--pyimport", "my-app"}), `--pyimport wants a module name (a.b.c), got "my-app" (command line)`)
+	wantError(t, parseError(t, []string{"--set", "port"}), `--set port (command line): wants NAME=VALUE`)
+	wantError(t, parseError(t, []string{"--pyimport", "my-app"}), `--pyimport my-app (command line): wants a module name (a.b.c)`)
 }

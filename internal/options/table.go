@@ -20,7 +20,7 @@ var Table = append([]Option{
 		UWSGI: "only local files; uWSGI also reads http://, fd:// and exec:// sources",
 	},
 	{
-		Name: "set", Aliases: []string{"set-placeholder", "set-ph"}, Short: 'S', Kind: List, Group: "General", Meta: "NAME=VALUE",
+		Name: "set", Aliases: []string{"set-placeholder", "set-ph"}, Short: 'S', Kind: List, Group: "General", Meta: "NAME=VALUE", Check: checkPair("=", "NAME=VALUE", false),
 		Help: "set an option (when NAME is one) or a placeholder for %(NAME)",
 	},
 	{
@@ -143,7 +143,7 @@ var Table = append([]Option{
 	},
 
 	{
-		Name: "mount", Kind: List, Group: "PyPy", Meta: "/PREFIX=APP",
+		Name: "mount", Kind: List, Group: "PyPy", Meta: "/PREFIX=APP", Check: checkPair("=", "/PREFIX=APP (a module, a file or a paste .ini)", true),
 		Help: "one more app (a module, a .py/.wsgi file or a paste .ini) for requests whose SCRIPT_NAME is PREFIX; the app given without --mount answers the rest",
 	},
 	{
@@ -156,11 +156,11 @@ var Table = append([]Option{
 		UWSGI: "a CPython virtualenv is refused: its packages cannot run on PyPy; PyPy itself is found with --pypy-home",
 	},
 	{
-		Name: "env", Kind: List, Group: "PyPy", Meta: "NAME=VALUE",
+		Name: "env", Kind: List, Group: "PyPy", Meta: "NAME=VALUE", Check: checkPair("=", "NAME=VALUE", false),
 		Help: "set an environment variable before anything loads (inherited by every process)",
 	},
 	{
-		Name: "pyimport", Aliases: []string{"import", "py-import", "python-import"}, Kind: List, Group: "PyPy", Meta: "MODULE",
+		Name: "pyimport", Aliases: []string{"import", "py-import", "python-import"}, Kind: List, Group: "PyPy", Meta: "MODULE", Check: checkModule,
 		Help: "import MODULE before the app loads (recorded as --pypy-eval \"import MODULE\")",
 	},
 	{
@@ -309,11 +309,11 @@ var Table = append([]Option{
 	},
 
 	{
-		Name: "add-header", Kind: List, Group: "HTTP", Meta: "NAME: VALUE",
+		Name: "add-header", Kind: List, Group: "HTTP", Meta: "NAME: VALUE", Check: checkPair(":", "NAME: VALUE", false),
 		Help: "add this header to every response",
 	},
 	{
-		Name: "static-map", Kind: List, Group: "HTTP", Meta: "/PREFIX=DIR",
+		Name: "static-map", Kind: List, Group: "HTTP", Meta: "/PREFIX=DIR", Check: checkPair("=", "/PREFIX=DIR", true),
 		Help: "answer GET and HEAD of PREFIX/PATH with DIR/PATH when that file exists (sendfile, Last-Modified, 304), else pass the request to the app",
 	},
 	{
@@ -591,16 +591,16 @@ func routeRows() []Option {
 	var rows []Option
 	for _, name := range []string{"route", "route-uri", "route-qs", "route-host", "route-remote-addr", "route-referer", "route-user-agent", "route-remote-user"} {
 		rows = append(rows, Option{
-			Name: name, Kind: List, Group: "Routing", Meta: "REGEXP ACTION",
+			Name: name, Kind: List, Group: "Routing", Meta: "REGEXP ACTION", Check: checkRoute(name, "REGEXP ACTION"),
 			Help: "before the app: when " + routeSubjects[name] + " matches REGEXP, run ACTION (" + strings.Join(routeActions, ", ") + ")",
 		})
 	}
 	return append(rows,
-		Option{Name: "route-if", Kind: List, Group: "Routing", Meta: "CHECK:SUBJECT[;PATTERN] ACTION",
+		Option{Name: "route-if", Kind: List, Group: "Routing", Meta: "CHECK:SUBJECT[;PATTERN] ACTION", Check: checkRoute("route-if", "CHECK:SUBJECT[;PATTERN] ACTION"),
 			Help: "run ACTION when the check holds (" + strings.Join(routeChecks, ", ") + ")"},
-		Option{Name: "route-if-not", Kind: List, Group: "Routing", Meta: "CHECK:SUBJECT[;PATTERN] ACTION",
+		Option{Name: "route-if-not", Kind: List, Group: "Routing", Meta: "CHECK:SUBJECT[;PATTERN] ACTION", Check: checkRoute("route-if-not", "CHECK:SUBJECT[;PATTERN] ACTION"),
 			Help: "run ACTION when the check does not hold"},
-		Option{Name: "route-run", Kind: List, Group: "Routing", Meta: "ACTION", Help: "run ACTION for every request"},
+		Option{Name: "route-run", Kind: List, Group: "Routing", Meta: "ACTION", Help: "run ACTION for every request", Check: checkRoute("route-run", "ACTION")},
 		Option{Name: "route-label", Kind: List, Group: "Routing", Meta: "NAME", Help: "a place in the rules for goto:NAME"},
 	)
 }
