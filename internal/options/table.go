@@ -224,7 +224,7 @@ var Table = append([]Option{
 		Help: "replace a worker after it ran this long; 0 = never",
 	},
 	{
-		Name: "worker-reload-mercy", Kind: Int, Group: "Processes", Meta: "SECONDS",
+		Name: "worker-reload-mercy", Aliases: []string{"reload-mercy"}, Kind: Int, Group: "Processes", Meta: "SECONDS",
 		Default: "60", Min: 1,
 		Help: "how long a stopping worker may take to finish its requests before it is killed",
 	},
@@ -240,8 +240,9 @@ var Table = append([]Option{
 		UWSGI: "uWSGI 2.0 reloads on SIGTERM unless this is given; uwsgo follows uWSGI 2.1",
 	},
 	{
-		Name: "touch-reload", Kind: List, Group: "Processes", Meta: "FILE",
-		Help: "reload the workers gracefully when FILE's modification time changes",
+		Name: "touch-reload", Aliases: []string{"touch-workers-reload"}, Kind: List, Group: "Processes", Meta: "FILE",
+		Help:  "reload the workers gracefully when FILE's modification time changes",
+		UWSGI: "uWSGI's reload also re-executes the master; uwsgo's replaces the workers, as touch-workers-reload does",
 	},
 	{
 		Name: "master-fifo", Kind: List, Group: "Processes", Meta: "PATH",
@@ -384,7 +385,7 @@ var Table = append([]Option{
 		Help: "change to DIR before anything else",
 	},
 	{
-		Name: "pidfile", Kind: String, Group: "Operations", Meta: "FILE",
+		Name: "pidfile", Aliases: []string{"safe-pidfile"}, Kind: String, Group: "Operations", Meta: "FILE",
 		Help: "write the master's (or the single process's) pid to FILE",
 	},
 	{

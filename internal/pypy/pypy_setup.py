@@ -1137,7 +1137,7 @@ def _dispatch(environ, start_response):
 
 
 def _mount(spec):
-    global _app, _default_app
+    global _default_app
     prefix, _, target = spec.partition("=")
     prefix = prefix.rstrip("/")
     if target.startswith("config:") or target.endswith(".ini"):
@@ -1148,8 +1148,8 @@ def _mount(spec):
         app, what = _module_app(target)
     if not _mounts:
         _default_app = _target
-        uwsgi.applist = uwsgi.applist if _app is not None else ()
-        uwsgi.applications = dict(uwsgi.applications) if _app is not None else {}
+        uwsgi.applist = uwsgi.applist if _target is not None else ()
+        uwsgi.applications = dict(uwsgi.applications) if _target is not None else {}
     _mounts.append((prefix, app))
     _mounts.sort(key=lambda m: -len(m[0]))
     uwsgi.applications[prefix] = app
@@ -1165,7 +1165,7 @@ def _mount(spec):
 # or answers it itself (BREAK). Without rules, none of this is on the request path.
 
 _target = None  # the app (or the mount dispatcher) requests go to after the rules
-_routes = []  # (kind, subject var or check, compiled regexp or pattern, action, arg)
+_routes = []  # (option, compiled regexp or "CHECK:ARGS" or None, action, its argument)
 _labels = {}  # route-label name -> index in _routes
 # --static-map PREFIX=DIR and --check-static DIR (prefix ""): files answered from Go with
 # sendfile(2) when they exist, longest prefix first; a missing file goes to the app.
