@@ -658,3 +658,35 @@ add-header = X-Frame-Options: DENY
 		}
 	}
 }
+
+// TestUWSGIConfigSmartAttachDaemon: a daemon that puts itself in the background (as
+// celery --detach does) is followed through its pidfile: started again when that pid
+// dies, sent SIGTERM when the instance stops.
+func TestUWSGIConfigSmartAttachDaemon(t *testing.T) {
+	t.Parallel()
+	dir := cfgDockerApp(t)
+	pidfile := filepath.Join(dir, "worker.pid")
+	ini := cfgAppIni(t, dir, "smart.ini", "s", `smart-attach-daemon = %dworker.pid sleep 600 & echo $! > %dworker.pid
+`)
+	s := Start(t, ini)
+	pid := func() int {
+		b, _ := os.ReadFile(pidfile)
+		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		return n
+	}
+	if !wsgiPoll(10*time.Second, func() bool { return pid() != 0 }) {
+		t.Fatalf("the smart daemon did not write its pidfile:\n%s", s.Log())
+	}
+	first := pid()
+	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !wsgiPoll(15*time.Second, func() bool { return pid() != first && pid() != 0 }) {
+		t.Fatalf("the smart daemon was not started again after pid %d died:\n%s", first, s.Log())
+	}
+	second := pid()
+	s.Stop()
+	if !wsgiPoll(10*time.Second, func() bool { return syscall.Kill(second, 0) != nil }) {
+		t.Errorf("the smart daemon (pid %d) outlived the instance:\n%s", second, s.Log())
+	}
+}

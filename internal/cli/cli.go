@@ -86,7 +86,7 @@ func Main(args []string) int {
 // serve runs the instance as a master or as the single process, to its end.
 func serve(cfg *options.Config, logger *log.Logger, in *instance.Instance) int {
 	// Mules, spoolers, daemons and cron jobs are processes of their own: they need a master, as in uWSGI.
-	if cfg.Bool("master") || cfg.Int("processes") > 1 || cfg.Has("mule") || cfg.Has("spooler") || cfg.Has("attach-daemon") || cfg.Has("cron") {
+	if cfg.Bool("master") || cfg.Int("processes") > 1 || cfg.Has("mule") || cfg.Has("spooler") || cfg.Has("attach-daemon") || cfg.Has("smart-attach-daemon") || cfg.Has("cron") {
 		return master.Run(cfg, logger, in)
 	}
 	defer in.Close()

@@ -639,6 +639,7 @@ func (m *Master) shutdown(why string, now bool) {
 func (m *Master) tick() {
 	now := time.Now()
 	m.killLateDaemons(now)
+	m.checkSmartDaemons(now)
 	m.runCron(now)
 	harakiri := m.cfg.Int("harakiri")
 	for p := range m.procs {

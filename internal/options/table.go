@@ -361,6 +361,10 @@ var Table = append([]Option{
 		UWSGI: "worker reloads leave it running",
 	},
 	{
+		Name: "smart-attach-daemon", Kind: List, Group: "Processes", Meta: "PIDFILE COMMAND", Check: checkPair(" ", "PIDFILE COMMAND", false),
+		Help: "run COMMAND, a daemon that goes to the background and writes PIDFILE; start it again when that pid is gone, stop it with the instance; implies --master",
+	},
+	{
 		Name: "cron", Kind: List, Group: "Processes", Meta: "MIN HOUR DAY MONTH WEEKDAY COMMAND",
 		Help: "run COMMAND (through /bin/sh) from the master at every matching minute; -1 is any, -N every N; implies --master",
 	},
