@@ -104,6 +104,7 @@ var instead = []struct{ prefix, text string }{
 	{"fs-", "nothing watches the file"},
 	{"reload-on-", "the worker is not replaced for it"},
 	{"limit-", "no limit is set"},
+	{"limit-as", "no limit is set: a uwsgo process maps about 2 GB of address space (Go's and PyPy's reservations), which a limit sized for CPython would not allow; --reload-on-rss limits the memory really used"},
 }
 
 func insteadOf(name string) string {
@@ -213,6 +214,10 @@ func (p *parser) logger(value string, w where) error {
 	return nil
 }
 
+// minAddressSpaceMB is where a --reload-on-as limit stops being below what every uwsgo
+// worker maps from its start.
+const minAddressSpaceMB = 4096
+
 // finish checks what only the whole configuration shows, and applies --strict.
 func (p *parser) finish() error {
 	if err := p.checkGotos(); err != nil {
@@ -233,6 +238,13 @@ func (p *parser) finish() error {
 		mod, file := c.Seq("pypy-wsgi"), c.Seq("pypy-wsgi-file")
 		m, f := mod[len(mod)-1], file[len(file)-1]
 		p.warn(where{origin: f.Origin}, "both a module (%s, %s) and a file (%s) are given: the module is loaded, as uWSGI does", m.Value, m.Origin, f.Value)
+	}
+	// Limits sized for uWSGI's CPython workers would replace every uwsgo worker at once.
+	for _, name := range []string{"reload-on-as", "evil-reload-on-as"} {
+		if s := c.Seq(name); len(s) > 0 && c.Int(name) < minAddressSpaceMB {
+			last := s[len(s)-1]
+			p.warn(where{origin: last.Origin}, "%s %s: a uwsgo worker maps about 2 GB of address space (Go's and PyPy's reservations, mostly never used), so every worker is replaced as soon as it is ready; --reload-on-rss limits the memory really used", name, last.Value)
+		}
 	}
 	if !c.Bool("strict") {
 		return nil

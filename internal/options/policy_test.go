@@ -74,7 +74,7 @@ func TestPolicy(t *testing.T) {
 	ini := writeFile(t, dir, "app.ini", "[uwsgi]\nenable-threads = true\nthunder-lock\ncheaper = 2\nmaster\nmaxrequests = 10\n")
 	c := mustParse(t, []string{"--offload-threads", "4", "--limit-as", "512", "--lazy-apps", "--emperor", ini})
 	wantStrings(t, "notices", notices(c), []string{
-		"warning: --limit-as 512: uWSGI's option is not implemented by uwsgo: no limit is set (command line)",
+		"warning: --limit-as 512: uWSGI's option is not implemented by uwsgo: " + insteadOf("limit-as") + " (command line)",
 		"warning: --emperor: uWSGI's option is not implemented by uwsgo: uwsgo is one instance, not an Emperor: run one uwsgo per app (systemd templates do this) (command line)",
 		"warning: cheaper 2: uWSGI's option is not implemented by uwsgo: the number of workers stays --processes (" + ini + ":4)",
 		"warning: maxrequests is not an option of uwsgo or uWSGI; ignored; did you mean max-requests? (" + ini + ":6)",
@@ -152,4 +152,10 @@ func TestSetAndImport(t *testing.T) {
 	wantError(t, parseError(t, []string{"--set", "threads=lots"}), `--threads wants a whole number from 1 to 1024, got "lots" (command line)`)
 	wantError(t, parseError(t, []string{"--set", "port"}), `--set port (command line): wants NAME=VALUE`)
 	wantError(t, parseError(t, []string{"--pyimport", "my-app"}), `--pyimport my-app (command line): wants a module name (a.b.c)`)
+}
+
+func TestAddressSpaceLimits(t *testing.T) {
+	c := mustParse(t, []string{"--reload-on-as", "512", "--evil-reload-on-as", "8192"})
+	wantStrings(t, "notices", notices(c), []string{
+		"warning: reload-on-as 512: a uwsgo worker maps about 2 GB of address space (Go's and PyPy's reservations, mostly never used), so every worker is replaced as soon as it is ready; --reload-on-rss limits the memory really used (command line)"})
 }
