@@ -223,7 +223,7 @@ func TestUWSGIConfigStrictAndPrintConfig(t *testing.T) {
 	cfgWrite(t, filepath.Join(dir, "extra.ini"), "[uwsgi]\ncheaper = 1\nlimit-as = 512\nharakiri-timeout = 30\n")
 	env := []string{"BIND=127.0.0.1:0", "APP_DIR=" + dir}
 
-	code, out := RunToExit(t, 30*time.Second, append(env, "STRICT=false"), "--ini", ini, "--ini", filepath.Join(dir, "extra.ini"), "--show-config")
+	code, out := RunToExit(t, 30*time.Second, append(env, "STRICT=false"), "--ini", ini, "--ini", filepath.Join(dir, "extra.ini"), "--print-config")
 	for _, want := range []string{
 		"pypy-wsgi-file = app.py", ini + ":5",
 		"threads = 4                              ; " + ini + ":9\n",
@@ -233,11 +233,11 @@ func TestUWSGIConfigStrictAndPrintConfig(t *testing.T) {
 		"; warning: harakiri-timeout is not an option of uwsgo or uWSGI; ignored (" + dir + "/extra.ini:4)",
 	} {
 		if !strings.Contains(out, want) {
-			t.Errorf("--show-config lacks %q", want)
+			t.Errorf("--print-config lacks %q", want)
 		}
 	}
 	if code != 0 || t.Failed() {
-		t.Fatalf("--show-config: exit %d, output:\n%s", code, out)
+		t.Fatalf("--print-config: exit %d, output:\n%s", code, out)
 	}
 
 	code, out = RunToExit(t, 30*time.Second, append(env, "STRICT=true"), "--ini", ini, "--ini", filepath.Join(dir, "extra.ini"))
@@ -689,5 +689,134 @@ func TestUWSGIConfigSmartAttachDaemon(t *testing.T) {
 	s.Stop()
 	if !wsgiPoll(10*time.Second, func() bool { return syscall.Kill(second, 0) != nil }) {
 		t.Errorf("the smart daemon (pid %d) outlived the instance:\n%s", second, s.Log())
+	}
+}
+
+// TestUWSGIConfigRealFiles: three [uwsgi] sections as they are published (Django's
+// deployment tutorial, a Flask Docker image, a hardened production file), with only
+// the sockets, paths and app changed, start and serve; their warnings are exactly the
+// options uwsgo does not implement.
+func TestUWSGIConfigRealFiles(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, ini string
+		warnings  []string
+	}{
+		{"django tutorial", `[uwsgi]
+
+# Django-related settings
+# the base directory (full path)
+chdir           = %d
+# Django's wsgi file
+module          = mysite.wsgi
+# the virtualenv (full path)
+home            = %dvenv
+
+# process-related settings
+# master
+master          = true
+# maximum number of worker processes
+processes       = 2
+# the socket (use the full path to be safe
+socket          = %dmysite.sock
+# ... with appropriate permissions - may be needed
+chmod-socket    = 664
+# clear environment on exit
+vacuum          = true
+`, nil},
+		{"flask docker image", `[uwsgi]
+socket = %dflask.sock
+chown-socket = nobody:nogroup
+chmod-socket = 664
+# Graceful shutdown on SIGTERM, see https://github.com/unbit/uwsgi/issues/849#issuecomment-118869386
+hook-master-start = unix_signal:15 gracefully_kill_them_all
+need-app = true
+die-on-term = true
+# For debugging and testing
+show-config = true
+
+chdir = %d
+module = mysite.wsgi
+home = %dvenv
+wsgi-disable-file-wrapper = true
+`, []string{"wsgi-disable-file-wrapper true: uWSGI's option is not implemented by uwsgo"}},
+		{"production", `[uwsgi]
+strict = false
+master = true
+enable-threads = true
+vacuum = true                        ; Delete sockets during shutdown
+single-interpreter = true
+die-on-term = true                   ; Shutdown when receiving SIGTERM (default is respawn)
+need-app = true
+
+chdir = %d
+module = mysite.wsgi:app
+home = %dvenv
+
+disable-logging = true               ; Disable built-in logging
+log-4xx = true                       ; but log 4xx's anyway
+log-5xx = true                       ; and 5xx's
+
+harakiri = 60                        ; forcefully kill workers after 60 seconds
+py-callos-afterfork = true           ; allow workers to trap signals
+
+max-requests = 1000                  ; Restart workers after this many requests
+max-worker-lifetime = 3600           ; Restart workers after this many seconds
+reload-on-rss = 2048                 ; Restart workers after this much resident memory
+worker-reload-mercy = 60             ; How long to wait before forcefully killing workers
+
+cheaper-algo = busyness
+processes = 4                        ; Maximum number of workers allowed
+cheaper = 1                          ; Minimum number of workers allowed
+cheaper-initial = 2                  ; Workers created at startup
+cheaper-overload = 1                 ; Length of a cycle in seconds
+cheaper-step = 2                     ; How many workers to spawn at a time
+
+auto-procname = true
+procname-prefix = "myapp "           ; note the space
+`, []string{
+			"log-4xx true: uWSGI's option is not implemented by uwsgo: every request is logged",
+			"log-5xx true: uWSGI's option is not implemented by uwsgo: every request is logged",
+			"cheaper-algo busyness: uWSGI's option is not implemented by uwsgo: the number of workers stays --processes",
+			"cheaper 1: uWSGI's option is not implemented by uwsgo: the number of workers stays --processes",
+			"cheaper-initial 2: uWSGI's",
+			"cheaper-overload 1: uWSGI's",
+			"cheaper-step 2: uWSGI's",
+			"auto-procname true: uWSGI's option is not implemented by uwsgo: process names stay uwsgo's",
+			"procname-prefix \"myapp \": uWSGI's",
+			// The blog this file comes from misspells uWSGI's py-call-osafterfork.
+			"py-callos-afterfork is not an option of uwsgo or uWSGI; ignored; did you mean py-call-osafterfork?",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir, _ := cfgProject(t)
+			// The project's package sits at the top, as in Django's layout.
+			if err := os.Rename(filepath.Join(dir, "src", "mysite"), filepath.Join(dir, "mysite")); err != nil {
+				t.Fatal(err)
+			}
+			ini := cfgWrite(t, filepath.Join(dir, "uwsgi.ini"), tc.ini)
+			s := Start(t, "--ini", ini, "--callable", "app", "--env", "GREETING=hi")
+			if resp, body := s.Get("/"); resp.StatusCode != 200 || !strings.HasPrefix(body, "hi from-the-venv /") {
+				t.Fatalf("GET / = %d %q\n%s", resp.StatusCode, body, s.Log())
+			}
+			if strings.Contains(tc.ini, "show-config = true") && !strings.Contains(s.Log(), "hook-master-start = unix_signal:15 gracefully_kill_them_all ; "+ini+":6") {
+				t.Errorf("show-config did not print the configuration:\n%s", s.Log())
+			}
+			var warnings []string
+			for _, line := range strings.Split(s.Log(), "\n") {
+				if _, w, ok := strings.Cut(line, "uwsgo: warning: "); ok {
+					warnings = append(warnings, w)
+				}
+			}
+			if len(warnings) != len(tc.warnings) {
+				t.Fatalf("%d warnings, want %d:\n%s", len(warnings), len(tc.warnings), strings.Join(warnings, "\n"))
+			}
+			for i, w := range tc.warnings {
+				if !strings.HasPrefix(warnings[i], w) {
+					t.Errorf("warning %d: %q, want it to start with %q", i, warnings[i], w)
+				}
+			}
+		})
 	}
 }

@@ -55,6 +55,9 @@ func Main(args []string) int {
 		return 0
 	}
 
+	if cfg.Bool("show-config") {
+		options.WritePrintConfig(os.Stderr, cfg)
+	}
 	for _, n := range cfg.Notices {
 		logger.Printf("uwsgo: %s", n)
 	}

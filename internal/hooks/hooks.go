@@ -53,6 +53,24 @@ var actions = map[string]func(arg string, logger *log.Logger) error{
 		return os.Setenv(name, value)
 	},
 	"chdir": func(arg string, _ *log.Logger) error { return os.Chdir(arg) },
+	// Checked (checkUnixSignal) to restate what uwsgo does anyway: nothing to do.
+	"unix_signal": func(string, *log.Logger) error { return nil },
+}
+
+// fixedSignals is what uwsgo's master does on each signal, in the names of uWSGI's
+// functions for unix_signal:N FUNCTION.
+var fixedSignals = map[string]string{
+	"1": "grace_them_all", "2": "gracefully_kill_them_all", "3": "kill_them_all", "15": "gracefully_kill_them_all",
+}
+
+// checkUnixSignal accepts uWSGI's unix_signal:N FUNCTION (as Docker images use it to
+// make SIGTERM graceful) when it asks for what uwsgo does anyway.
+func checkUnixSignal(arg string) error {
+	num, fn, _ := strings.Cut(arg, " ")
+	if fixedSignals[num] != strings.TrimSpace(fn) {
+		return fmt.Errorf("uwsgo's signals are fixed: SIGTERM and SIGINT stop gracefully (gracefully_kill_them_all), SIGQUIT at once (kill_them_all), SIGHUP reloads (grace_them_all)")
+	}
+	return nil
 }
 
 // Check reports the first hook whose action uwsgo does not know, so that a typo stops
@@ -60,9 +78,14 @@ var actions = map[string]func(arg string, logger *log.Logger) error{
 func Check(cfg *options.Config) error {
 	for _, ph := range options.HookPhases {
 		for _, h := range cfg.All("hook-" + ph.Name) {
-			name, _, _ := strings.Cut(h, ":")
+			name, arg, _ := strings.Cut(h, ":")
 			if actions[name] == nil {
-				return fmt.Errorf("--hook-%s %s: uwsgo has no %q action (it has exec, print, log, mkdir, unlink, write, putenv, chdir)", ph.Name, h, name)
+				return fmt.Errorf("--hook-%s %s: uwsgo has no %q action (it has exec, print, log, mkdir, unlink, write, putenv, chdir, unix_signal)", ph.Name, h, name)
+			}
+			if name == "unix_signal" {
+				if err := checkUnixSignal(arg); err != nil {
+					return fmt.Errorf("--hook-%s %s: %v", ph.Name, h, err)
+				}
 			}
 		}
 	}

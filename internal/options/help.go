@@ -111,14 +111,14 @@ func writeOption(b *strings.Builder, o *Option) {
 	b.WriteString("\n")
 }
 
-// WritePrintConfig writes --print-config: every setting in the order uwsgo applies
-// them, one "name = value" line each with where it came from, then the notices; a
-// user moving a uWSGI file sees what uwsgo made of every line.
+// WritePrintConfig writes --print-config and --show-config: every setting in the order
+// uwsgo applies them, one "name = value" line each with where it came from, then the
+// notices; a user moving a uWSGI file sees what uwsgo made of every line.
 func WritePrintConfig(w io.Writer, c *Config) {
 	var b strings.Builder
 	b.WriteString("[uwsgi]\n")
 	for _, s := range c.Settings {
-		if s.Opt.Name == "print-config" {
+		if s.Opt.Name == "print-config" || s.Opt.Name == "show-config" {
 			continue
 		}
 		fmt.Fprintf(&b, "%-40s ; %s%s\n", s.Opt.Name+" = "+s.Value, s.Origin, policyNote(s.Opt))

@@ -142,7 +142,8 @@ func (p *parser) policyNotice(o *Option, spelled, value string, w where) {
 	}
 	shown := spelled
 	if value != "" && o.Kind != Flag {
-		shown += " " + value
+		// The value as uWSGI would mostly read it: a comment after it is no part of it.
+		shown += " " + inlineComment.ReplaceAllString(value, "")
 	}
 	p.warn(w, "%s: uWSGI's option is not implemented by uwsgo: %s", shown, o.Help)
 }

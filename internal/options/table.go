@@ -36,9 +36,13 @@ var Table = append([]Option{
 		Help: "refuse to start when the configuration has warnings (options uwsgo does not implement or know), listing them all",
 	},
 	{
-		Name: "print-config", Aliases: []string{"show-config"}, Kind: Flag, Group: "General",
+		Name: "print-config", Kind: Flag, Group: "General",
 		Help:  "print every setting as uwsgo understood it, with where it came from, and exit",
-		UWSGI: "uWSGI's --show-config prints the ini and goes on to start",
+		UWSGI: "uwsgo's; --show-config prints the same and goes on to start, as uWSGI's does",
+	},
+	{
+		Name: "show-config", Kind: Flag, Group: "General",
+		Help: "print every setting as uwsgo understood it, with where it came from, then start",
 	},
 	{
 		Name: "print-sym", Kind: String, Group: "General", Meta: "NAME",

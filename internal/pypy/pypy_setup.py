@@ -1450,8 +1450,10 @@ def _virtualenv(path):
     import site
 
     path = os.path.abspath(path)
-    if not os.path.isdir(path):
-        raise _UserError("--virtualenv %s: no such directory" % path)
+    try:
+        os.listdir(path)
+    except OSError as e:  # missing, not a directory, or not readable by this user
+        raise _UserError("--virtualenv %s: %s (as uid %d)" % (path, e.strerror, os.getuid()))
     want = "pypy%d.%d" % sys.version_info[:2]
     # PyPy 3.8 and later use lib/pypy3.X; older PyPy virtualenvs kept site-packages at the top.
     for d in (os.path.join(path, "lib", want, "site-packages"), os.path.join(path, "site-packages")):
