@@ -551,6 +551,9 @@ route-label = ok
 route-if-not = empty:${HTTP_X_DEBUG} log:debug request for ${PATH_INFO}
 route = ^/drop break:
 route = ^/old-page redirect:/new-page
+; an app mounted under /sub by the proxy
+route = ^/sub/ addvar:SCRIPT_NAME=/sub
+route-run = fixpathinfo:
 `)
 	s := Start(t, ini)
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -586,6 +589,7 @@ route = ^/old-page redirect:/new-page
 		{"/guarded?token=abc", nil, 200, "/guarded?token=abc", nil},
 		{"/old-page", nil, 302, "", map[string]string{"Location": "/new-page", "X-Served-By": "uwsgo"}},
 		{"/debug", map[string]string{"X-Debug": "1"}, 200, "/debug?", nil},
+		{"/sub/page", nil, 200, "/page?", nil},
 	} {
 		resp, body := get(tc.path, tc.hdr)
 		if resp.StatusCode != tc.status || (tc.status == 200 && body != tc.body) {

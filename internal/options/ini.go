@@ -225,6 +225,13 @@ func (p *parser) expand(value string, magic map[byte]string, paste map[string]st
 			}
 			name := value[i+2 : i+2+end]
 			i += 2 + end
+			if strings.Contains(name, "%") {
+				// Magic variables work in arithmetic: %(%k * 2) is twice the CPUs.
+				var err error
+				if name, err = p.expand(name, magic, nil, w); err != nil {
+					return "", err
+				}
+			}
 			if paste != nil && i+1 < len(value) && value[i+1] == 's' {
 				i++
 			}

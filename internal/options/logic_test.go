@@ -2,6 +2,7 @@ package options
 
 import (
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -20,6 +21,7 @@ http-socket = :$(PORT)
 master
 processes = 4 ; per core
 threads = %(processes * 2)
+listen = %(%k * 100)
 need-app = true # always
 post-buffering = true
 http-keepalive = 1
@@ -56,6 +58,9 @@ endif
 	wantStrings(t, "http-socket", c.All("http-socket"), []string{":8080"})
 	if !c.Bool("master") || c.Int("processes") != 4 || c.Int("threads") != 8 || !c.Bool("need-app") {
 		t.Errorf("master %v processes %d threads %d need-app %v", c.Bool("master"), c.Int("processes"), c.Int("threads"), c.Bool("need-app"))
+	}
+	if c.Int("listen") != int64(100*runtime.NumCPU()) {
+		t.Errorf("listen = %d, want 100 per CPU", c.Int("listen"))
 	}
 	if c.Int("post-buffering") != 1048576 || c.Int("http-keepalive") != 60 || c.Int("buffer-size") != 65536 {
 		t.Errorf("post-buffering %d http-keepalive %d buffer-size %d", c.Int("post-buffering"), c.Int("http-keepalive"), c.Int("buffer-size"))

@@ -589,7 +589,7 @@ var routeSubjects = map[string]string{
 var (
 	routeActions = []string{"continue", "last", "break", "return", "break-with-status", "redirect", "redirect-302",
 		"redirect-permanent", "redirect-301", "rewrite", "rewrite-last", "addheader", "delheader", "remheader",
-		"addvar", "log", "logvar", "goto"}
+		"addvar", "log", "logvar", "goto", "fixpathinfo"}
 	routeChecks = []string{"exists", "isfile", "isdir", "isexec", "empty", "equal", "isequal", "eq", "==",
 		"startswith", "endswith", "contains", "contain", "regexp", "re",
 		"ishigherequal", ">=", "ishigher", ">", "islower", "<", "islowerequal", "<="}

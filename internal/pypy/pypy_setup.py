@@ -1389,6 +1389,11 @@ def _route(environ, start_response):
         elif verb == "logvar":
             name, _, value = arg.partition("=")
             _set_logvar(name, value)
+        elif verb == "fixpathinfo":
+            # PATH_INFO without the SCRIPT_NAME a proxy left at its start.
+            script, path = environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", "")
+            if script and path.startswith(script):
+                environ["PATH_INFO"] = path[len(script):]
         elif verb == "goto":
             i = _labels[arg] if arg in _labels else int(arg)
     if _static_maps and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
