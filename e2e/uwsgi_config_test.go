@@ -220,7 +220,7 @@ func TestUWSGIConfigStrictAndPrintConfig(t *testing.T) {
 	t.Parallel()
 	dir := cfgDockerApp(t)
 	ini := filepath.Join(dir, "uwsgi.ini")
-	cfgWrite(t, filepath.Join(dir, "extra.ini"), "[uwsgi]\ncheaper = 1\nlimit-as = 512\nharakiri-timeout = 30\n")
+	cfgWrite(t, filepath.Join(dir, "extra.ini"), "[uwsgi]\ncheaper-rss-limit-soft = 1\nlimit-as = 512\nharakiri-timeout = 30\n")
 	env := []string{"BIND=127.0.0.1:0", "APP_DIR=" + dir}
 
 	code, out := RunToExit(t, 30*time.Second, append(env, "STRICT=false"), "--ini", ini, "--ini", filepath.Join(dir, "extra.ini"), "--print-config")
@@ -229,7 +229,7 @@ func TestUWSGIConfigStrictAndPrintConfig(t *testing.T) {
 		"threads = 4                              ; " + ini + ":9\n",
 		"env = MODE=production                    ; " + ini + ":21\n",
 		"die-on-term = true", "(accepted, no effect in uwsgo)",
-		"cheaper = 1", "(not implemented: a warning at start)",
+		"cheaper-rss-limit-soft = 1", "(not implemented: a warning at start)",
 		"; warning: harakiri-timeout is not an option of uwsgo or uWSGI; ignored (" + dir + "/extra.ini:4)",
 	} {
 		if !strings.Contains(out, want) {
@@ -242,7 +242,7 @@ func TestUWSGIConfigStrictAndPrintConfig(t *testing.T) {
 
 	code, out = RunToExit(t, 30*time.Second, append(env, "STRICT=true"), "--ini", ini, "--ini", filepath.Join(dir, "extra.ini"))
 	if code != 1 || !strings.Contains(out, "strict mode refuses this configuration (3 problems):\n"+
-		"  "+dir+"/extra.ini:2: cheaper 1: uWSGI's option is not implemented by uwsgo: the number of workers stays --processes\n"+
+		"  "+dir+"/extra.ini:2: cheaper-rss-limit-soft 1: uWSGI's option is not implemented by uwsgo: the number of workers follows the load only (the spare algorithm)\n"+
 		"  "+dir+"/extra.ini:3: limit-as 512: uWSGI's option is not implemented by uwsgo: no limit is set: a uwsgo process maps about 2 GB of address space (Go's and PyPy's reservations), which a limit sized for CPython would not allow; --reload-on-rss limits the memory really used\n"+
 		"  "+dir+"/extra.ini:4: harakiri-timeout is not an option of uwsgo or uWSGI; ignored") {
 		t.Fatalf("strict: exit %d, output:\n%s", code, out)
@@ -781,15 +781,12 @@ procname-prefix = "myapp "           ; note the space
 `, []string{
 			"log-4xx true: uWSGI's option is not implemented by uwsgo: every request is logged",
 			"log-5xx true: uWSGI's option is not implemented by uwsgo: every request is logged",
-			"cheaper-algo busyness: uWSGI's option is not implemented by uwsgo: the number of workers stays --processes",
-			"cheaper 1: uWSGI's option is not implemented by uwsgo: the number of workers stays --processes",
-			"cheaper-initial 2: uWSGI's",
-			"cheaper-overload 1: uWSGI's",
-			"cheaper-step 2: uWSGI's",
 			"auto-procname true: uWSGI's option is not implemented by uwsgo: process names stay uwsgo's",
 			"procname-prefix \"myapp \": uWSGI's",
-			// The blog this file comes from misspells uWSGI's py-call-osafterfork.
+			// What only the whole file shows comes last: the blog this file comes
+			// from misspells uWSGI's py-call-osafterfork.
 			"py-callos-afterfork is not an option of uwsgo or uWSGI; ignored; did you mean py-call-osafterfork?",
+			"cheaper-algo busyness: uwsgo has uWSGI's default algorithm, spare, and uses it",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -822,5 +819,66 @@ procname-prefix = "myapp "           ; note the space
 				}
 			}
 		})
+	}
+}
+
+// TestUWSGIConfigCheaper: cheaper's spare algorithm: one worker at first, more while
+// all are busy (up to processes), back to one once they idle.
+func TestUWSGIConfigCheaper(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfgWrite(t, filepath.Join(dir, "app.py"), `import time
+
+
+def application(environ, start_response):
+    if environ["PATH_INFO"] == "/slow":
+        time.sleep(3)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+`)
+	ini := cfgWrite(t, filepath.Join(dir, "cheaper.ini"), `[uwsgi]
+chdir = %d
+wsgi-file = app.py
+master = true
+processes = 3          ; at most
+cheaper = 1            ; at least
+cheaper-initial = 1
+cheaper-step = 1
+cheaper-overload = 1
+`)
+	s := Start(t, ini)
+	started := regexp.MustCompile(`master: worker (\d) \(pid \d+\) is ready`)
+	if n := len(started.FindAllString(s.Log(), -1)); n != 1 {
+		t.Fatalf("%d workers started, want cheaper-initial's 1:\n%s", n, s.Log())
+	}
+	// Slow requests keep every worker busy: the master adds workers up to 3.
+	stop := make(chan struct{})
+	for i := 0; i < 4; i++ {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if resp, err := http.Get(s.URL("/slow")); err == nil {
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	if !s.WaitLog("master: worker 3 (pid", 30*time.Second) || !s.WaitLog("cheaper: all 2 workers busy: starting 1 more (at most 3)", 5*time.Second) {
+		t.Fatalf("no third worker under load:\n%s", s.Log())
+	}
+	close(stop)
+	// Idle again: back down to one.
+	if !s.WaitLog("master: stopping worker 2 (pid", 30*time.Second) || !s.WaitLog("cheaper: idle for", 5*time.Second) {
+		t.Fatalf("the idle workers were not stopped:\n%s", s.Log())
+	}
+	if strings.Contains(s.Log(), "stopping worker 1 ") {
+		t.Errorf("cheaper stopped below its minimum:\n%s", s.Log())
+	}
+	if resp, body := s.Get("/"); resp.StatusCode != 200 || body != "ok" {
+		t.Errorf("after the cheaper cycle: %d %q", resp.StatusCode, body)
 	}
 }

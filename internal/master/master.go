@@ -84,8 +84,10 @@ type Master struct {
 	cron         []cronJob
 	cronMinute   time.Time // the last minute the cron jobs were checked
 	nextMule     int
-	binary       []string // the command that starts a worker, before uwsgo's arguments
-	n            int      // processes
+	binary       []string          // the command that starts a worker, before uwsgo's arguments
+	n            int               // processes: the most workers there are
+	active       int               // worker ids 1 to active are wanted now: n, or fewer under --cheaper
+	idleSince    map[int]time.Time // --cheaper: worker id -> since when it runs no request
 	events       chan event
 	procs        map[*proc]bool
 	fails        map[int]int // worker id -> deaths before becoming ready, in a row
@@ -116,7 +118,9 @@ func Run(cfg *options.Config, logger *log.Logger, in *instance.Instance) int {
 		spawns:       map[int]uint64{},
 		harakiris:    map[int]uint64{},
 		mtimes:       map[string]time.Time{},
+		idleSince:    map[int]time.Time{},
 	}
+	m.active = m.initialWorkers()
 	if err := m.setup(); err != nil {
 		logger.Printf("uwsgo: %v", err)
 		return 1
@@ -182,7 +186,7 @@ func (m *Master) run() int {
 	}()
 	m.log.Printf("uwsgo %s master (pid %d): %s, %d processes of %d threads, workers run %s",
 		worker.Version, os.Getpid(), mode(m.n, int(m.cfg.Int("threads"))), m.n, m.cfg.Int("threads"), strings.Join(m.binary, " "))
-	for id := 1; id <= m.n; id++ {
+	for id := 1; id <= m.active; id++ {
 		m.spawn(id, nil)
 	}
 	for _, a := range m.aux {
@@ -249,7 +253,7 @@ func (m *Master) handle(e event) {
 	case e.command != 0:
 		m.onCommand(e.command)
 	case e.respawn != 0:
-		if m.exiting == "" && m.current(e.respawn) == nil {
+		if m.exiting == "" && m.current(e.respawn) == nil && e.respawn <= m.active {
 			m.spawn(e.respawn, nil)
 		}
 	}
@@ -455,7 +459,7 @@ func (m *Master) onReady(p *proc, msg worker.ControlMessage) {
 }
 
 func (m *Master) allReady() bool {
-	for id := 1; id <= m.n; id++ {
+	for id := 1; id <= m.active; id++ {
 		if p := m.current(id); p == nil || !p.ready {
 			return false
 		}
@@ -489,7 +493,7 @@ func (m *Master) onExit(p *proc, st *os.ProcessState) {
 		return
 	case p.stopping != "":
 		m.log.Printf("master: worker %d (pid %d) %s (%s)", p.id, p.pid, how, p.stopping)
-		if m.current(p.id) == nil && p.replacedBy == nil {
+		if m.current(p.id) == nil && p.replacedBy == nil && p.id <= m.active {
 			m.spawn(p.id, nil)
 		}
 		return
@@ -639,6 +643,7 @@ func (m *Master) shutdown(why string, now bool) {
 func (m *Master) tick() {
 	now := time.Now()
 	m.killLateDaemons(now)
+	m.cheaper(now)
 	m.checkSmartDaemons(now)
 	m.runCron(now)
 	harakiri := m.cfg.Int("harakiri")

@@ -62,7 +62,7 @@ var instead = []struct{ prefix, text string }{
 	{"legion", "uwsgo has no Legion clustering; ignored"},
 	{"emperor", "uwsgo is one instance, not an Emperor: run one uwsgo per app (systemd templates do this)"},
 	{"vassal", "uwsgo is one instance, not an Emperor; ignored"},
-	{"cheaper", "the number of workers stays --processes"},
+	{"cheaper", "the number of workers follows the load only (the spare algorithm)"},
 	{"router", "ignored"},
 	{"error-route", noRouting},
 	{"final-route", noRouting},
@@ -239,6 +239,14 @@ func (p *parser) finish() error {
 		mod, file := c.Seq("pypy-wsgi"), c.Seq("pypy-wsgi-file")
 		m, f := mod[len(mod)-1], file[len(file)-1]
 		p.warn(where{origin: f.Origin}, "both a module (%s, %s) and a file (%s) are given: the module is loaded, as uWSGI does", m.Value, m.Origin, f.Value)
+	}
+	if n := c.Int("cheaper"); n > 0 && n >= c.Int("processes") {
+		s := c.Seq("cheaper")
+		return fmt.Errorf("cheaper %d (%s): --cheaper is the fewest workers and must be below --processes (%d)", n, s[len(s)-1].Origin, c.Int("processes"))
+	}
+	if s := c.Seq("cheaper-algo"); len(s) > 0 && s[len(s)-1].Value != "spare" {
+		last := s[len(s)-1]
+		p.warn(where{origin: last.Origin}, "cheaper-algo %s: uwsgo has uWSGI's default algorithm, spare, and uses it", last.Value)
 	}
 	// Limits sized for uWSGI's CPython workers would replace every uwsgo worker at once.
 	for _, name := range []string{"reload-on-as", "evil-reload-on-as"} {

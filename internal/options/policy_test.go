@@ -55,7 +55,7 @@ func TestPolicy(t *testing.T) {
 	}
 	for name, want := range map[string]Policy{
 		"enable-threads": NoOp, "thunder-lock": NoOp, "single-interpreter": NoOp, "offload-threads": NoOp,
-		"die-on-term": NoOp, "cheaper": Unimplemented, "route": Implemented, "route-if": Implemented, "error-route": Refused,
+		"die-on-term": NoOp, "cheaper": Implemented, "cheaper-rss-limit-soft": Unimplemented, "route": Implemented, "route-if": Implemented, "error-route": Refused,
 		"response-route-if": Refused, "emperor": Unimplemented,
 		"master": Implemented, "module": Implemented,
 	} {
@@ -63,20 +63,20 @@ func TestPolicy(t *testing.T) {
 			t.Errorf("%s: policy %v, want %v", name, got, want)
 		}
 	}
-	if got := insteadOf("cheaper-initial"); got != "the number of workers stays --processes" {
-		t.Errorf("cheaper-initial: %q", got)
+	if got := insteadOf("cheaper-rss-limit-soft"); got != "the number of workers follows the load only (the spare algorithm)" {
+		t.Errorf("cheaper-rss-limit-soft: %q", got)
 	}
 	if got := insteadOf("smart-attach-daemon"); !strings.Contains(got, "not started") {
 		t.Errorf("smart-attach-daemon: %q", got)
 	}
 
 	dir := t.TempDir()
-	ini := writeFile(t, dir, "app.ini", "[uwsgi]\nenable-threads = true\nthunder-lock\ncheaper = 2\nmaster\nmaxrequests = 10\n")
+	ini := writeFile(t, dir, "app.ini", "[uwsgi]\nenable-threads = true\nthunder-lock\ntouch-chain-reload = /tmp/x\nmaster\nmaxrequests = 10\n")
 	c := mustParse(t, []string{"--offload-threads", "4", "--limit-as", "512", "--lazy-apps", "--emperor", ini})
 	wantStrings(t, "notices", notices(c), []string{
 		"warning: --limit-as 512: uWSGI's option is not implemented by uwsgo: " + insteadOf("limit-as") + " (command line)",
 		"warning: --emperor: uWSGI's option is not implemented by uwsgo: uwsgo is one instance, not an Emperor: run one uwsgo per app (systemd templates do this) (command line)",
-		"warning: cheaper 2: uWSGI's option is not implemented by uwsgo: the number of workers stays --processes (" + ini + ":4)",
+		"warning: touch-chain-reload /tmp/x: uWSGI's option is not implemented by uwsgo: nothing watches the file (" + ini + ":4)",
 		"warning: maxrequests is not an option of uwsgo or uWSGI; ignored; did you mean max-requests? (" + ini + ":6)",
 	})
 	// An opaque option takes the next argument unless it is an option or an ini file.
@@ -84,7 +84,7 @@ func TestPolicy(t *testing.T) {
 
 	err := parseError(t, []string{"--strict", ini})
 	wantError(t, err, "strict mode refuses this configuration (2 problems):\n"+
-		"  "+ini+":4: cheaper 2: uWSGI's option is not implemented by uwsgo: the number of workers stays --processes\n"+
+		"  "+ini+":4: touch-chain-reload /tmp/x: uWSGI's option is not implemented by uwsgo: nothing watches the file\n"+
 		"  "+ini+":6: maxrequests is not an option of uwsgo or uWSGI; ignored; did you mean max-requests?")
 	// A socket that would silently not be there stops the start instead.
 	wantError(t, parseError(t, []string{"--https-socket", ":443,a.crt,a.key"}),

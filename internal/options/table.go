@@ -193,6 +193,31 @@ var Table = append([]Option{
 		Help: "the executable the master starts for each worker (default: the running one; in library mode, bin/uwsgo-pypy again)",
 	},
 	{
+		Name: "cheaper", Kind: Int, Group: "Processes", Meta: "N",
+		Default: "0", Min: 0,
+		Help:  "adaptive workers: keep at least N (fewer than --processes), add --cheaper-step while all are busy, stop one idle for --cheaper-overload; 0 = always --processes",
+		UWSGI: "uwsgo's algorithm is uWSGI's default, spare",
+	},
+	{
+		Name: "cheaper-initial", Kind: Int, Group: "Processes", Meta: "N",
+		Default: "0", Min: 0,
+		Help: "with --cheaper, the workers started at first (0: --cheaper's N)",
+	},
+	{
+		Name: "cheaper-step", Kind: Int, Group: "Processes", Meta: "N",
+		Default: "1", Min: 1,
+		Help: "with --cheaper, the workers added at a time",
+	},
+	{
+		Name: "cheaper-overload", Kind: Int, Group: "Processes", Meta: "SECONDS",
+		Default: "3", Min: 1,
+		Help: "with --cheaper, how long the newest worker may idle before it is stopped",
+	},
+	{
+		Name: "cheaper-algo", Kind: String, Group: "Processes", Meta: "NAME",
+		Help: "spare (uWSGI's default) is the one uwsgo has; another name gets a warning",
+	},
+	{
 		Name: "harakiri", Short: 't', Kind: Int, Group: "Processes", Meta: "SECONDS",
 		Default: "0", Min: 0,
 		Help: "kill (and respawn) a worker whose request runs longer than this; 0 = never",
