@@ -53,6 +53,20 @@ var uwsgiNames string
 // applying.
 const noRouting = "uwsgo's internal routing has the request chain only (--route, --route-if, ...): starting without this rule could expose what it guards; do it in the proxy in front or in the app"
 
+// foreignSockets are listeners uwsgo cannot open (TLS, other protocols): starting
+// without one would leave its clients unanswered, so they are refused with the reason.
+var foreignSockets = map[string]string{
+	"https": noTLS, "https2": noTLS, "ssl-socket": noTLS, "suwsgi-socket": noTLS,
+	"fastcgi-socket": noProtocol, "fastcgi-nph-socket": noProtocol, "scgi-socket": noProtocol,
+	"scgi-nph-socket": noProtocol, "raw-socket": noProtocol, "puwsgi-socket": noProtocol,
+	"shared-socket": noProtocol,
+}
+
+const (
+	noTLS      = "uwsgo has no TLS: terminate it in front of uwsgo (nginx, a load balancer) and give uwsgo --http-socket or --socket"
+	noProtocol = "uwsgo serves HTTP (--http-socket) and the uwsgi protocol (--socket) only: starting without this socket would leave its clients unanswered"
+)
+
 // instead is what happens in uwsgo to a family of uWSGI options it does not implement,
 // by name prefix; the longest matching prefix wins.
 var instead = []struct{ prefix, text string }{
@@ -124,13 +138,16 @@ func init() {
 		if Lookup(name) != nil || isLogic(name) {
 			continue
 		}
-		policy := Unimplemented
-		if insteadOf(name) == noRouting {
+		policy, help := Unimplemented, insteadOf(name)
+		if text, ok := foreignSockets[name]; ok {
+			help = text
+		}
+		if help == noRouting || foreignSockets[name] != "" {
 			policy = Refused
 		}
 		Table = append(Table, Option{
 			Name: name, Kind: Opaque, Group: unimplementedGroup, Meta: "VALUE",
-			Policy: policy, Help: insteadOf(name),
+			Policy: policy, Help: help,
 		})
 	}
 }

@@ -91,6 +91,8 @@ func TestPolicy(t *testing.T) {
 		"--https-socket :443,a.crt,a.key (command line): not served yet: terminate TLS in front of uwsgo (nginx, a load balancer) and give it --http-socket")
 	ini = writeFile(t, dir, "route.ini", "[uwsgi]\nresponse-route = ^/admin addheader:X: y\n")
 	wantError(t, parseError(t, []string{ini}), "response-route ^/admin addheader:X: y ("+ini+":2): "+noRouting)
+	wantError(t, parseError(t, []string{"--fastcgi-socket", ":9000"}), "--fastcgi-socket :9000 (command line): "+noProtocol)
+	wantError(t, parseError(t, []string{"--https", ":443,a.crt,a.key"}), "--https :443,a.crt,a.key (command line): "+noTLS)
 	if Lookup("router-list").Policy != Unimplemented {
 		t.Error("router-list is not a routing rule")
 	}
