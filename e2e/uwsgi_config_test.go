@@ -882,3 +882,21 @@ cheaper-overload = 1
 		t.Errorf("after the cheaper cycle: %d %q", resp.StatusCode, body)
 	}
 }
+
+// TestUWSGIConfigMulesAndIncludes: mules = N starts N mules; include reads another ini
+// where it stands; pidfile2 and logto2 are uWSGI's later-written pidfile and log.
+func TestUWSGIConfigMulesAndIncludes(t *testing.T) {
+	t.Parallel()
+	dir := cfgDockerApp(t)
+	cfgWrite(t, filepath.Join(dir, "common.ini"), "[uwsgi]\nmaster = true\nmules = 2\n")
+	ini := cfgAppIni(t, dir, "inc.ini", "i", "include = %dcommon.ini\npidfile2 = %dapp.pid\n")
+	s := Start(t, ini)
+	for _, want := range []string{"master: mule 1 (pid", "master: mule 2 (pid"} {
+		if !s.WaitLog(want, 20*time.Second) {
+			t.Fatalf("no %q:\n%s", want, s.Log())
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "app.pid")); err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(s.Cmd.Process.Pid) {
+		t.Errorf("pidfile2: %q %v, want the master's pid %d", b, err, s.Cmd.Process.Pid)
+	}
+}

@@ -139,6 +139,13 @@ func (p *parser) set(o *Option, spelled, value string, w where) error {
 		return p.logger(value, w)
 	case "set":
 		return p.setPlaceholder(spelled, value, w)
+	case "mules":
+		mule := Lookup("mule")
+		n, _ := strconv.Atoi(value)
+		for ; n > 0; n-- {
+			p.cfg.Settings = append(p.cfg.Settings, Setting{Opt: mule, Value: mule.Implicit, Origin: w.origin})
+		}
+		return nil
 	case "pyimport":
 		eval := Lookup("pypy-eval")
 		p.cfg.Settings = append(p.cfg.Settings, Setting{Opt: eval, Value: "import " + value, Origin: w.origin})

@@ -53,9 +53,15 @@ var uwsgiNames string
 // applying.
 const noRouting = "uwsgo's internal routing has the request chain only (--route, --route-if, ...): starting without this rule could expose what it guards; do it in the proxy in front or in the app"
 
-// foreignSockets are listeners uwsgo cannot open (TLS, other protocols): starting
-// without one would leave its clients unanswered, so they are refused with the reason.
-var foreignSockets = map[string]string{
+// refusedOptions are uWSGI options that starting without would be worse than not
+// starting: listeners uwsgo cannot open (their clients would go unanswered), other
+// configuration formats (the whole configuration would be missing) and confinement
+// (the process would run unconfined). They are refused with the reason.
+var refusedOptions = map[string]string{
+	"xml": noFormat, "xmlconfig": noFormat, "yaml": noFormat, "yml": noFormat, "json": noFormat, "js": noFormat,
+	"config": noFormat, "fallback-config": noFormat,
+	"chroot": noJail, "jailed": noJail, "unshare": noJail, "unshare2": noJail, "namespace": noJail, "ns": noJail,
+	"namespace-net": noJail, "ns-net": noJail, "pivot-root": noJail, "pivot_root": noJail, "setns": noJail,
 	"https": noTLS, "https2": noTLS, "ssl-socket": noTLS, "suwsgi-socket": noTLS,
 	"fastcgi-socket": noProtocol, "fastcgi-nph-socket": noProtocol, "scgi-socket": noProtocol,
 	"scgi-nph-socket": noProtocol, "raw-socket": noProtocol, "puwsgi-socket": noProtocol,
@@ -65,6 +71,8 @@ var foreignSockets = map[string]string{
 const (
 	noTLS      = "uwsgo has no TLS: terminate it in front of uwsgo (nginx, a load balancer) and give uwsgo --http-socket or --socket"
 	noProtocol = "uwsgo serves HTTP (--http-socket) and the uwsgi protocol (--socket) only: starting without this socket would leave its clients unanswered"
+	noFormat   = "uwsgo reads ini files (and the command line and UWSGI_* variables) only: write this configuration as an ini file"
+	noJail     = "uwsgo does not confine itself: starting unconfined where the configuration asks for it could expose what it guards; use systemd's sandboxing (RootDirectory=, PrivateNetwork=, ...)"
 )
 
 // instead is what happens in uwsgo to a family of uWSGI options it does not implement,
@@ -139,10 +147,10 @@ func init() {
 			continue
 		}
 		policy, help := Unimplemented, insteadOf(name)
-		if text, ok := foreignSockets[name]; ok {
+		if text, ok := refusedOptions[name]; ok {
 			help = text
 		}
-		if help == noRouting || foreignSockets[name] != "" {
+		if help == noRouting || refusedOptions[name] != "" {
 			policy = Refused
 		}
 		Table = append(Table, Option{

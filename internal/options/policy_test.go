@@ -161,3 +161,19 @@ func TestAddressSpaceLimits(t *testing.T) {
 	wantStrings(t, "notices", notices(c), []string{
 		"warning: reload-on-as 512: a uwsgo worker maps about 2 GB of address space (Go's and PyPy's reservations, mostly never used), so every worker is replaced as soon as it is ready; --reload-on-rss limits the memory really used (command line)"})
 }
+
+func TestUWSGINamesWithTheirMeaning(t *testing.T) {
+	dir := t.TempDir()
+	base := writeFile(t, dir, "base.ini", "[uwsgi]\nmaster = true\nthreads = 2\n")
+	ini := writeFile(t, dir, "app.ini", "[uwsgi]\ninclude = "+base+"\nmules = 2\npidfile2 = /run/app.pid\ndaemonize2 = /var/log/app.log\n")
+	c := mustParse(t, []string{ini})
+	wantStrings(t, "settings", values(c), []string{"master=true", "threads=2", "mule=-", "mule=-", "pidfile=/run/app.pid", "daemonize=/var/log/app.log"})
+	for args, want := range map[string]string{
+		"--xml=app.xml":   "--xml app.xml (command line): " + noFormat,
+		"--chroot=/jail":  "--chroot /jail (command line): " + noJail,
+		"--mules=1000":    `--mules wants a whole number from 0 to 256, got "1000" (command line)`,
+		"--include=x.yml": "cannot read ini file",
+	} {
+		wantErrorContains(t, parseError(t, []string{args}), want)
+	}
+}

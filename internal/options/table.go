@@ -15,7 +15,7 @@ var Table = append([]Option{
 	// ini is read by Parse where it appears and never shows up in
 	// Config.Settings: its effect is the settings of the file.
 	{
-		Name: "ini", Kind: List, Group: "General", Meta: "FILE[:SECTION]",
+		Name: "ini", Aliases: []string{"include", "inherit"}, Kind: List, Group: "General", Meta: "FILE[:SECTION]",
 		Help:  "read options from the [uwsgi] section (or SECTION) of an ini file, in place",
 		UWSGI: "only local files; uWSGI also reads http://, fd:// and exec:// sources",
 	},
@@ -121,7 +121,7 @@ var Table = append([]Option{
 	// pypy-ini-paste, like ini, never shows up in Config.Settings: its effect is the [uwsgi]
 	// section's settings followed by pypy-paste = config:/abs/FILE.
 	{
-		Name: "pypy-ini-paste", Aliases: []string{"ini-paste"}, Kind: String, Group: "PyPy", Meta: "FILE",
+		Name: "pypy-ini-paste", Aliases: []string{"ini-paste", "ini-paste-logged"}, Kind: String, Group: "PyPy", Meta: "FILE",
 		Help: "read FILE's [uwsgi] section, if any, as options (with %(here)s and %(__file__)s), then load its app as --pypy-paste",
 	},
 	{
@@ -398,6 +398,10 @@ var Table = append([]Option{
 		Help: "run COMMAND (through /bin/sh) from the master at every matching minute; -1 is any, -N every N; implies --master",
 	},
 	{
+		Name: "mules", Kind: Int, Group: "Shared state", Meta: "N", Min: 0, Max: 256,
+		Help: "N mules without a script (as many --mule)",
+	},
+	{
 		Name: "farm", Kind: List, Group: "Shared state", Meta: "NAME:ID,ID...",
 		Help: "a farm of mules (by mule id, from 1) for uwsgi.farm_msg",
 	},
@@ -418,15 +422,15 @@ var Table = append([]Option{
 		Help: "change to DIR before anything else",
 	},
 	{
-		Name: "pidfile", Aliases: []string{"safe-pidfile"}, Kind: String, Group: "Operations", Meta: "FILE",
+		Name: "pidfile", Aliases: []string{"safe-pidfile", "pidfile2", "safe-pidfile2"}, Kind: String, Group: "Operations", Meta: "FILE",
 		Help: "write the master's (or the single process's) pid to FILE",
 	},
 	{
-		Name: "daemonize", Short: 'd', Kind: String, Group: "Operations", Meta: "LOGFILE",
+		Name: "daemonize", Aliases: []string{"daemonize2"}, Short: 'd', Kind: String, Group: "Operations", Meta: "LOGFILE",
 		Help: "go to the background, logging to LOGFILE",
 	},
 	{
-		Name: "logto", Kind: String, Group: "Operations", Meta: "FILE",
+		Name: "logto", Aliases: []string{"logto2"}, Kind: String, Group: "Operations", Meta: "FILE",
 		Help:  "append the log (uwsgo's and the app's output) to FILE; SIGUSR2 reopens it",
 		UWSGI: "uWSGI's SIGUSR2 prints the workers' status instead",
 	},
