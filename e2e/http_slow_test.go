@@ -22,10 +22,10 @@ import (
 
 // ---------------------------------------------------------------- timeouts
 
-// With --http-keepalive 1 a kept connection is closed by the server once idle, silently.
+// With --http-keepalive 2 a kept connection is closed by the server once idle, silently.
 func TestHTTPKeepAliveTimeout(t *testing.T) {
 	t.Parallel()
-	s, _ := httpStart(t, "--http-keepalive", "1")
+	s, _ := httpStart(t, "--http-keepalive", "2")
 	c := httpDial(t, "tcp", s.Addr)
 	for i := 0; i < 2; i++ {
 		c.send(httpGET("/echo?ka"))

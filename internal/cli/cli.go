@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strings"
 
+	"uwsgo/internal/hooks"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/master"
 	"uwsgo/internal/options"
@@ -35,6 +37,9 @@ func Main(args []string) int {
 		return 1
 	}
 	switch {
+	case cfg.Bool("print-config"):
+		options.WritePrintConfig(os.Stdout, cfg)
+		return 0
 	case cfg.Bool("help"):
 		options.WriteHelp(os.Stdout)
 		return 0
@@ -50,6 +55,21 @@ func Main(args []string) int {
 		return 0
 	}
 
+	if cfg.Bool("show-config") {
+		options.WritePrintConfig(os.Stderr, cfg)
+	}
+	for _, n := range cfg.Notices {
+		logger.Printf("uwsgo: %s", n)
+	}
+	// Before anything loads, and inherited by every process the master starts.
+	for _, kv := range cfg.All("env") {
+		name, value, _ := strings.Cut(kv, "=")
+		os.Setenv(name, value)
+	}
+	for _, name := range cfg.All("unenv") {
+		os.Unsetenv(name)
+	}
+
 	in, err := instance.Prepare(cfg, logger)
 	if err != nil {
 		logger.Printf("uwsgo: %v", err)
@@ -58,8 +78,18 @@ func Main(args []string) int {
 	if in == nil {
 		return 0 // --daemonize: the background copy carries on
 	}
-	// Mules and spoolers are processes of their own: they need a master, as in uWSGI.
-	if cfg.Bool("master") || cfg.Int("processes") > 1 || cfg.Has("mule") || cfg.Has("spooler") {
+	status := serve(cfg, logger, in)
+	if err := hooks.Run(cfg, "as-user-atexit", logger); err != nil {
+		logger.Printf("uwsgo: %v", err)
+		status = max(status, 1)
+	}
+	return status
+}
+
+// serve runs the instance as a master or as the single process, to its end.
+func serve(cfg *options.Config, logger *log.Logger, in *instance.Instance) int {
+	// Mules, spoolers, daemons and cron jobs are processes of their own: they need a master, as in uWSGI.
+	if cfg.Bool("master") || cfg.Int("processes") > 1 || cfg.Has("mule") || cfg.Has("spooler") || cfg.Has("attach-daemon") || cfg.Has("smart-attach-daemon") || cfg.Has("cron") {
 		return master.Run(cfg, logger, in)
 	}
 	defer in.Close()

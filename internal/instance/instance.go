@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"uwsgo/internal/accesslog"
+	"uwsgo/internal/hooks"
 	"uwsgo/internal/options"
 	"uwsgo/internal/server"
 	"uwsgo/internal/systemd"
@@ -53,6 +54,18 @@ const daemonizedEnv = "UWSGO_DAEMONIZED"
 // Prepare does everything up to serving. With --daemonize it returns (nil, nil) in the
 // foreground process, whose job is done once the background copy runs.
 func Prepare(cfg *options.Config, logger *log.Logger) (*Instance, error) {
+	if err := processLimits(cfg); err != nil {
+		return nil, err
+	}
+	if err := hooks.Check(cfg); err != nil {
+		return nil, err
+	}
+	// The background copy of --daemonize has had its asap in the foreground.
+	if os.Getenv(daemonizedEnv) == "" {
+		if err := hooks.Run(cfg, "asap", logger); err != nil {
+			return nil, err
+		}
+	}
 	if dir := cfg.Get("chdir"); dir != "" {
 		if err := os.Chdir(dir); err != nil {
 			return nil, fmt.Errorf("--chdir: %w", err)
@@ -88,7 +101,15 @@ func Prepare(cfg *options.Config, logger *log.Logger) (*Instance, error) {
 			in.vacuum = append(in.vacuum, p)
 		}
 	}
+	if err := hooks.Run(cfg, "as-root", logger); err != nil {
+		in.Close()
+		return nil, err
+	}
 	if err := dropPrivileges(cfg.Get("uid"), cfg.Get("gid"), logger); err != nil {
+		in.Close()
+		return nil, err
+	}
+	if err := hooks.Run(cfg, "as-user", logger); err != nil {
 		in.Close()
 		return nil, err
 	}
@@ -136,6 +157,10 @@ func (in *Instance) bind(cfg *options.Config, logger *log.Logger) error {
 			return fmt.Errorf("--chmod-socket %s: not an octal permission such as 666 or 660", m)
 		}
 	}
+	owner, err := socketOwner(cfg.Get("chown-socket"))
+	if err != nil {
+		return err
+	}
 	given := matchActivated(addrs, passed)
 	for i, a := range addrs {
 		s := &Socket{Proto: a.Proto, Addr: a.Addr}
@@ -149,7 +174,7 @@ func (in *Instance) bind(cfg *options.Config, logger *log.Logger) error {
 			s.Listener = ln
 		}
 		in.Sockets = append(in.Sockets, s)
-		if err := in.setUp(s, cfg.Bool("vacuum"), mode); err != nil {
+		if err := in.setUp(s, cfg.Bool("vacuum"), mode, owner); err != nil {
 			return err
 		}
 		in.announce(s, logger, given[i])
@@ -166,7 +191,7 @@ func (in *Instance) bind(cfg *options.Config, logger *log.Logger) error {
 			s.Proto = "uwsgi"
 		}
 		in.Sockets = append(in.Sockets, s)
-		if err := in.setUp(s, false, 0); err != nil {
+		if err := in.setUp(s, false, 0, nil); err != nil {
 			return err
 		}
 		in.announce(s, logger, p)
@@ -220,8 +245,9 @@ func sameAddress(addr string, bound net.Addr) bool {
 }
 
 // setUp finishes a listening socket: UNIX socket files are ours to remove (--vacuum) and
-// to give permissions (--chmod-socket) unless systemd made them.
-func (in *Instance) setUp(s *Socket, vacuum bool, mode uint64) error {
+// to give permissions (--chmod-socket) and an owner (--chown-socket) unless systemd made
+// them.
+func (in *Instance) setUp(s *Socket, vacuum bool, mode uint64, owner *[2]int) error {
 	ul, ok := s.Listener.(*net.UnixListener)
 	if !ok {
 		return nil
@@ -238,6 +264,11 @@ func (in *Instance) setUp(s *Socket, vacuum bool, mode uint64) error {
 	if mode != 0 {
 		if err := os.Chmod(s.UnixPath, os.FileMode(mode)); err != nil {
 			return fmt.Errorf("--chmod-socket: %w", err)
+		}
+	}
+	if owner != nil {
+		if err := os.Chown(s.UnixPath, owner[0], owner[1]); err != nil {
+			return fmt.Errorf("--chown-socket: %w", err)
 		}
 	}
 	return nil
@@ -312,13 +343,7 @@ func logTo(file string) error {
 // every thread of the process.
 func dropPrivileges(uidSpec, gidSpec string, logger *log.Logger) error {
 	if gidSpec != "" {
-		gid, err := lookupID(gidSpec, func(n string) (string, error) {
-			g, err := user.LookupGroup(n)
-			if err != nil {
-				return "", err
-			}
-			return g.Gid, nil
-		})
+		gid, err := lookupGroup(gidSpec)
 		if err != nil {
 			return fmt.Errorf("--gid %s: %w", gidSpec, err)
 		}
@@ -331,13 +356,7 @@ func dropPrivileges(uidSpec, gidSpec string, logger *log.Logger) error {
 		logger.Printf("running as group %d", gid)
 	}
 	if uidSpec != "" {
-		uid, err := lookupID(uidSpec, func(n string) (string, error) {
-			u, err := user.Lookup(n)
-			if err != nil {
-				return "", err
-			}
-			return u.Uid, nil
-		})
+		uid, err := lookupUser(uidSpec)
 		if err != nil {
 			return fmt.Errorf("--uid %s: %w", uidSpec, err)
 		}
@@ -347,6 +366,26 @@ func dropPrivileges(uidSpec, gidSpec string, logger *log.Logger) error {
 		logger.Printf("running as user %d", uid)
 	}
 	return nil
+}
+
+func lookupUser(spec string) (int, error) {
+	return lookupID(spec, func(n string) (string, error) {
+		u, err := user.Lookup(n)
+		if err != nil {
+			return "", err
+		}
+		return u.Uid, nil
+	})
+}
+
+func lookupGroup(spec string) (int, error) {
+	return lookupID(spec, func(n string) (string, error) {
+		g, err := user.LookupGroup(n)
+		if err != nil {
+			return "", err
+		}
+		return g.Gid, nil
+	})
 }
 
 func lookupID(spec string, byName func(string) (string, error)) (int, error) {

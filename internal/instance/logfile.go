@@ -1,7 +1,9 @@
 package instance
 
 import (
+	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"uwsgo/internal/options"
@@ -34,6 +36,28 @@ func ReopenLog(cfg *options.Config) (string, error) {
 		return "", nil
 	}
 	return f, logTo(f)
+}
+
+// RotateLog is --log-maxsize: once the log file has grown to that many bytes it is
+// renamed to --log-backupname (else FILE.UNIXTIME, uWSGI's name) and the caller reopens
+// it, as after logrotate. It returns the backup's name, "" when nothing was rotated.
+func RotateLog(cfg *options.Config) (string, error) {
+	f, max := LogFile(cfg), cfg.Int("log-maxsize")
+	if f == "" || max <= 0 {
+		return "", nil
+	}
+	st, err := os.Stat(f)
+	if err != nil || st.Size() < max {
+		return "", nil
+	}
+	backup := cfg.Get("log-backupname")
+	if backup == "" {
+		backup = f + "." + strconv.FormatInt(time.Now().Unix(), 10)
+	}
+	if err := os.Rename(f, backup); err != nil {
+		return "", fmt.Errorf("--log-maxsize: %w", err)
+	}
+	return backup, nil
 }
 
 // Touched watches files for a change of modification time, as --touch-reload and

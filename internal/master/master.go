@@ -32,6 +32,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"uwsgo/internal/hooks"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
 	"uwsgo/internal/scoreboard"
@@ -68,28 +69,34 @@ type event struct {
 
 // Master is a running master process.
 type Master struct {
-	cfg       *options.Config
-	log       *log.Logger
-	in        *instance.Instance
-	fds       []uintptr // the sockets, as handed to workers
-	board     *scoreboard.Board
-	shared    *shared.State
-	signals   *signals.Router
-	nextOne   int // round robin of signals for "worker"
-	aux       []*aux
-	auxEvents chan auxEvent
-	nextMule  int
-	binary    []string // the command that starts a worker, before uwsgo's arguments
-	n         int      // processes
-	events    chan event
-	procs     map[*proc]bool
-	fails     map[int]int // worker id -> deaths before becoming ready, in a row
-	spawns    map[int]uint64
-	harakiris map[int]uint64
-	mtimes    map[string]time.Time
-	started   bool // every first-generation worker was ready once
-	exiting   string
-	status    int // exit status
+	cfg          *options.Config
+	log          *log.Logger
+	in           *instance.Instance
+	fds          []uintptr // the sockets, as handed to workers
+	board        *scoreboard.Board
+	shared       *shared.State
+	signals      *signals.Router
+	nextOne      int // round robin of signals for "worker"
+	aux          []*aux
+	auxEvents    chan auxEvent
+	daemons      []*daemon
+	daemonEvents chan daemonEvent
+	cron         []cronJob
+	cronMinute   time.Time // the last minute the cron jobs were checked
+	nextMule     int
+	binary       []string          // the command that starts a worker, before uwsgo's arguments
+	n            int               // processes: the most workers there are
+	active       int               // worker ids 1 to active are wanted now: n, or fewer under --cheaper
+	idleSince    map[int]time.Time // --cheaper: worker id -> since when it runs no request
+	events       chan event
+	procs        map[*proc]bool
+	fails        map[int]int // worker id -> deaths before becoming ready, in a row
+	spawns       map[int]uint64
+	harakiris    map[int]uint64
+	mtimes       map[string]time.Time
+	started      bool // every first-generation worker was ready once
+	exiting      string
+	status       int // exit status
 
 	// systemd (Type=notify)
 	reloading  bool   // a reload was announced and not every replacement is ready yet
@@ -102,15 +109,18 @@ type Master struct {
 func Run(cfg *options.Config, logger *log.Logger, in *instance.Instance) int {
 	m := &Master{
 		cfg: cfg, log: logger, in: in,
-		n:         int(cfg.Int("processes")),
-		events:    make(chan event, 64),
-		auxEvents: make(chan auxEvent, 16),
-		procs:     map[*proc]bool{},
-		fails:     map[int]int{},
-		spawns:    map[int]uint64{},
-		harakiris: map[int]uint64{},
-		mtimes:    map[string]time.Time{},
+		n:            int(cfg.Int("processes")),
+		events:       make(chan event, 64),
+		auxEvents:    make(chan auxEvent, 16),
+		daemonEvents: make(chan daemonEvent, 16),
+		procs:        map[*proc]bool{},
+		fails:        map[int]int{},
+		spawns:       map[int]uint64{},
+		harakiris:    map[int]uint64{},
+		mtimes:       map[string]time.Time{},
+		idleSince:    map[int]time.Time{},
 	}
+	m.active = m.initialWorkers()
 	if err := m.setup(); err != nil {
 		logger.Printf("uwsgo: %v", err)
 		return 1
@@ -144,6 +154,10 @@ func (m *Master) setup() error {
 		return err
 	}
 	m.signals = signals.New(m.shared.Signals, m.sendSignal, m.log)
+	m.planDaemons()
+	if err := m.planCron(); err != nil {
+		return err
+	}
 	if err := m.planAux(); err != nil {
 		return err
 	}
@@ -159,7 +173,7 @@ func (m *Master) setup() error {
 			return fmt.Errorf("--stats %s: %w", addr, err)
 		}
 	}
-	return nil
+	return hooks.Run(m.cfg, "master-start", m.log)
 }
 
 func (m *Master) run() int {
@@ -172,15 +186,18 @@ func (m *Master) run() int {
 	}()
 	m.log.Printf("uwsgo %s master (pid %d): %s, %d processes of %d threads, workers run %s",
 		worker.Version, os.Getpid(), mode(m.n, int(m.cfg.Int("threads"))), m.n, m.cfg.Int("threads"), strings.Join(m.binary, " "))
-	for id := 1; id <= m.n; id++ {
+	for id := 1; id <= m.active; id++ {
 		m.spawn(id, nil)
 	}
 	for _, a := range m.aux {
 		m.spawnAux(a)
 	}
+	for _, d := range m.daemons {
+		m.startDaemon(d)
+	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	for len(m.procs) > 0 || m.auxAlive() || m.exiting == "" {
+	for len(m.procs) > 0 || m.auxAlive() || m.daemonsAlive() || m.exiting == "" {
 		select {
 		case e := <-m.events:
 			m.handle(e)
@@ -192,6 +209,8 @@ func (m *Master) run() int {
 				continue
 			}
 			m.onAuxEvent(e)
+		case e := <-m.daemonEvents:
+			m.onDaemonEvent(e)
 		case <-tick.C:
 			m.tick()
 		}
@@ -234,7 +253,7 @@ func (m *Master) handle(e event) {
 	case e.command != 0:
 		m.onCommand(e.command)
 	case e.respawn != 0:
-		if m.exiting == "" && m.current(e.respawn) == nil {
+		if m.exiting == "" && m.current(e.respawn) == nil && e.respawn <= m.active {
 			m.spawn(e.respawn, nil)
 		}
 	}
@@ -440,7 +459,7 @@ func (m *Master) onReady(p *proc, msg worker.ControlMessage) {
 }
 
 func (m *Master) allReady() bool {
-	for id := 1; id <= m.n; id++ {
+	for id := 1; id <= m.active; id++ {
 		if p := m.current(id); p == nil || !p.ready {
 			return false
 		}
@@ -474,7 +493,7 @@ func (m *Master) onExit(p *proc, st *os.ProcessState) {
 		return
 	case p.stopping != "":
 		m.log.Printf("master: worker %d (pid %d) %s (%s)", p.id, p.pid, how, p.stopping)
-		if m.current(p.id) == nil && p.replacedBy == nil {
+		if m.current(p.id) == nil && p.replacedBy == nil && p.id <= m.active {
 			m.spawn(p.id, nil)
 		}
 		return
@@ -617,11 +636,16 @@ func (m *Master) shutdown(why string, now bool) {
 		}
 	}
 	m.stopAux(sig)
+	m.stopDaemons()
 }
 
 // tick runs once a second: harakiri, the recycling limits, mercy deadlines, touch-reload.
 func (m *Master) tick() {
 	now := time.Now()
+	m.killLateDaemons(now)
+	m.cheaper(now)
+	m.checkSmartDaemons(now)
+	m.runCron(now)
 	harakiri := m.cfg.Int("harakiri")
 	for p := range m.procs {
 		if p.stopping != "" && now.After(p.killAt) {
@@ -633,7 +657,7 @@ func (m *Master) tick() {
 		if !p.ready || p.stopping != "" {
 			continue
 		}
-		if m.harakiri(p, now, harakiri) {
+		if m.harakiri(p, now, harakiri) || m.evilReload(p, now) {
 			continue
 		}
 		if why := m.recycleReason(p, now); why != "" && p.replacedBy == nil {
@@ -645,6 +669,12 @@ func (m *Master) tick() {
 	m.signals.Tick(now)
 	if f := m.logTouch.Changed(); f != "" {
 		m.reopenLog("--touch-logreopen " + f)
+	}
+	switch backup, err := instance.RotateLog(m.cfg); {
+	case err != nil:
+		m.log.Printf("master: %v", err)
+	case backup != "":
+		m.reopenLog("--log-maxsize: the full log is now " + backup)
 	}
 }
 
@@ -685,10 +715,37 @@ func (m *Master) recycleReason(p *proc, now time.Time) string {
 	if s := m.cfg.Int("max-worker-lifetime"); s > 0 && now.Sub(p.spawned) > time.Duration(s)*time.Second {
 		return fmt.Sprintf("ran for %d s (--max-worker-lifetime %d)", int(now.Sub(p.spawned).Seconds()), s)
 	}
-	if mb := m.cfg.Int("reload-on-rss"); mb > 0 {
-		if rss, _ := stats.Memory(p.pid); rss > mb<<20 {
-			return fmt.Sprintf("uses %d MB of memory (--reload-on-rss %d)", rss>>20, mb)
-		}
+	return memoryOver(m.cfg, p.pid, "reload-on-rss", "reload-on-as")
+}
+
+// evilReload kills p outright, without waiting for its requests, past
+// --evil-reload-on-rss or --evil-reload-on-as: for a worker whose memory grows too fast
+// to wait for a graceful replacement.
+func (m *Master) evilReload(p *proc, now time.Time) bool {
+	why := memoryOver(m.cfg, p.pid, "evil-reload-on-rss", "evil-reload-on-as")
+	if why == "" {
+		return false
+	}
+	m.log.Printf("master: worker %d (pid %d) %s: killing it", p.id, p.pid, why)
+	p.process.Kill()
+	p.stopping = why
+	p.killAt = now.Add(time.Hour)
+	return true
+}
+
+// memoryOver says how pid's resident (rssOpt) or virtual (asOpt) memory is past the
+// option's megabytes, "" if neither is.
+func memoryOver(cfg *options.Config, pid int, rssOpt, asOpt string) string {
+	rssMB, asMB := cfg.Int(rssOpt), cfg.Int(asOpt)
+	if rssMB == 0 && asMB == 0 {
+		return ""
+	}
+	rss, vsz := stats.Memory(pid)
+	switch {
+	case rssMB > 0 && rss > rssMB<<20:
+		return fmt.Sprintf("uses %d MB of memory (--%s %d)", rss>>20, rssOpt, rssMB)
+	case asMB > 0 && vsz > asMB<<20:
+		return fmt.Sprintf("has %d MB of address space (--%s %d)", vsz>>20, asOpt, asMB)
 	}
 	return ""
 }

@@ -27,7 +27,7 @@ func (m *Master) notifyStatus() {
 
 func (m *Master) statusLine() string {
 	ready := 0
-	for id := 1; id <= m.n; id++ {
+	for id := 1; id <= m.active; id++ {
 		if p := m.current(id); p != nil && p.ready {
 			ready++
 		}
@@ -36,9 +36,9 @@ func (m *Master) statusLine() string {
 	case m.exiting != "":
 		return fmt.Sprintf("stopping (%s): %d worker(s) left", m.exiting, len(m.procs))
 	case m.reloading:
-		return fmt.Sprintf("reloading: %d of %d workers ready", ready, m.n)
+		return fmt.Sprintf("reloading: %d of %d workers ready", ready, m.active)
 	}
-	return fmt.Sprintf("%d of %d workers ready, %d threads each", ready, m.n, m.cfg.Int("threads"))
+	return fmt.Sprintf("%d of %d workers ready, %d threads each", ready, m.active, m.cfg.Int("threads"))
 }
 
 // notifyReady tells systemd every worker accepts: start-up or a reload is done.

@@ -48,10 +48,14 @@ func TestEnvironmentIni(t *testing.T) {
 }
 
 func TestEnvironmentErrors(t *testing.T) {
-	wantError(t, parseError(t, nil, "UWSGI_HTTP_SOCKT=:80"),
-		"unknown option $UWSGI_HTTP_SOCKT (environment); did you mean $UWSGI_HTTP_SOCKET?")
-	wantError(t, parseError(t, nil, "UWSGI_EMPEROR=1"),
-		"unknown option $UWSGI_EMPEROR (environment)")
+	// A variable naming no option is ignored with a warning, as uWSGI ignores it.
+	wantStrings(t, "notices", notices(mustParse(t, nil, "UWSGI_HTTP_SOCKT=:80", "UWSGI_CAESAR=1")), []string{
+		"warning: $UWSGI_HTTP_SOCKT is not an option of uwsgo or uWSGI; ignored; did you mean $UWSGI_HTTP_SOCKET? ($UWSGI_HTTP_SOCKT)",
+		"warning: $UWSGI_CAESAR is not an option of uwsgo or uWSGI; ignored ($UWSGI_CAESAR)",
+	})
+	wantStrings(t, "notices", notices(mustParse(t, nil, "UWSGI_EMPEROR=/etc/vassals")), []string{
+		"warning: $UWSGI_EMPEROR /etc/vassals: uWSGI's option is not implemented by uwsgo: uwsgo is one instance, not an Emperor: run one uwsgo per app (systemd templates do this) ($UWSGI_EMPEROR)",
+	})
 	wantError(t, parseError(t, nil, "UWSGI_THREADS=lots"),
 		`$UWSGI_THREADS wants a whole number from 1 to 1024, got "lots" (environment)`)
 	wantError(t, parseError(t, nil, "UWSGI_NEED_APP=perhaps"),
@@ -77,7 +81,8 @@ func TestEnvironmentIgnoresUWSGIInternals(t *testing.T) {
 		t.Errorf("internal variables became settings: %q", values(c))
 	}
 	// Ignoring is by exact name or the vassal prefix, nothing broader.
-	wantError(t, parseError(t, nil, "UWSGI_RELOADS_X=1"), "unknown option $UWSGI_RELOADS_X (environment)")
+	wantStrings(t, "notices", notices(mustParse(t, nil, "UWSGI_RELOADS_X=1")), []string{
+		"warning: $UWSGI_RELOADS_X is not an option of uwsgo or uWSGI; ignored; did you mean $UWSGI_RELOAD? ($UWSGI_RELOADS_X)"})
 }
 
 func TestEnvironmentPlaceholders(t *testing.T) {
@@ -86,6 +91,10 @@ func TestEnvironmentPlaceholders(t *testing.T) {
 	ini := writeFile(t, dir, "app.ini", "[uwsgi]\nhttp-socket = %(app-port)\n")
 	c := mustParse(t, []string{ini}, "UWSGI_APP_PORT=:5000")
 	wantStrings(t, "http-socket", c.All("http-socket"), []string{":5000"})
+	if len(c.Notices) != 0 {
+		t.Errorf("a used placeholder got notices: %q", notices(c))
+	}
 	// Unused, it is an unknown option again.
-	wantError(t, parseError(t, nil, "UWSGI_APP_PORT=:5000"), "unknown option $UWSGI_APP_PORT (environment)")
+	wantStrings(t, "notices", notices(mustParse(t, nil, "UWSGI_APP_PORT=:5000")), []string{
+		"warning: $UWSGI_APP_PORT is not an option of uwsgo or uWSGI; ignored ($UWSGI_APP_PORT)"})
 }

@@ -76,6 +76,14 @@ func values(c *Config) []string {
 	return out
 }
 
+func notices(c *Config) []string {
+	var out []string
+	for _, n := range c.Notices {
+		out = append(out, n.String())
+	}
+	return out
+}
+
 func origins(c *Config) []string {
 	var out []string
 	for _, s := range c.Settings {

@@ -83,6 +83,7 @@ func (p *parser) readIni(file, section string, from where, paste bool) (abs stri
 	if paste {
 		vars = pasteVars(abs)
 	}
+	f := &iniFile{abs: abs, magic: magic, vars: vars}
 	inSection := false
 	text := strings.TrimPrefix(string(data), "\uFEFF")
 	for n, line := range strings.Split(text, "\n") {
@@ -108,30 +109,47 @@ func (p *parser) readIni(file, section string, from where, paste bool) (abs stri
 		}
 		key, value, hasEq := strings.Cut(line, "=")
 		key = strings.TrimSpace(key)
-		value = strings.TrimSpace(value)
-		o := Lookup(key)
-		if !hasEq && (o == nil || (o.Kind != Flag && o.Implicit == "")) {
-			// uWSGI reads a bare word as an empty value, which only makes
-			// sense for a flag ("master" = "master = true"); anywhere else
-			// it is a mistake worth stopping for.
-			return "", false, fmt.Errorf("expected key = value, got %q (%s)", line, w.origin)
-		}
 		if key == "" {
 			return "", false, fmt.Errorf("missing option name before = in %q (%s)", line, w.origin)
 		}
-		value, err := p.expand(value, magic, vars, w)
-		if err != nil {
-			return "", false, err
-		}
-		if o == nil {
-			p.addCustom(key, key, value, w)
-			continue
-		}
-		if err := p.set(o, key, value, w); err != nil {
-			return "", false, err
-		}
+		f.lines = append(f.lines, iniLine{w: w, text: line, key: key, value: strings.TrimSpace(value), hasEq: hasEq})
 	}
-	return abs, found, nil
+	return abs, found, p.run(f, f.lines)
+}
+
+// iniFile is one section of one ini file being read.
+type iniFile struct {
+	abs   string
+	magic map[byte]string
+	vars  map[string]string // a PasteDeploy file's names, see pasteVars
+	lines []iniLine
+}
+
+type iniLine struct {
+	w          where
+	text       string
+	key, value string // value as written: expanded only when the line is reached
+	hasEq      bool
+}
+
+// line sets one "key = value" line.
+func (p *parser) line(f *iniFile, l iniLine) error {
+	o := Lookup(l.key)
+	if !l.hasEq && o != nil && o.Kind != Flag && o.Kind != Opaque && o.Implicit == "" {
+		// uWSGI reads a bare word as an empty value, which only means something for
+		// a flag ("master" = "master = true"); for an option wanting a value it is a
+		// mistake worth stopping for.
+		return fmt.Errorf("%s needs a value: expected %s = %s, got %q (%s)", l.key, l.key, o.Meta, l.text, l.w.origin)
+	}
+	value, err := p.expand(l.value, f.magic, f.vars, l.w)
+	if err != nil {
+		return err
+	}
+	if o == nil {
+		p.addCustom(l.key, l.key, value, l.w)
+		return nil
+	}
+	return p.set(o, l.key, value, l.w)
 }
 
 // pasteVars are the names ConfigParser defines in a PasteDeploy file, for %(name)s.
@@ -174,33 +192,59 @@ func plausibleSection(s string) bool {
 // paste, for a PasteDeploy file, holds ConfigParser's names (here, __file__);
 // there %(name)s is ConfigParser's syntax and its "s" is part of it.
 func (p *parser) expand(value string, magic map[byte]string, paste map[string]string, w where) (string, error) {
-	if !strings.Contains(value, "%") {
+	if !strings.ContainsAny(value, "%$@") {
 		return value, nil
 	}
 	var b strings.Builder
 	for i := 0; i < len(value); i++ {
 		c := value[i]
+		if (c == '$' || c == '@') && i+1 < len(value) && value[i+1] == '(' {
+			end := strings.IndexByte(value[i+2:], ')')
+			if end < 0 {
+				return "", fmt.Errorf("unclosed %c( in %q (%s)", c, value, w.origin)
+			}
+			name := value[i+2 : i+2+end]
+			i += 2 + end
+			v, err := p.external(c, name, w)
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(v)
+			continue
+		}
 		if c != '%' || i+1 == len(value) {
 			b.WriteByte(c)
 			continue
 		}
 		next := value[i+1]
 		if next == '(' {
+			start := i
 			end := strings.IndexByte(value[i+2:], ')')
 			if end < 0 {
 				return "", fmt.Errorf("unclosed %%( in %q (%s)", value, w.origin)
 			}
 			name := value[i+2 : i+2+end]
 			i += 2 + end
+			if strings.Contains(name, "%") {
+				// Magic variables work in arithmetic: %(%k * 2) is twice the CPUs.
+				var err error
+				if name, err = p.expand(name, magic, nil, w); err != nil {
+					return "", err
+				}
+			}
 			if paste != nil && i+1 < len(value) && value[i+1] == 's' {
 				i++
 			}
 			v, ok := paste[name]
 			if !ok {
 				var err error
-				if v, err = p.placeholder(name, w); err != nil {
+				if v, ok, err = p.placeholder(name, w); err != nil {
 					return "", err
 				}
+			}
+			if !ok {
+				// As uWSGI does: %(status) in a log-format is the log's, not ours.
+				v = value[start : i+1]
 			}
 			b.WriteString(v)
 			continue
@@ -215,12 +259,14 @@ func (p *parser) expand(value string, magic map[byte]string, paste map[string]st
 	return b.String(), nil
 }
 
-func (p *parser) placeholder(name string, w where) (string, error) {
+// placeholder resolves %(name); ok is false when nothing has that name, and then the
+// text stays as written. %(a + b) is uWSGI's placeholder arithmetic.
+func (p *parser) placeholder(name string, w where) (v string, ok bool, err error) {
 	if strings.ContainsAny(name, " \t") {
-		return "", fmt.Errorf("%%(%s) is not supported: uwsgo does not do uWSGI's placeholder arithmetic (%s)", name, w.origin)
+		return p.arithmetic(name, w)
 	}
 	if name == "" {
-		return "", fmt.Errorf("empty placeholder %%() (%s)", w.origin)
+		return "", false, fmt.Errorf("empty placeholder %%() (%s)", w.origin)
 	}
 	key := name
 	if o := Lookup(name); o != nil {
@@ -228,10 +274,84 @@ func (p *parser) placeholder(name string, w where) (string, error) {
 	} else {
 		p.referenced[name] = true
 	}
-	if v, ok := p.current[key]; ok {
+	v, ok = p.current[key]
+	return v, ok, nil
+}
+
+// arithmetic is uWSGI's %(a OP b [OP c]...): operands are whole numbers or names of
+// options and placeholders holding one, OP is + - * /, separated by spaces, worked
+// out from left to right.
+func (p *parser) arithmetic(expr string, w where) (string, bool, error) {
+	fields := strings.Fields(expr)
+	bad := func(why string) (string, bool, error) {
+		return "", false, fmt.Errorf("%%(%s): %s; uWSGI's placeholder arithmetic is %%(NAME + 1), operands and + - * / separated by spaces (%s)", expr, why, w.origin)
+	}
+	operand := func(s string) (int64, error) {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return n, nil
+		}
+		v, ok, err := p.placeholder(s, w)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			return 0, fmt.Errorf("%s is not set before this line", s)
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s is %q, not a whole number", s, v)
+		}
+		return n, nil
+	}
+	if len(fields)%2 == 0 {
+		return bad("an operator lacks an operand")
+	}
+	acc, err := operand(fields[0])
+	if err != nil {
+		return bad(err.Error())
+	}
+	for i := 1; i < len(fields); i += 2 {
+		n, err := operand(fields[i+1])
+		if err != nil {
+			return bad(err.Error())
+		}
+		switch fields[i] {
+		case "+":
+			acc += n
+		case "-":
+			acc -= n
+		case "*":
+			acc *= n
+		case "/":
+			if n == 0 {
+				return bad("division by zero")
+			}
+			acc /= n
+		default:
+			return bad(fmt.Sprintf("%q is not an operator", fields[i]))
+		}
+	}
+	return strconv.FormatInt(acc, 10), true, nil
+}
+
+// external is $(VAR), from the environment, or @(FILE), the file's content.
+func (p *parser) external(kind byte, name string, w where) (string, error) {
+	if kind == '$' {
+		v, ok := p.environ[name]
+		if !ok {
+			p.warn(w, "$(%s) is not set in the environment: it reads as empty", name)
+		}
 		return v, nil
 	}
-	return "", fmt.Errorf("%%(%s) is undefined (%s): no option or placeholder %s is set before this line", name, w.origin, name)
+	data, err := os.ReadFile(name)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", fmt.Errorf("@(%s): cannot read the file (%s): %v", name, w.origin, err)
+	}
+	return strings.TrimRight(string(data), "\r\n"), nil
 }
 
 // hostInfo holds the magic values that do not depend on the file, looked up

@@ -27,10 +27,24 @@
 //     soon as possible"). Positional FILE.ini arguments are loaded after all
 //     options, because that is what uWSGI's getopt loop does.
 //
-//   - Unknown names are errors with a suggestion, except the ones uWSGI
-//     itself gives meaning to: custom placeholders (an unknown ini key or
-//     UWSGI_* variable is accepted only when some ini value uses it as
-//     %(name)) and the variables uWSGI sets in its own children.
+//   - Values are read with uWSGI's meaning (numbers as atoi reads them, a
+//     comment after a number, http-keepalive = 1 as "on"), and a row's Check
+//     validates what its Kind cannot (NAME=VALUE pairs, routing rules). The
+//     few options that act on the parse itself (ini, ini-paste, set, logger
+//     file:, pyimport) are handled in set, by name.
+//
+//   - The ini language is uWSGI's: magic variables, %(name) placeholders
+//     (left as written when nothing has that name, so a log-format's %(status)
+//     survives), %(a + 1) arithmetic, $(VAR), @(file), and config logic
+//     (logic.go) whose blocks are read, skipped or repeated in place.
+//
+//   - Every uWSGI option has a Policy (policy.go): implemented, a no-op with
+//     its reason, unimplemented with a start-up warning saying what happens
+//     instead, or refused. A name uWSGI does not know either is an error on
+//     the command line and, in an ini file or the environment, a warning with
+//     the closest name (unless some %(name) uses it: a custom placeholder).
+//     Warnings are collected in Config.Notices and printed together; under
+//     --strict they are all one error instead.
 package options
 
 import (
@@ -46,6 +60,10 @@ const (
 	String             // one value, the last one given wins
 	Int                // a whole number, validated while parsing (Min/Max when set)
 	List               // repeatable; every value kept, in order
+	// Opaque is a uWSGI option uwsgo does not implement: any value or none, kept as
+	// given. On the command line it takes the next argument unless that is an
+	// option or an ini file, since uwsgo cannot know whether uWSGI wants one there.
+	Opaque
 )
 
 func (k Kind) String() string {
@@ -58,6 +76,8 @@ func (k Kind) String() string {
 		return "int"
 	case List:
 		return "list"
+	case Opaque:
+		return "opaque"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -78,9 +98,15 @@ type Option struct {
 	Min, Max int64
 	Help     string // one line
 	UWSGI    string // how it differs from uWSGI's option of the same name, when it does ("" = same)
-	// Implicit is the value of a String option given without one (uWSGI's optional
+	// Implicit is the value of an option given without one (uWSGI's optional
 	// arguments: a bare --chmod-socket means 666). "" means the value is required.
 	Implicit string
+	// Policy says what uwsgo does with a uWSGI option it does not implement; Help then
+	// says why (NoOp), what happens instead (Unimplemented) or why not (Refused).
+	Policy Policy
+	// Check, when set, validates a value beyond its Kind (a NAME=VALUE, a routing
+	// rule); its error says what is wrong with it.
+	Check func(value string) error
 }
 
 // Setting is one value given for one option.
@@ -92,7 +118,28 @@ type Setting struct {
 
 // Config is every setting in the order given: environment first, then the command
 // line with each ini file's settings spliced in at the place of its --ini.
-type Config struct{ Settings []Setting }
+type Config struct {
+	Settings []Setting
+	// Notices are what the user should read at start-up: options accepted but not
+	// acted on, names that look like typos. Under --strict the warnings among them
+	// stop Parse instead.
+	Notices []Notice
+}
+
+// Notice is one remark about the configuration.
+type Notice struct {
+	Origin  string
+	Text    string
+	Warning bool // false: for information only, never an offence under --strict
+}
+
+func (n Notice) String() string {
+	level := "info"
+	if n.Warning {
+		level = "warning"
+	}
+	return fmt.Sprintf("%s: %s (%s)", level, n.Text, n.Origin)
+}
 
 // Lookup finds an option by name or alias, nil if unknown.
 func Lookup(name string) *Option {

@@ -3,6 +3,7 @@ package options
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -66,6 +67,9 @@ type parser struct {
 	lastIni  string
 	includes []string // ini files being read, innermost last, to catch loops
 	host     *hostInfo
+	environ  map[string]string // for $(VAR)
+	labels   map[string]bool   // route-label names, for goto:
+	gotos    []goTo            // the routing rules, whose goto: must name a label
 }
 
 // Parse reads the configuration from environ (os.Environ() form), then args
@@ -77,6 +81,13 @@ func Parse(args []string, environ []string) (*Config, error) {
 		current:    map[string]string{},
 		referenced: map[string]bool{},
 		host:       newHostInfo(),
+		environ:    map[string]string{},
+		labels:     map[string]bool{},
+	}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			p.environ[k] = v
+		}
 	}
 	if err := p.environment(environ); err != nil {
 		return nil, err
@@ -84,10 +95,8 @@ func Parse(args []string, environ []string) (*Config, error) {
 	if err := p.commandLine(args); err != nil {
 		return nil, err
 	}
-	for _, c := range p.customs {
-		if !p.referenced[c.name] {
-			return nil, unknownError(c.name, c.spelled, c.w)
-		}
+	if err := p.finish(); err != nil {
+		return nil, err
 	}
 	return p.cfg, nil
 }
@@ -98,6 +107,10 @@ func (p *parser) set(o *Option, spelled, value string, w where) error {
 	if value == "" && o.Implicit != "" {
 		value = o.Implicit
 	}
+	if o.Policy == Refused {
+		return fmt.Errorf("%s %s (%s): %s", spelled, value, w.place(), o.Help)
+	}
+	value = uwsgiValue(o, value, w)
 	switch o.Kind {
 	case Flag:
 		b, ok := parseBool(value)
@@ -110,13 +123,44 @@ func (p *parser) set(o *Option, spelled, value string, w where) error {
 			return fmt.Errorf("%s wants %s, got %q (%s)", spelled, err, value, w.place())
 		}
 	}
+	if o.Check != nil {
+		if err := o.Check(value); err != nil {
+			return fmt.Errorf("%s %s (%s): %v", spelled, value, w.place(), err)
+		}
+	}
 	p.current[o.Name] = value
+	// The options whose effect is on the parse itself, or that stand for others.
 	switch o.Name {
 	case "ini":
 		return p.loadIni(value, w)
 	case "pypy-ini-paste":
 		return p.loadIniPaste(value, w)
+	case "logger":
+		return p.logger(value, w)
+	case "set":
+		return p.setPlaceholder(spelled, value, w)
+	case "mules":
+		mule := Lookup("mule")
+		n, _ := strconv.Atoi(value)
+		for ; n > 0; n-- {
+			p.cfg.Settings = append(p.cfg.Settings, Setting{Opt: mule, Value: mule.Implicit, Origin: w.origin})
+		}
+		return nil
+	case "pyimport":
+		eval := Lookup("pypy-eval")
+		p.cfg.Settings = append(p.cfg.Settings, Setting{Opt: eval, Value: "import " + value, Origin: w.origin})
+		return nil
+	case "plugins":
+		p.plugins(value, w)
+	case "route-label":
+		p.labels[value] = true
 	}
+	if o.Group == "Routing" && o.Name != "route-label" {
+		if label, ok := strings.CutPrefix(routeAction(o.Name, value), "goto:"); ok {
+			p.gotos = append(p.gotos, goTo{label: label, spelled: spelled + " " + value, w: w})
+		}
+	}
+	p.policyNotice(o, spelled, value, w)
 	p.cfg.Settings = append(p.cfg.Settings, Setting{Opt: o, Value: value, Origin: w.origin})
 	return nil
 }
@@ -204,6 +248,11 @@ func (p *parser) commandLine(args []string) error {
 				switch {
 				case o.Kind == Flag:
 					afterFlag, afterSpelled = o, spelled
+				case o.Kind == Opaque:
+					if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") && !strings.HasSuffix(args[i+1], ".ini") {
+						i++
+						value = args[i]
+					}
 				case o.Implicit != "" && (i+1 == len(args) || strings.HasPrefix(args[i+1], "-")):
 					value = o.Implicit
 				default:
@@ -319,4 +368,47 @@ func (p *parser) environment(environ []string) error {
 		}
 	}
 	return nil
+}
+
+// setPlaceholder is uWSGI's --set NAME=VALUE: the option NAME if there is one, else a
+// placeholder that %(NAME) reads (and that is no typo even if nothing reads it).
+func (p *parser) setPlaceholder(spelled, value string, w where) error {
+	name, v, _ := strings.Cut(value, "=")
+	if o := Lookup(name); o != nil {
+		return p.set(o, w.spell(name), v, w)
+	}
+	p.current[name] = v
+	return nil
+}
+
+// inlineComment is "  ; comment" or "  # comment" after a value.
+var inlineComment = regexp.MustCompile(`\s+[;#].*$`)
+
+// uwsgiValue gives a number or a flag uWSGI's meaning. uWSGI reads numbers with atoi,
+// which stops at the first non-digit, so an ini's "threads = 4 ; per core" is 4 and
+// "post-buffering = true" is 0; flags are read by their first word.
+func uwsgiValue(o *Option, value string, w where) string {
+	if o.Kind != Int && o.Kind != Flag {
+		return value
+	}
+	if w.src == fromIni {
+		value = inlineComment.ReplaceAllString(value, "")
+	}
+	b, isBool := parseBool(value)
+	switch {
+	case o.Name == "http-keepalive":
+		// uWSGI's is a switch: 1 (or true, or no value) turns keep-alive on, here
+		// with uwsgo's timeout; a larger number is the timeout.
+		if isBool {
+			value = map[bool]string{true: o.Default, false: "0"}[b]
+		}
+	case o.Kind != Int || !isBool || value == "" || (value[0] >= '0' && value[0] <= '9'):
+	case o.Name == "post-buffering":
+		// "true" is uWSGI's 0, "no buffering", which uwsgo does not have: the nearest
+		// meaning is its default (uwsgo's own 0 sends every body to a file).
+		value = o.Default
+	default:
+		value = "0" // atoi("true")
+	}
+	return value
 }

@@ -1,5 +1,7 @@
 package options
 
+import "strings"
+
 // Table is every option uwsgo understands, on the command line (--name), in
 // ini files (name = value) and in the environment (UWSGI_NAME=value).
 //
@@ -7,15 +9,19 @@ package options
 // Keep Name identical to uWSGI's when the option means the same thing, so
 // existing uWSGI command lines and ini files keep working, and say in UWSGI
 // how it differs when it does. TestTableIsConsistent checks new rows.
-var Table = []Option{
+var Table = append([]Option{
 	// General
 	//
 	// ini is read by Parse where it appears and never shows up in
 	// Config.Settings: its effect is the settings of the file.
 	{
-		Name: "ini", Kind: List, Group: "General", Meta: "FILE[:SECTION]",
+		Name: "ini", Aliases: []string{"include", "inherit"}, Kind: List, Group: "General", Meta: "FILE[:SECTION]",
 		Help:  "read options from the [uwsgi] section (or SECTION) of an ini file, in place",
 		UWSGI: "only local files; uWSGI also reads http://, fd:// and exec:// sources",
+	},
+	{
+		Name: "set", Aliases: []string{"set-placeholder", "set-ph"}, Short: 'S', Kind: List, Group: "General", Meta: "NAME=VALUE", Check: checkPair("=", "NAME=VALUE", false),
+		Help: "set an option (when NAME is one) or a placeholder for %(NAME)",
 	},
 	{
 		Name: "help", Short: 'h', Kind: Flag, Group: "General",
@@ -26,6 +32,19 @@ var Table = []Option{
 		Help: "print the version and exit",
 	},
 	{
+		Name: "strict", Kind: Flag, Group: "General",
+		Help: "refuse to start when the configuration has warnings (options uwsgo does not implement or know), listing them all",
+	},
+	{
+		Name: "print-config", Kind: Flag, Group: "General",
+		Help:  "print every setting as uwsgo understood it, with where it came from, and exit",
+		UWSGI: "uwsgo's; --show-config prints the same and goes on to start, as uWSGI's does",
+	},
+	{
+		Name: "show-config", Kind: Flag, Group: "General",
+		Help: "print every setting as uwsgo understood it, with where it came from, then start",
+	},
+	{
 		Name: "print-sym", Kind: String, Group: "General", Meta: "NAME",
 		Help:  "print the named embedded symbol (uwsgi_pypy_setup) and exit",
 		UWSGI: "only symbols embedded in uwsgo can be printed",
@@ -33,7 +52,7 @@ var Table = []Option{
 
 	// Sockets
 	{
-		Name: "http-socket", Kind: List, Group: "Sockets", Meta: "ADDR",
+		Name: "http-socket", Aliases: []string{"http11-socket"}, Kind: List, Group: "Sockets", Meta: "ADDR",
 		Help: "serve HTTP/1.1 on ADDR: host:port, :port, [::1]:port or a UNIX socket path",
 	},
 	{
@@ -46,14 +65,26 @@ var Table = []Option{
 		UWSGI: "uWSGI starts a separate HTTP router process; uwsgo's workers speak HTTP/1.1 themselves",
 	},
 	{
+		Name: "https-socket", Kind: List, Group: "Sockets", Meta: "ADDR,CERT,KEY", Policy: Refused,
+		Help: "not served yet: terminate TLS in front of uwsgo (nginx, a load balancer) and give it --http-socket",
+	},
+	{
 		Name: "listen", Short: 'l', Kind: Int, Group: "Sockets", Meta: "N",
 		Default: "0", Min: 0, Max: 65535,
 		Help:  "listen queue (backlog) of every socket; 0 = the system's maximum (net.core.somaxconn)",
 		UWSGI: "uWSGI's default is 100",
 	},
 	{
-		Name: "chmod-socket", Kind: String, Group: "Sockets", Meta: "MODE", Implicit: "666",
+		Name: "chmod-socket", Aliases: []string{"chmod"}, Short: 'C', Kind: String, Group: "Sockets", Meta: "MODE", Implicit: "666",
 		Help: "permissions of UNIX sockets (octal; given alone: 666)",
+	},
+	{
+		Name: "chown-socket", Kind: String, Group: "Sockets", Meta: "USER[:GROUP]",
+		Help: "owner (name or number) of UNIX sockets, and their group if given",
+	},
+	{
+		Name: "umask", Kind: String, Group: "Sockets", Meta: "MASK",
+		Help: "the process's umask (octal), set first of all: sockets, logs and workers are made under it",
 	},
 
 	// PyPy
@@ -71,25 +102,30 @@ var Table = []Option{
 		Help: "run this setup script instead of the embedded uwsgi_pypy_setup",
 	},
 	{
-		Name: "pypy-wsgi", Kind: String, Group: "PyPy", Meta: "MODULE[:CALLABLE]",
-		Help: "load the WSGI app from a module (CALLABLE defaults to application)",
+		Name: "pypy-wsgi", Aliases: []string{"module", "wsgi"}, Short: 'w', Kind: String, Group: "PyPy", Meta: "MODULE[:CALLABLE]",
+		Help:  "load the WSGI app from a module (CALLABLE defaults to --callable, else application)",
+		UWSGI: "given with --wsgi-file, this one wins (with a warning), as in uWSGI",
 	},
 	{
-		Name: "pypy-wsgi-file", Kind: String, Group: "PyPy", Meta: "FILE",
-		Help: "load the WSGI app from a Python file",
+		Name: "pypy-wsgi-file", Aliases: []string{"wsgi-file", "file"}, Kind: String, Group: "PyPy", Meta: "FILE",
+		Help: "load the WSGI app from a Python file (its --callable, else application)",
 	},
 	{
-		Name: "pypy-paste", Kind: String, Group: "PyPy", Meta: "[config:]FILE",
+		Name: "callable", Kind: String, Group: "PyPy", Meta: "NAME",
+		Help: "the name of the app in the module (unless MODULE:CALLABLE names it) or file",
+	},
+	{
+		Name: "pypy-paste", Aliases: []string{"paste"}, Kind: String, Group: "PyPy", Meta: "[config:]FILE",
 		Help: "load the app with paste.deploy's loadapp from FILE, after configuring logging from its logging sections",
 	},
 	// pypy-ini-paste, like ini, never shows up in Config.Settings: its effect is the [uwsgi]
 	// section's settings followed by pypy-paste = config:/abs/FILE.
 	{
-		Name: "pypy-ini-paste", Kind: String, Group: "PyPy", Meta: "FILE",
+		Name: "pypy-ini-paste", Aliases: []string{"ini-paste", "ini-paste-logged"}, Kind: String, Group: "PyPy", Meta: "FILE",
 		Help: "read FILE's [uwsgi] section, if any, as options (with %(here)s and %(__file__)s), then load its app as --pypy-paste",
 	},
 	{
-		Name: "pypy-eval", Kind: List, Group: "PyPy", Meta: "CODE",
+		Name: "pypy-eval", Aliases: []string{"eval"}, Kind: List, Group: "PyPy", Meta: "CODE",
 		Help: "run Python code before the app loads",
 	},
 	{
@@ -97,7 +133,7 @@ var Table = []Option{
 		Help: "run Python code in each worker after fork",
 	},
 	{
-		Name: "pypy-exec", Kind: List, Group: "PyPy", Meta: "FILE",
+		Name: "pypy-exec", Aliases: []string{"exec"}, Kind: List, Group: "PyPy", Meta: "FILE",
 		Help: "run a Python file before the app loads",
 	},
 	{
@@ -105,9 +141,40 @@ var Table = []Option{
 		Help: "run a Python file in each worker after fork",
 	},
 	{
-		Name: "pypy-pp", Aliases: []string{"pypy-python-path", "pypy-pythonpath"},
+		Name: "pypy-pp", Aliases: []string{"pypy-python-path", "pypy-pythonpath", "pythonpath", "python-path", "pp"},
 		Kind: List, Group: "PyPy", Meta: "DIR",
 		Help: "add DIR to sys.path",
+	},
+
+	{
+		Name: "mount", Kind: List, Group: "PyPy", Meta: "/PREFIX=APP", Check: checkPair("=", "/PREFIX=APP (a module, a file or a paste .ini)", true),
+		Help: "one more app (a module, a .py/.wsgi file or a paste .ini) for requests whose SCRIPT_NAME is PREFIX; the app given without --mount answers the rest",
+	},
+	{
+		Name: "manage-script-name", Kind: Flag, Group: "PyPy",
+		Help: "choose the --mount app by the longest PREFIX the path starts with, and move that PREFIX from PATH_INFO to SCRIPT_NAME",
+	},
+	{
+		Name: "virtualenv", Aliases: []string{"venv", "home", "pyhome"}, Short: 'H', Kind: String, Group: "PyPy", Meta: "DIR",
+		Help:  "add the site-packages of DIR, a PyPy virtualenv (pypy3 -m venv DIR), to sys.path",
+		UWSGI: "a CPython virtualenv is refused: its packages cannot run on PyPy; PyPy itself is found with --pypy-home",
+	},
+	{
+		Name: "env", Kind: List, Group: "PyPy", Meta: "NAME=VALUE", Check: checkPair("=", "NAME=VALUE", false),
+		Help: "set an environment variable before anything loads (inherited by every process)",
+	},
+	{
+		Name: "pyimport", Aliases: []string{"import", "py-import", "python-import"}, Kind: List, Group: "PyPy", Meta: "MODULE", Check: checkModule,
+		Help: "import MODULE before the app loads (recorded as --pypy-eval \"import MODULE\")",
+	},
+	{
+		Name: "unenv", Kind: List, Group: "PyPy", Meta: "NAME",
+		Help: "remove an environment variable before anything loads",
+	},
+	{
+		Name: "plugins", Aliases: []string{"plugin"}, Kind: List, Group: "PyPy", Meta: "NAME[,NAME]...",
+		Help:  "accepted for uWSGI configurations: python*, pypy* and the features uwsgo has built in need no plugin",
+		UWSGI: "nothing is loaded; a plugin uwsgo has no equivalent of gets a warning",
 	},
 
 	// Processes
@@ -126,6 +193,31 @@ var Table = []Option{
 		Help: "the executable the master starts for each worker (default: the running one; in library mode, bin/uwsgo-pypy again)",
 	},
 	{
+		Name: "cheaper", Kind: Int, Group: "Processes", Meta: "N",
+		Default: "0", Min: 0,
+		Help:  "adaptive workers: keep at least N (fewer than --processes), add --cheaper-step while all are busy, stop one idle for --cheaper-overload; 0 = always --processes",
+		UWSGI: "uwsgo's algorithm is uWSGI's default, spare",
+	},
+	{
+		Name: "cheaper-initial", Kind: Int, Group: "Processes", Meta: "N",
+		Default: "0", Min: 0,
+		Help: "with --cheaper, the workers started at first (0: --cheaper's N)",
+	},
+	{
+		Name: "cheaper-step", Kind: Int, Group: "Processes", Meta: "N",
+		Default: "1", Min: 1,
+		Help: "with --cheaper, the workers added at a time",
+	},
+	{
+		Name: "cheaper-overload", Kind: Int, Group: "Processes", Meta: "SECONDS",
+		Default: "3", Min: 1,
+		Help: "with --cheaper, how long the newest worker may idle before it is stopped",
+	},
+	{
+		Name: "cheaper-algo", Kind: String, Group: "Processes", Meta: "NAME",
+		Help: "spare (uWSGI's default) is the one uwsgo has; another name gets a warning",
+	},
+	{
 		Name: "harakiri", Short: 't', Kind: Int, Group: "Processes", Meta: "SECONDS",
 		Default: "0", Min: 0,
 		Help: "kill (and respawn) a worker whose request runs longer than this; 0 = never",
@@ -141,12 +233,27 @@ var Table = []Option{
 		Help: "replace a worker whose resident memory grows past this; 0 = never",
 	},
 	{
+		Name: "reload-on-as", Kind: Int, Group: "Processes", Meta: "MB",
+		Default: "0", Min: 0,
+		Help: "replace a worker whose address space (virtual size) grows past this; 0 = never",
+	},
+	{
+		Name: "evil-reload-on-rss", Kind: Int, Group: "Processes", Meta: "MB",
+		Default: "0", Min: 0,
+		Help: "kill (and respawn) a worker at once, its requests with it, when its resident memory grows past this; 0 = never",
+	},
+	{
+		Name: "evil-reload-on-as", Kind: Int, Group: "Processes", Meta: "MB",
+		Default: "0", Min: 0,
+		Help: "kill (and respawn) a worker at once when its address space grows past this; 0 = never",
+	},
+	{
 		Name: "max-worker-lifetime", Kind: Int, Group: "Processes", Meta: "SECONDS",
 		Default: "0", Min: 0,
 		Help: "replace a worker after it ran this long; 0 = never",
 	},
 	{
-		Name: "worker-reload-mercy", Kind: Int, Group: "Processes", Meta: "SECONDS",
+		Name: "worker-reload-mercy", Aliases: []string{"reload-mercy"}, Kind: Int, Group: "Processes", Meta: "SECONDS",
 		Default: "60", Min: 1,
 		Help: "how long a stopping worker may take to finish its requests before it is killed",
 	},
@@ -157,17 +264,23 @@ var Table = []Option{
 		UWSGI: "uWSGI has no equivalent",
 	},
 	{
-		Name: "die-on-term", Kind: Flag, Group: "Processes",
+		Name: "die-on-term", Kind: Flag, Group: noOpGroup, Policy: NoOp,
 		Help:  "accepted for uWSGI 2.0 configurations: SIGTERM always stops uwsgo gracefully",
 		UWSGI: "uWSGI 2.0 reloads on SIGTERM unless this is given; uwsgo follows uWSGI 2.1",
 	},
 	{
-		Name: "touch-reload", Kind: List, Group: "Processes", Meta: "FILE",
-		Help: "reload the workers gracefully when FILE's modification time changes",
+		Name: "touch-reload", Aliases: []string{"touch-workers-reload"}, Kind: List, Group: "Processes", Meta: "FILE",
+		Help:  "reload the workers gracefully when FILE's modification time changes",
+		UWSGI: "uWSGI's reload also re-executes the master; uwsgo's replaces the workers, as touch-workers-reload does",
 	},
 	{
 		Name: "master-fifo", Kind: List, Group: "Processes", Meta: "PATH",
 		Help: "a FIFO taking one-letter commands: r/w reload, R/W reload now, q stop, Q stop now, s stats",
+	},
+	{
+		Name: "max-fd", Kind: Int, Group: "Processes", Meta: "N",
+		Default: "0", Min: 0,
+		Help: "set the open files limit (soft and hard) of every process; 0 = leave it",
 	},
 	{
 		Name: "threads", Kind: Int, Group: "Processes", Meta: "N",
@@ -185,9 +298,9 @@ var Table = []Option{
 
 	// HTTP
 	{
-		Name: "buffer-size", Kind: Int, Group: "HTTP", Meta: "BYTES",
-		Default: "65535", Min: 1024, Max: 65535,
-		Help:  "largest request head (request line + headers) accepted",
+		Name: "buffer-size", Short: 'b', Kind: Int, Group: "HTTP", Meta: "BYTES",
+		Default: "65535", Min: 1024,
+		Help:  "largest request head (request line + headers) accepted; above 65535 it is 65535, the most a uwsgi packet holds",
 		UWSGI: "uWSGI's default is 4096",
 	},
 	{
@@ -198,14 +311,14 @@ var Table = []Option{
 	{
 		Name: "post-buffering", Kind: Int, Group: "HTTP", Meta: "BYTES",
 		Default: "1048576", Min: 0,
-		Help:  "request bodies larger than this are spilled to a temporary file",
+		Help:  "request bodies larger than this are spilled to a temporary file (0: every body); true or yes, uWSGI's \"no buffering\", means the default",
 		UWSGI: "uWSGI defaults to 0 (no buffering); uwsgo always reads the whole body before Python sees it",
 	},
 	{
-		Name: "socket-timeout", Kind: Int, Group: "HTTP", Meta: "SECONDS",
+		Name: "socket-timeout", Aliases: []string{"http-timeout"}, Short: 'z', Kind: Int, Group: "HTTP", Meta: "SECONDS",
 		Default: "30", Min: 1,
 		Help:  "a read or write that stalls this long closes the connection",
-		UWSGI: "uWSGI's default is 4",
+		UWSGI: "uWSGI's default is 4; --http-timeout, the timeout of uWSGI's HTTP router, sets this too",
 	},
 	{
 		Name: "trusted-proxy", Kind: List, Group: "HTTP", Meta: "IP|CIDR|unix",
@@ -220,17 +333,23 @@ var Table = []Option{
 	{
 		Name: "http-keepalive", Kind: Int, Group: "HTTP", Meta: "SECONDS",
 		Default: "60", Min: 0,
-		Help:  "how long an idle keep-alive connection is kept; 0 closes after every response",
-		UWSGI: "uWSGI's option of this name switches keep-alive on in its HTTP router and its value is optional; here the value is required",
+		Help:     "how long an idle keep-alive connection is kept; 0 (or false) closes after every response; 1 (or true, or no value) is on with the default",
+		UWSGI:    "uWSGI's option of this name switches keep-alive on in its HTTP router: 1 means on there too, not one second",
+		Implicit: "60",
+	},
+
+	{
+		Name: "add-header", Kind: List, Group: "HTTP", Meta: "NAME: VALUE", Check: checkPair(":", "NAME: VALUE", false),
+		Help: "add this header to every response",
 	},
 
 	// Static files (internal/static reads all of these, in static.New)
 	{
-		Name: "static-map", Kind: List, Group: "Static files", Meta: "/MOUNT=DIR",
+		Name: "static-map", Kind: List, Group: "Static files", Meta: "/MOUNT=DIR", Check: checkPair("=", "/MOUNT=DIR", true),
 		Help: "serve the files of DIR (or a FILE) under the URL prefix /MOUNT without Python; a missing file goes to the app; longest prefix first, several DIRs for one prefix in the order given",
 	},
 	{
-		Name: "static-map2", Kind: List, Group: "Static files", Meta: "/MOUNT=DIR",
+		Name: "static-map2", Kind: List, Group: "Static files", Meta: "/MOUNT=DIR", Check: checkPair("=", "/MOUNT=DIR", true),
 		Help: "like --static-map, but the whole path is looked up under DIR: /MOUNT/a.png is DIR/MOUNT/a.png",
 	},
 	{
@@ -285,11 +404,6 @@ var Table = []Option{
 		Name: "mimefile", Aliases: []string{"mime-file"}, Kind: List, Group: "Static files", Meta: "FILE",
 		Help: "read more Content-Types from a mime.types FILE (the system's /etc/mime.types is always read)",
 	},
-	{
-		Name: "offload-threads", Kind: Int, Group: "Static files", Meta: "N", Min: 0,
-		Help:  "accepted for uWSGI configurations: files are always sent without holding a worker thread",
-		UWSGI: "uWSGI starts N threads that send files; Go needs none",
-	},
 
 	// Shared state
 	{
@@ -312,7 +426,7 @@ var Table = []Option{
 		Help: "largest value of the legacy --cache",
 	},
 	{
-		Name: "sharedarea", Kind: List, Group: "Shared state", Meta: "PAGES",
+		Name: "sharedarea", Short: 'A', Kind: List, Group: "Shared state", Meta: "PAGES",
 		Help: "a shared area of PAGES 4 KiB pages for uwsgi.sharedarea_* (repeatable: ids 0, 1, ...)",
 	},
 	{
@@ -325,15 +439,32 @@ var Table = []Option{
 		Help: "a mule: a process that loads the app but serves no requests; alone it runs uwsgi.mule_msg_hook for each message, with FILE.py it runs the script",
 	},
 	{
+		Name: "attach-daemon", Kind: List, Group: "Processes", Meta: "COMMAND",
+		Help:  "run COMMAND (through /bin/sh) beside the workers, start it again when it exits and stop it with the instance; implies --master",
+		UWSGI: "worker reloads leave it running",
+	},
+	{
+		Name: "smart-attach-daemon", Kind: List, Group: "Processes", Meta: "PIDFILE COMMAND", Check: checkPair(" ", "PIDFILE COMMAND", false),
+		Help: "run COMMAND, a daemon that goes to the background and writes PIDFILE; start it again when that pid is gone, stop it with the instance; implies --master",
+	},
+	{
+		Name: "cron", Kind: List, Group: "Processes", Meta: "MIN HOUR DAY MONTH WEEKDAY COMMAND",
+		Help: "run COMMAND (through /bin/sh) from the master at every matching minute; -1 is any, -N every N; implies --master",
+	},
+	{
+		Name: "mules", Kind: Int, Group: "Shared state", Meta: "N", Min: 0, Max: 256,
+		Help: "N mules without a script (as many --mule)",
+	},
+	{
 		Name: "farm", Kind: List, Group: "Shared state", Meta: "NAME:ID,ID...",
 		Help: "a farm of mules (by mule id, from 1) for uwsgi.farm_msg",
 	},
 	{
-		Name: "spooler", Kind: List, Group: "Shared state", Meta: "DIR",
+		Name: "spooler", Short: 'Q', Kind: List, Group: "Shared state", Meta: "DIR",
 		Help: "a spooler process running the jobs uwsgi.spool() writes into DIR (created if missing)",
 	},
 	{
-		Name: "spooler-frequency", Kind: Int, Group: "Shared state", Meta: "SECONDS",
+		Name: "spooler-frequency", Aliases: []string{"spooler-freq"}, Kind: Int, Group: "Shared state", Meta: "SECONDS",
 		Default: "30", Min: 1,
 		Help:  "how often the spooler looks for jobs it was not told about and retries SPOOL_RETRY jobs",
 		UWSGI: "uwsgo's own uwsgi.spool() wakes the spooler at once",
@@ -345,17 +476,22 @@ var Table = []Option{
 		Help: "change to DIR before anything else",
 	},
 	{
-		Name: "pidfile", Kind: String, Group: "Operations", Meta: "FILE",
+		Name: "pidfile", Aliases: []string{"safe-pidfile", "pidfile2", "safe-pidfile2"}, Kind: String, Group: "Operations", Meta: "FILE",
 		Help: "write the master's (or the single process's) pid to FILE",
 	},
 	{
-		Name: "daemonize", Short: 'd', Kind: String, Group: "Operations", Meta: "LOGFILE",
+		Name: "daemonize", Aliases: []string{"daemonize2"}, Short: 'd', Kind: String, Group: "Operations", Meta: "LOGFILE",
 		Help: "go to the background, logging to LOGFILE",
 	},
 	{
-		Name: "logto", Kind: String, Group: "Operations", Meta: "FILE",
+		Name: "logto", Aliases: []string{"logto2"}, Kind: String, Group: "Operations", Meta: "FILE",
 		Help:  "append the log (uwsgo's and the app's output) to FILE; SIGUSR2 reopens it",
 		UWSGI: "uWSGI's SIGUSR2 prints the workers' status instead",
+	},
+	{
+		Name: "logger", Kind: List, Group: "Operations", Meta: "[NAME ]file:PATH",
+		Help:  "a file: logger is --logto PATH; stdio is standard error; other uWSGI loggers get a warning",
+		UWSGI: "one log for everything: uwsgo has no syslog, socket or other logger plugins, nor named loggers",
 	},
 	{
 		Name: "uid", Kind: String, Group: "Operations", Meta: "USER",
@@ -370,7 +506,7 @@ var Table = []Option{
 		Help: "remove UNIX sockets and the pidfile on exit",
 	},
 	{
-		Name: "stats", Kind: String, Group: "Operations", Meta: "ADDR",
+		Name: "stats", Aliases: []string{"stats-server"}, Kind: String, Group: "Operations", Meta: "ADDR",
 		Help: "serve uWSGI's stats JSON on ADDR (TCP or UNIX) to every connection",
 	},
 	{
@@ -398,11 +534,165 @@ var Table = []Option{
 		Help: "reopen the log file (--logto, --daemonize) on every reload too; SIGUSR2 always reopens it",
 	},
 	{
+		Name: "log-maxsize", Kind: Int, Group: "Logging", Meta: "BYTES",
+		Default: "0", Min: 0,
+		Help: "once the log file (--logto, --daemonize) reaches this size, rename it and start a new one; 0 = never",
+	},
+	{
+		Name: "log-backupname", Kind: String, Group: "Logging", Meta: "FILE",
+		Help: "the name --log-maxsize gives the full log (default: the log file's name, a dot and the Unix time)",
+	},
+	{
 		Name: "touch-logreopen", Kind: List, Group: "Logging", Meta: "FILE",
 		Help: "reopen the log file when FILE's modification time changes (for logrotate's postrotate)",
 	},
-}
+
+	// uWSGI options that mean nothing in uwsgo: what they turn on is how uwsgo always
+	// works, or what they tune does not exist here. Help is the reason.
+	{
+		Name: "enable-threads", Short: 'T', Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "Python threads always work in uwsgo (uWSGI's CPython plugin needed this to create the GIL)",
+	},
+	{
+		Name: "single-interpreter", Short: 'i', Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "uwsgo always runs one interpreter per process",
+	},
+	{
+		Name: "thunder-lock", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "uwsgo's workers accept on non-blocking sockets from Go's poller; there is no accept lock to turn on",
+	},
+	{
+		Name: "offload-threads", Kind: Opaque, Group: noOpGroup, Meta: "N", Policy: NoOp,
+		Help: "responses and static files are always written by Go, never by a worker thread: offloading is built in",
+	},
+	{
+		Name: "disable-write-exception", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "a client that went away ends the response inside uwsgo; uWSGI's IOError is never raised into the app",
+	},
+	{
+		Name: "ignore-sigpipe", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "uwsgo never dies of SIGPIPE: broken connections are handled where they happen",
+	},
+	{
+		Name: "ignore-write-errors", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "a write to a client that went away is not logged as an error",
+	},
+	{
+		Name: "lazy-apps", Aliases: []string{"lazy"}, Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "every uwsgo worker always loads the app itself (workers are started, not forked from a loaded master)",
+	},
+	{
+		Name: "reaper", Short: 'r', Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "the master always reaps its children; an app's own subprocesses are its to wait for",
+	},
+	{
+		Name: "master-as-root", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "the master drops privileges (--uid, --gid) once the sockets are bound, like the workers",
+	},
+	{
+		Name: "http-auto-chunked", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "responses without a Content-Length are always chunked on HTTP/1.1",
+	},
+	{
+		Name: "no-orphans", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "workers always die with their master (the kernel's parent-death signal), so none is ever orphaned",
+	},
+	{
+		Name: "log-master", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "every process writes whole lines to the shared log itself; --log-maxsize and log reopening work without it",
+	},
+	{
+		Name: "pcre-jit", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "uwsgo uses no PCRE",
+	},
+	{
+		Name: "plugins-dir", Aliases: []string{"plugin-dir"}, Kind: List, Group: noOpGroup, Meta: "DIR", Policy: NoOp,
+		Help: "uwsgo loads no plugins",
+	},
+	{
+		Name: "no-default-app", Kind: Flag, Group: noOpGroup, Policy: NoOp,
+		Help: "uwsgo serves one app, the default one",
+	},
+}, append(hookRows(), routeRows()...)...)
 
 // groupOrder is the order of sections in --help: from how to start, to
 // where it listens, what it runs, how it runs it, and what it prints.
-var groupOrder = []string{"General", "Sockets", "PyPy", "Processes", "HTTP", "Static files", "Shared state", "Operations", "Logging"}
+var groupOrder = []string{"General", "Sockets", "PyPy", "Processes", "HTTP", "Static files", "Shared state", "Operations", "Logging", "Hooks", "Routing", noOpGroup, unimplementedGroup}
+
+// noOpGroup holds the NoOp rows.
+const noOpGroup = "uWSGI options accepted without effect"
+
+// unimplementedGroup holds the rows policy.go adds for uWSGI's other options.
+const unimplementedGroup = "uWSGI options uwsgo does not implement"
+
+// HookPhases are the moments of an instance's life uwsgo runs --hook-PHASE and
+// --exec-PHASE at (internal/hooks); Exec marks the phases uWSGI has an exec- option for.
+var HookPhases = []struct {
+	Name, When string
+	Exec       bool
+}{
+	{"asap", "right after the configuration is read", true},
+	{"as-root", "once the sockets are bound, before privileges are dropped", true},
+	{"as-user", "after privileges are dropped", true},
+	{"master-start", "when the master starts", false},
+	{"pre-app", "in each worker before it loads the app", true},
+	{"post-app", "in each worker after it loaded the app", true},
+	{"accepting", "in each worker once it serves its sockets", false},
+	{"as-user-atexit", "when the instance has stopped", true},
+}
+
+// hookRows are the --hook-PHASE and --exec-PHASE rows, one pair per phase.
+func hookRows() []Option {
+	var rows []Option
+	for _, ph := range HookPhases {
+		rows = append(rows, Option{
+			Name: "hook-" + ph.Name, Kind: List, Group: "Hooks", Meta: "ACTION:ARG",
+			Help: "run ACTION " + ph.When + " (exec:, print:, log:, mkdir:, unlink:, write:FILE TEXT, putenv:, chdir:)",
+		})
+		if ph.Exec {
+			rows = append(rows, Option{
+				Name: "exec-" + ph.Name, Kind: List, Group: "Hooks", Meta: "COMMAND",
+				Help: "run COMMAND through /bin/sh " + ph.When + " (as --hook-" + ph.Name + " exec:COMMAND)",
+			})
+		}
+	}
+	return rows
+}
+
+// routeSubjects are uWSGI's --route-SUBJECT options of the request chain, with the
+// request variable each matches its regexp against.
+var routeSubjects = map[string]string{
+	"route": "PATH_INFO", "route-uri": "REQUEST_URI", "route-qs": "QUERY_STRING",
+	"route-host": "HTTP_HOST", "route-remote-addr": "REMOTE_ADDR", "route-referer": "HTTP_REFERER",
+	"route-user-agent": "HTTP_USER_AGENT", "route-remote-user": "REMOTE_USER",
+}
+
+// routeActions are the actions of uWSGI's internal routing uwsgo has (the setup module
+// runs them); routeChecks the --route-if checks.
+var (
+	routeActions = []string{"continue", "last", "break", "return", "break-with-status", "redirect", "redirect-302",
+		"redirect-permanent", "redirect-301", "rewrite", "rewrite-last", "addheader", "delheader", "remheader",
+		"addvar", "log", "logvar", "goto", "fixpathinfo"}
+	routeChecks = []string{"exists", "isfile", "isdir", "isexec", "empty", "equal", "isequal", "eq", "==",
+		"startswith", "endswith", "contains", "contain", "regexp", "re",
+		"ishigherequal", ">=", "ishigher", ">", "islower", "<", "islowerequal", "<="}
+)
+
+// routeRows are the rows of the request chain's routing options.
+func routeRows() []Option {
+	var rows []Option
+	for _, name := range []string{"route", "route-uri", "route-qs", "route-host", "route-remote-addr", "route-referer", "route-user-agent", "route-remote-user"} {
+		rows = append(rows, Option{
+			Name: name, Kind: List, Group: "Routing", Meta: "REGEXP ACTION", Check: checkRoute(name, "REGEXP ACTION"),
+			Help: "before the app: when " + routeSubjects[name] + " matches REGEXP, run ACTION (" + strings.Join(routeActions, ", ") + ")",
+		})
+	}
+	return append(rows,
+		Option{Name: "route-if", Kind: List, Group: "Routing", Meta: "CHECK:SUBJECT[;PATTERN] ACTION", Check: checkRoute("route-if", "CHECK:SUBJECT[;PATTERN] ACTION"),
+			Help: "run ACTION when the check holds (" + strings.Join(routeChecks, ", ") + ")"},
+		Option{Name: "route-if-not", Kind: List, Group: "Routing", Meta: "CHECK:SUBJECT[;PATTERN] ACTION", Check: checkRoute("route-if-not", "CHECK:SUBJECT[;PATTERN] ACTION"),
+			Help: "run ACTION when the check does not hold"},
+		Option{Name: "route-run", Kind: List, Group: "Routing", Meta: "ACTION", Help: "run ACTION for every request", Check: checkRoute("route-run", "ACTION")},
+		Option{Name: "route-label", Kind: List, Group: "Routing", Meta: "NAME", Help: "a place in the rules for goto:NAME"},
+	)
+}

@@ -48,14 +48,16 @@ var SetupSource string
 type Step int
 
 const (
-	StepPath       Step = 1 // put a directory first on sys.path
-	StepEval       Step = 2 // run Python source
-	StepExec       Step = 3 // run a Python file
-	StepWSGIModule Step = 4 // load MODULE[:CALLABLE] as the app
-	StepWSGIFile   Step = 5 // load a mod_wsgi-style file's "application"
-	StepPostFork   Step = 6 // call uwsgi.post_fork_hook if the app set one
-	StepConfig     Step = 7 // a vars block of settings (threads, processes, options)
-	StepPaste      Step = 8 // load the app of a PasteDeploy ini file ([config:]FILE)
+	StepPath       Step = 1  // put a directory first on sys.path
+	StepEval       Step = 2  // run Python source
+	StepExec       Step = 3  // run a Python file
+	StepWSGIModule Step = 4  // load MODULE[:CALLABLE] as the app
+	StepWSGIFile   Step = 5  // load a mod_wsgi-style file's "application"
+	StepPostFork   Step = 6  // call uwsgi.post_fork_hook if the app set one
+	StepConfig     Step = 7  // a vars block of settings (threads, processes, options)
+	StepPaste      Step = 8  // load the app of a PasteDeploy ini file ([config:]FILE)
+	StepVirtualenv Step = 9  // put a PyPy virtualenv's site-packages on sys.path
+	StepMount      Step = 10 // load one more app at a prefix (PREFIX=APP)
 	// The loops of the processes that serve no requests: they run until the process ends.
 	StepMuleLoop    Step = 20 // arg: the mule's script, or "" to run uwsgi.mule_msg_hook per message
 	StepSpoolerLoop Step = 21 // arg: the spooler's directory
@@ -64,7 +66,7 @@ const (
 var stepNames = map[Step]string{
 	StepPath: "--pypy-pp", StepEval: "--pypy-eval", StepExec: "--pypy-exec",
 	StepWSGIModule: "--pypy-wsgi", StepWSGIFile: "--pypy-wsgi-file", StepPostFork: "post-fork hook",
-	StepConfig: "configuration", StepPaste: "--pypy-paste", StepMuleLoop: "the mule", StepSpoolerLoop: "the spooler",
+	StepConfig: "configuration", StepPaste: "--pypy-paste", StepVirtualenv: "--virtualenv", StepMount: "--mount", StepMuleLoop: "the mule", StepSpoolerLoop: "the spooler",
 }
 
 // Outcomes of Handle, shared with pypy_setup.py (HANDLED ... NO_APP).

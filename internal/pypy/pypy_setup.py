@@ -52,6 +52,8 @@ api = ffi.cast("struct uwsgo_api *", c_argument)  # noqa: F821 (set by PyPy)
 STEP_PATH, STEP_EVAL, STEP_EXEC, STEP_WSGI_MODULE, STEP_WSGI_FILE, STEP_POST_FORK, STEP_CONFIG = range(1, 8)
 STEP_MULE_LOOP, STEP_SPOOLER_LOOP = 20, 21
 STEP_PASTE = 8
+STEP_VIRTUALENV = 9
+STEP_MOUNT = 10
 # What handle() returns (pypy.Handled ... in Go).
 HANDLED, FAILED_BEFORE_HEADERS, FAILED_AFTER_HEADERS, NO_APP = range(4)
 # What send() returns.
@@ -1190,30 +1192,297 @@ def _run_file(path):
     _run_source(code, path)
 
 
-def _set_app(app, what):
-    global _app
+def _checked(app, what):
     if not callable(app):
         raise TypeError("%s is %r, which is not callable" % (what, app))
-    _app = app
+    return app, what
+
+
+def _set_app(app, what):
+    _install(app)
     uwsgi.applications = {"": app}
     uwsgi.applist = (what,)
     _report(REPORT_APP, what)
 
 
-def _load_module(spec):
+# --mount PREFIX=APP: more apps, chosen by SCRIPT_NAME (as nginx's uwsgi_param sets it)
+# or, with --manage-script-name, by the longest PREFIX that PATH_INFO starts with, which
+# then moves from PATH_INFO to SCRIPT_NAME. The app loaded without --mount, if any,
+# answers the rest. Without mounts none of this is on the request path.
+_mounts = []  # (prefix, app), longest prefix first
+_default_app = None
+_manage_script_name = False
+
+
+def _dispatch(environ, start_response):
+    if _manage_script_name:
+        path = environ.get("PATH_INFO", "")
+        for prefix, app in _mounts:
+            if path == prefix or path.startswith(prefix + "/"):
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+                environ["PATH_INFO"] = path[len(prefix):]
+                return app(environ, start_response)
+    else:
+        script = environ.get("SCRIPT_NAME", "").rstrip("/")
+        for prefix, app in _mounts:
+            if script == prefix:
+                return app(environ, start_response)
+    if _default_app is not None:
+        return _default_app(environ, start_response)
+    start_response("404 Not Found", [("Content-Type", "text/plain")])
+    return [b"no app is mounted here\n"]
+
+
+def _mount(spec):
+    global _default_app
+    prefix, _, target = spec.partition("=")
+    prefix = prefix.rstrip("/")
+    if target.startswith("config:") or target.endswith(".ini"):
+        app, what = _paste_app(target)
+    elif target.endswith(".py") or os.path.isfile(target):
+        app, what = _file_app(target)
+    else:
+        app, what = _module_app(target)
+    if not _mounts:
+        _default_app = _target
+        uwsgi.applist = uwsgi.applist if _target is not None else ()
+        uwsgi.applications = dict(uwsgi.applications) if _target is not None else {}
+    _mounts.append((prefix, app))
+    _mounts.sort(key=lambda m: -len(m[0]))
+    uwsgi.applications[prefix] = app
+    uwsgi.applist += ("%s=%s" % (prefix, what),)
+    _install(_dispatch)
+    _report(REPORT_APP, ", ".join(uwsgi.applist))
+
+
+# ---------------------------------------------------------------- internal routing
+# uWSGI's request chain (--route and friends, as its InternalRouting page describes): rules
+# tried in order before the app; a rule's regexp (or --route-if check) matching runs its
+# action, which goes on to the next rule (NEXT), passes the request to the app (CONTINUE)
+# or answers it itself (BREAK). Without rules, none of this is on the request path.
+
+_target = None  # the app (or the mount dispatcher) requests go to after the rules
+_routes = []  # (option, compiled regexp or "CHECK:ARGS" or None, action, its argument)
+_labels = {}  # route-label name -> index in _routes
+
+_SUBJECTS = {
+    "route": "PATH_INFO", "route-uri": "REQUEST_URI", "route-qs": "QUERY_STRING",
+    "route-host": "HTTP_HOST", "route-remote-addr": "REMOTE_ADDR", "route-referer": "HTTP_REFERER",
+    "route-user-agent": "HTTP_USER_AGENT", "route-remote-user": "REMOTE_USER",
+}
+
+
+def _install(app):
+    global _app, _target
+    _target = app
+    _app = _route if _routes else app
+
+
+def _compile_routes(pairs):
+    import re
+
+    for name, value in pairs:
+        if name == "add-header":
+            # uWSGI's add-header is a header on every response: a rule that always runs.
+            name, value = "route-run", "addheader:" + value
+        if name == "route-label":
+            _labels[value] = len(_routes)
+            continue
+        if name == "route-run":
+            cond, action = None, value
+        else:
+            cond, _, action = value.partition(" ")
+            action = action.strip()
+        verb, _, arg = action.partition(":")
+        if name in _SUBJECTS:
+            try:
+                cond = re.compile(cond)
+            except re.error as e:
+                raise _UserError("--%s %s: %s is not a regular expression: %s" % (name, value, cond, e))
+        _routes.append((name, cond, verb, arg))
+
+
+def _expand(text, environ, groups):
+    """$1..$9 are the regexp's groups; ${VAR} a request variable, ${qs[NAME]} a query
+    string item, ${cookie[NAME]} a cookie."""
+    if "$" not in text:
+        return text
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "$" and i + 1 < len(text) and text[i + 1].isdigit():
+            n = int(text[i + 1])
+            out.append((groups[n] if n < len(groups) else None) or "")
+            i += 2
+        elif c == "$" and text.startswith("{", i + 1) and "}" in text[i + 2:]:
+            end = text.index("}", i + 2)
+            name = text[i + 2:end]
+            if name.startswith("qs[") and name.endswith("]"):
+                from urllib.parse import parse_qs
+
+                out.append(parse_qs(environ.get("QUERY_STRING", "")).get(name[3:-1], [""])[0])
+            elif name.startswith("cookie[") and name.endswith("]"):
+                from http.cookies import SimpleCookie
+
+                morsel = SimpleCookie(environ.get("HTTP_COOKIE", "")).get(name[7:-1])
+                out.append(morsel.value if morsel else "")
+            else:
+                out.append(str(environ.get(name, "")))
+            i = end + 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _number(s):
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+# --route-if checks: each takes the expanded "SUBJECT;PATTERN" and returns the match's
+# groups (a tuple, possibly empty) or None.
+def _check(name, args):
+    import re
+
+    subject, _, pattern = args.partition(";")
+    if name == "exists":
+        return () if os.path.exists(subject) else None
+    if name == "isfile":
+        return () if os.path.isfile(subject) else None
+    if name == "isdir":
+        return () if os.path.isdir(subject) else None
+    if name == "isexec":
+        return () if os.path.isfile(subject) and os.access(subject, os.X_OK) else None
+    if name == "empty":
+        return () if subject == "" else None
+    if name in ("equal", "isequal", "eq", "=="):
+        return () if subject == pattern else None
+    if name == "startswith":
+        return () if subject.startswith(pattern) else None
+    if name == "endswith":
+        return () if subject.endswith(pattern) else None
+    if name in ("contains", "contain"):
+        return () if pattern in subject else None
+    if name in ("regexp", "re"):
+        m = re.search(pattern, subject)
+        return (m.group(0),) + m.groups() if m else None
+    a, b = _number(subject), _number(pattern)
+    if a is None or b is None:
+        return None
+    ok = {"ishigherequal": a >= b, ">=": a >= b, "ishigher": a > b, ">": a > b,
+          "islower": a < b, "<": a < b, "islowerequal": a <= b, "<=": a <= b}[name]
+    return () if ok else None
+
+
+def _status_line(text, default):
+    from http import HTTPStatus
+
+    text = text.strip() or default
+    code, _, reason = text.partition(" ")
+    if not reason:
+        try:
+            reason = HTTPStatus(int(code)).phrase
+        except ValueError:
+            reason = "Unknown"
+    return "%s %s" % (code, reason)
+
+
+def _route(environ, start_response):
+    add, remove = [], set()
+
+    def answer(status, headers):
+        headers = [h for h in headers if h[0].lower() not in remove] + add
+        start_response(status, headers)
+        return [b""]
+
+    i = 0
+    while i < len(_routes):
+        kind, cond, verb, arg = _routes[i]
+        i += 1
+        if kind in _SUBJECTS:
+            m = cond.search(str(environ.get(_SUBJECTS[kind], "")))
+            if m is None:
+                continue
+            groups = (m.group(0),) + m.groups()
+        elif kind in ("route-if", "route-if-not"):
+            check, _, args = cond.partition(":")
+            groups = _check(check, _expand(args, environ, ()))
+            if (groups is None) == (kind == "route-if"):
+                continue
+            groups = groups or ()
+        else:
+            groups = ()
+        arg = _expand(arg, environ, groups)
+        if verb in ("continue", "last"):
+            break
+        if verb in ("break", "return", "break-with-status"):
+            if verb == "break" and not arg.strip():
+                # "Close the request": no response at all, as a taken-over connection.
+                _request()[2].upgraded = True
+                return []
+            return answer(_status_line(arg, "500"), [("Content-Type", "text/plain")])
+        if verb in ("redirect", "redirect-302"):
+            return answer("302 Found", [("Location", arg)])
+        if verb in ("redirect-permanent", "redirect-301"):
+            return answer("301 Moved Permanently", [("Location", arg)])
+        if verb in ("rewrite", "rewrite-last"):
+            path, q, qs = arg.partition("?")
+            environ["PATH_INFO"] = path
+            if q:
+                environ["QUERY_STRING"] = qs
+            if verb == "rewrite-last":
+                break
+        elif verb == "addheader":
+            name, _, value = arg.partition(":")
+            add.append((name.strip(), value.strip()))
+        elif verb in ("delheader", "remheader"):
+            remove.add(arg.strip().lower())
+        elif verb == "addvar":
+            name, _, value = arg.partition("=")
+            environ[name] = value
+        elif verb == "log":
+            _log(arg + "\n")
+        elif verb == "logvar":
+            name, _, value = arg.partition("=")
+            _set_logvar(name, value)
+        elif verb == "fixpathinfo":
+            # PATH_INFO without the SCRIPT_NAME a proxy left at its start.
+            script, path = environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", "")
+            if script and path.startswith(script):
+                environ["PATH_INFO"] = path[len(script):]
+        elif verb == "goto":
+            i = _labels[arg] if arg in _labels else int(arg)
+    if not add and not remove:
+        return _target(environ, start_response)
+
+    def routed_start_response(status, headers, exc_info=None):
+        return start_response(status, [h for h in headers if h[0].lower() not in remove] + add, exc_info)
+
+    return _target(environ, routed_start_response)
+
+
+# The app's name in a module or file: --callable, as uWSGI's CPython plugin calls it.
+_callable = "application"
+
+
+def _module_app(spec):
     import importlib
 
     name, _, attr = spec.partition(":")
+    attr = attr or _callable
     module = importlib.import_module(name)
     app = module
-    for part in (attr or "application").split("."):
+    for part in attr.split("."):
         if not hasattr(app, part):
-            raise AttributeError("module %r has no callable %r (from --pypy-wsgi %s)" % (name, attr or "application", spec))
+            raise AttributeError("module %r has no callable %r (from --pypy-wsgi %s)" % (name, attr, spec))
         app = getattr(app, part)
-    _set_app(app, "%s:%s" % (name, attr or "application"))
+    return _checked(app, "%s:%s" % (name, attr))
 
 
-def _load_file(path):
+def _file_app(path):
     import importlib.machinery
     import importlib.util
 
@@ -1228,16 +1497,44 @@ def _load_file(path):
     except BaseException:
         del sys.modules[name]
         raise
-    if not hasattr(module, "application"):
-        raise AttributeError("%s defines no callable named 'application'" % path)
-    _set_app(module.application, "%s:application" % path)
+    if not hasattr(module, _callable):
+        raise AttributeError("%s defines no callable named %r" % (path, _callable))
+    return _checked(getattr(module, _callable), "%s:%s" % (path, _callable))
+
+
+def _virtualenv(path):
+    """--virtualenv DIR: the site-packages of a PyPy virtualenv (with its .pth files) on
+    sys.path, after the standard library as in the virtualenv's own interpreter. PyPy itself
+    stays the one uwsgo loaded: a virtualenv's interpreter is only a link to it."""
+    import glob
+    import site
+
+    path = os.path.abspath(path)
+    try:
+        os.listdir(path)
+    except OSError as e:  # missing, not a directory, or not readable by this user
+        raise _UserError("--virtualenv %s: %s (as uid %d)" % (path, e.strerror, os.getuid()))
+    want = "pypy%d.%d" % sys.version_info[:2]
+    # PyPy 3.8 and later use lib/pypy3.X; older PyPy virtualenvs kept site-packages at the top.
+    for d in (os.path.join(path, "lib", want, "site-packages"), os.path.join(path, "site-packages")):
+        if os.path.isdir(d):
+            site.addsitedir(d)
+            return
+    found = sorted(os.path.basename(os.path.dirname(d)) for d in glob.glob(os.path.join(path, "lib", "*", "site-packages")))
+    if any(f.startswith("python") for f in found):
+        raise _UserError("--virtualenv %s is a CPython virtualenv (lib/%s): its packages cannot run on PyPy; "
+                         "make a PyPy one with pypy3 -m venv and install the app's requirements there" % (path, found[0]))
+    if found:
+        raise _UserError("--virtualenv %s was made for %s, but uwsgo runs %s (%s): make it again with this PyPy"
+                         % (path, found[0], want, sys.executable))
+    raise _UserError("--virtualenv %s is not a virtualenv: it has no lib/%s/site-packages" % (path, want))
 
 
 class _UserError(Exception):
     """A start-up error whose message says everything: reported without a traceback."""
 
 
-def _load_paste(spec):
+def _paste_app(spec):
     """--pypy-paste [config:]FILE: PasteDeploy's loadapp, after logging is configured from
     the same file when it has logging sections (as pserve and uWSGI do)."""
     path = os.path.abspath(spec[len("config:"):] if spec.startswith("config:") else spec)
@@ -1267,7 +1564,7 @@ def _load_paste(spec):
 
         # Loggers created before (by --pypy-exec code, say) keep working.
         logging.config.fileConfig(path, names, disable_existing_loggers=False)
-    _set_app(loadapp("config:" + path), "config:" + path)
+    return _checked(loadapp("config:" + path), "config:" + path)
 
 
 def _post_fork(_):
@@ -1290,6 +1587,12 @@ def _configure(text):
     for name, value in conf["options"]:
         given.setdefault(name, []).append(value.encode())
     uwsgi.opt = {k: (v[0] if len(v) == 1 else v) for k, v in given.items()}
+    global _callable, _manage_script_name
+    if "callable" in given:
+        _callable = given["callable"][-1].decode()
+    _manage_script_name = given.get("manage-script-name", [b"false"])[-1] == b"true"
+    _compile_routes((n, v) for n, v in conf["options"]
+                    if n == "route" or n.startswith("route-") or n == "add-header")
     uwsgi.buffer_size = conf.get("buffer_size", 65535)
     uwsgi.cores = conf["threads"]
     major, minor, rev = (int(x) for x in conf["version"].split(".")[:3])
@@ -1304,13 +1607,15 @@ _steps = {
     STEP_PATH: _add_path,
     STEP_EVAL: lambda code: _run_source(code, "<pypy-eval>"),
     STEP_EXEC: _run_file,
-    STEP_WSGI_MODULE: _load_module,
-    STEP_WSGI_FILE: _load_file,
+    STEP_WSGI_MODULE: lambda spec: _set_app(*_module_app(spec)),
+    STEP_WSGI_FILE: lambda path: _set_app(*_file_app(path)),
     STEP_POST_FORK: _post_fork,
     STEP_CONFIG: _configure,
     STEP_MULE_LOOP: _mule_loop,
     STEP_SPOOLER_LOOP: _spooler_loop,
-    STEP_PASTE: _load_paste,
+    STEP_PASTE: lambda spec: _set_app(*_paste_app(spec)),
+    STEP_MOUNT: _mount,
+    STEP_VIRTUALENV: _virtualenv,
 }
 
 

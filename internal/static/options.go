@@ -45,6 +45,10 @@ func New(cfg *options.Config, logger *log.Logger) (*Handler, error) {
 	if len(h.mounts) == 0 {
 		return nil, nil
 	}
+	for _, v := range cfg.All("add-header") {
+		name, value, _ := strings.Cut(v, ":") // the option's Check saw the colon
+		h.added = append(h.added, [2]string{strings.TrimSpace(name), strings.TrimSpace(value)})
+	}
 	for _, idx := range h.index {
 		if idx == "" || strings.ContainsAny(idx, "/\\\x00") || idx == "." || idx == ".." {
 			return nil, fmt.Errorf("static-index %q: a file name is needed, without \"/\"", idx)

@@ -44,6 +44,7 @@ type Handler struct {
 	expires   []expiry
 	immutable bool
 	types     map[string]string // from mimefile, by extension with its dot
+	added     [][2]string       // --add-header's, on every file as on every app response
 	log       *log.Logger
 }
 
@@ -163,6 +164,9 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request, m *mount, f *File
 	// the file's size is right for it.
 	hdr["Content-Length"] = []string{strconv.FormatInt(f.size, 10)}
 	h.caching(hdr, name, fsName, r.RequestURI, ctype)
+	for _, nv := range h.added {
+		hdr.Add(nv[0], nv[1])
+	}
 	http.ServeContent(w, r, "", f.mtime, f)
 }
 

@@ -14,13 +14,13 @@ import (
 
 // reopenLogOnSignal opens the log file again on SIGUSR2: sent by logrotate to a single
 // process, or passed on by the master to its workers. A single process also watches
-// --touch-logreopen itself (a master does it for its workers).
+// --touch-logreopen and --log-maxsize itself (a master does it for its workers).
 func reopenLogOnSignal(cfg *options.Config, logger *log.Logger, single bool) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGUSR2)
 	var tick <-chan time.Time
 	touched := instance.NewTouched(cfg.All("touch-logreopen"))
-	if single && len(cfg.All("touch-logreopen")) > 0 {
+	if single && (len(cfg.All("touch-logreopen")) > 0 || cfg.Int("log-maxsize") > 0) {
 		tick = time.Tick(time.Second)
 	}
 	go func() {
@@ -29,11 +29,17 @@ func reopenLogOnSignal(cfg *options.Config, logger *log.Logger, single bool) {
 			select {
 			case <-sigs:
 			case <-tick:
-				f := touched.Changed()
-				if f == "" {
+				backup, err := instance.RotateLog(cfg)
+				if err != nil {
+					logger.Printf("%v", err)
+				}
+				if backup != "" {
+					why = "--log-maxsize: the full log is now " + backup
+				} else if f := touched.Changed(); f != "" {
+					why = "--touch-logreopen " + f
+				} else {
 					continue
 				}
-				why = "--touch-logreopen " + f
 			}
 			switch f, err := instance.ReopenLog(cfg); {
 			case err != nil:

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"uwsgo/internal/accesslog"
+	"uwsgo/internal/hooks"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
@@ -173,6 +174,9 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 				logger.Printf("serving %s: %v", ln.Addr(), err)
 			}
 		}()
+	}
+	if err := hooks.Run(cfg, "accepting", logger); err != nil {
+		return fail(1, "%v", err)
 	}
 	rec := env.Board.Worker(env.Record)
 	rec.PID.Store(int64(os.Getpid()))
@@ -337,6 +341,11 @@ func load(cfg *options.Config, logger *log.Logger, env Env) error {
 	if err := pypy.Do(pypy.StepConfig, string(conf)); err != nil {
 		return fail(1, "%v", err)
 	}
+	if venv := cfg.Get("virtualenv"); venv != "" {
+		if err := pypy.Do(pypy.StepVirtualenv, venv); err != nil {
+			return fail(1, "%v", err)
+		}
+	}
 	for _, dir := range cfg.All("pypy-pp") {
 		if err := pypy.Do(pypy.StepPath, dir); err != nil {
 			return fail(1, "%v", err)
@@ -346,14 +355,31 @@ func load(cfg *options.Config, logger *log.Logger, env Env) error {
 		return err
 	}
 
+	if err := hooks.Run(cfg, "pre-app", logger); err != nil {
+		return fail(1, "%v", err)
+	}
 	appErr := loadApp(cfg)
+	for _, m := range cfg.All("mount") {
+		if appErr != nil {
+			break
+		}
+		appErr = pypy.Do(pypy.StepMount, m)
+	}
+	if err := hooks.Run(cfg, "post-app", logger); err != nil {
+		return fail(1, "%v", err)
+	}
 	if appErr == nil {
 		logger.Printf("app loaded: %s", pypy.App())
 	} else if cfg.Bool("need-app") {
 		return &Failure{Status: ExitNoApp, Err: fmt.Errorf("%v\n--need-app: exiting with status %d", appErr, ExitNoApp)}
 	} else {
 		logger.Printf("%v", appErr)
-		logger.Printf("no app loaded: every request will be answered with 500 (dynamic mode); --need-app makes this fatal")
+		if app := pypy.App(); app != "" {
+			// A --mount failed after the others loaded: they serve, the prefix does not exist.
+			logger.Printf("serving %s only; --need-app makes this fatal", app)
+		} else {
+			logger.Printf("no app loaded: every request will be answered with 500 (dynamic mode); --need-app makes this fatal")
+		}
 	}
 
 	if err := run(cfg.Seq("pypy-eval-post-fork", "pypy-exec-post-fork")); err != nil {
@@ -367,17 +393,18 @@ func load(cfg *options.Config, logger *log.Logger, env Env) error {
 
 func loadApp(cfg *options.Config) error {
 	file, module, paste := cfg.Get("pypy-wsgi-file"), cfg.Get("pypy-wsgi"), cfg.Get("pypy-paste")
+	// A module given with a file wins, as in uWSGI (the options warned about it).
 	switch {
-	case file != "" && module != "":
-		return errors.New("give --pypy-wsgi or --pypy-wsgi-file, not both")
 	case paste != "" && (file != "" || module != ""):
 		return errors.New("give --pypy-paste (or --pypy-ini-paste) or --pypy-wsgi/--pypy-wsgi-file, not both")
-	case file != "":
-		return pypy.Do(pypy.StepWSGIFile, file)
 	case module != "":
 		return pypy.Do(pypy.StepWSGIModule, module)
+	case file != "":
+		return pypy.Do(pypy.StepWSGIFile, file)
 	case paste != "":
 		return pypy.Do(pypy.StepPaste, paste)
+	case cfg.Has("mount"):
+		return nil // every app is mounted
 	}
 	return errors.New("no app given (--pypy-wsgi MODULE, --pypy-wsgi-file FILE or --pypy-paste FILE.ini)")
 }
