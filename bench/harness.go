@@ -262,7 +262,8 @@ func serverEnv() []string {
 		k, _, _ := strings.Cut(kv, "=")
 		switch {
 		case k == "PATH", k == "PYTHONPATH", k == "PYTHONHOME", k == "PYTHONSTARTUP", k == "VIRTUAL_ENV",
-			strings.HasPrefix(k, "PYENV"), strings.HasPrefix(k, "UWSGI_"), k == "UWSGO_CPUPROFILE", k == "PYPY_HOME":
+			strings.HasPrefix(k, "PYENV"), strings.HasPrefix(k, "UWSGI_"), k == "UWSGO_CPUPROFILE", k == "PYPY_HOME",
+			strings.HasPrefix(k, "PYPY_GC_"): // each server gets its GC settings from its own row
 			continue
 		}
 		env = append(env, kv)
@@ -426,6 +427,7 @@ func (h *harness) launch(ctx context.Context, srv server, a app, workers int, ex
 	if h.serveList != "" {
 		cmdline = "taskset -c " + h.serveList + " " + cmdline
 	}
+	extraEnv = append(slices.Clone(srv.Env), extraEnv...)
 	if len(extraEnv) > 0 {
 		cmdline = strings.ReplaceAll(strings.Join(extraEnv, " "), h.root+"/", "") + " " + cmdline
 	}

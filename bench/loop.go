@@ -17,7 +17,12 @@ import (
 // An app's own cost is measured without a server: apploop.py calls it in a plain loop in
 // the interpreter a server runs it on (warm, with the environ keys a server gives, its
 // body consumed and close() called) and reports the CPU time per call. A server's
-// overhead on an app is then its CPU per request minus that cost.
+// overhead on an app is then its CPU per request minus that cost. PyPy's loops run with the
+// GC nursery uwsgo gives PyPy (loopNursery), so that the cost is the app's at its best;
+// a server that leaves PyPy its own choice pays for it in its overhead.
+
+// loopNursery is internal/pypy/nursery.go's default.
+const loopNursery = "4MB"
 
 // python is an interpreter of the loop measurements; servers name it by Key.
 type python struct {
@@ -118,7 +123,12 @@ func (h *harness) runLoop(ctx context.Context, a app, py python) LoopResult {
 		r.Cmd = "taskset -c " + h.serveList + " " + r.Cmd
 	}
 	logPath := filepath.Join(h.logs, fmt.Sprintf("loop-%s-%s.log", a.Name, py.Key))
-	p, err := startProc("apploop", argv, h.env, h.root, h.serveList, logPath)
+	env := h.env
+	if py.PyPy {
+		env = append(slices.Clone(env), "PYPY_GC_NURSERY="+loopNursery)
+		r.Cmd = "PYPY_GC_NURSERY=" + loopNursery + " " + r.Cmd
+	}
+	p, err := startProc("apploop", argv, env, h.root, h.serveList, logPath)
 	if err != nil {
 		r.Err = err.Error()
 		return r

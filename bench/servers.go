@@ -76,7 +76,16 @@ type server struct {
 	// (a key of pythons; empty for the bare Go server).
 	Python  string
 	Command func(h *harness, a app, workers, port int) []string
+	Env     []string // added to the server's environment
 	Notes   string
+}
+
+// seedPluginArgv is the command line of uWSGI's PyPy plugin in the trixie root.
+func seedPluginArgv(h *harness, a app, workers, port int) []string {
+	argv := []string{"/usr/bin/uwsgi-core", "--plugin", "pypy3", "--pypy-home", "/usr/lib/pypy3.11",
+		"--pypy-lib", "/usr/lib/x86_64-linux-gnu/libpypy3.11-c.so", "--need-app=false",
+		"--http11-socket", addr(port), "--pypy-wsgi-file", h.rootAppFile(a)}
+	return h.chroot(append(argv, uwsgiArgs(a, workers)...))
 }
 
 var servers = []server{
@@ -96,18 +105,22 @@ var servers = []server{
 	},
 	{
 		Name: "uwsgi-pypy", Label: "uWSGI 2.0 + PyPy 3.11", PyPy: true, InRoot: true, Python: "pypy3.11",
-		Command: func(h *harness, a app, workers, port int) []string {
-			argv := []string{"/usr/bin/uwsgi-core", "--plugin", "pypy3", "--pypy-home", "/usr/lib/pypy3.11",
-				"--pypy-lib", "/usr/lib/x86_64-linux-gnu/libpypy3.11-c.so", "--need-app=false",
-				"--http11-socket", addr(port), "--pypy-wsgi-file", h.rootAppFile(a)}
-			return h.chroot(append(argv, uwsgiArgs(a, workers)...))
-		},
+		Command: seedPluginArgv,
 		Notes: "the system uwsgo replaces: Debian 13's uwsgi-core 2.0.28 with uwsgi-plugin-pypy3, in the trixie root. " +
 			"`--http11-socket` keeps connections alive (`--http-socket` closes every one) and `--tcp-nodelay` keeps a response " +
 			"written in several pieces from waiting ~40 ms for the client's delayed ACK (without it a generator answered 20 req/s): " +
 			"the best a uWSGI user can configure; " +
 			"`--need-app=false` because the plugin reports no app loaded when it has one; " +
 			"at every start its cffi setup compiles C, so the root needs gcc, libc6-dev and pypy3-dev",
+	},
+	{
+		// The same, with the GC nursery uwsgo gives PyPy: how much of the difference is
+		// that one setting (internal/pypy/nursery.go), and how much is the server.
+		Name: "uwsgi-pypy-nursery", Label: "uWSGI 2.0 + PyPy 3.11, 4 MB nursery", PyPy: true, InRoot: true, Python: "pypy3.11",
+		Command: seedPluginArgv,
+		Env:     []string{"PYPY_GC_NURSERY=" + loopNursery},
+		Notes: "uWSGI+PyPy as above with PYPY_GC_NURSERY=4MB, the nursery uwsgo gives PyPy unless told otherwise; " +
+			"PyPy's own choice is half /proc/cpuinfo's cache size, which is 480 MB on this machine",
 	},
 	{
 		Name: "go", Label: "bare Go net/http", GoRuntime: true,
