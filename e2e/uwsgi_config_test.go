@@ -65,7 +65,7 @@ def app(environ, start_response):
     return [b"the file, not the module"]
 `)
 	venv = filepath.Join(dir, "venv")
-	if out, err := exec.Command("pypy3", "-m", "venv", "--without-pip", venv).CombinedOutput(); err != nil {
+	if out, err := rooted(exec.Command("pypy3", "-m", "venv", "--without-pip", venv)).CombinedOutput(); err != nil {
 		t.Fatalf("pypy3 -m venv: %v\n%s", err, out)
 	}
 	site, err := filepath.Glob(filepath.Join(venv, "lib", "pypy*", "site-packages"))
