@@ -22,7 +22,7 @@ type conn struct {
 	br     *bufio.Reader
 	ci     proto.ConnInfo
 	x      exchange
-	out    []byte // responses not yet written: pipelined ones are written together
+	out    []byte // the response being made, written whole once complete
 	cr     proto.ChunkedReader
 	rd     connReader
 
@@ -78,20 +78,13 @@ func connInfo(nc net.Conn) proto.ConnInfo {
 func (c *conn) serve() {
 	defer c.release()
 	c.x.closeDelimited = false
-	for first := true; ; first = false {
-		if !c.awaitRequest(first) {
-			c.flush()
+	for first := true; c.awaitRequest(first); first = false {
+		ok := c.handle()
+		// A response goes out as soon as it is complete, whatever was read behind it: the
+		// next request may be partial (a pipelined request, the CRLF some clients send
+		// after a body), or slow in Python.
+		if !c.flush() || !ok {
 			return
-		}
-		if !c.handle() {
-			c.flush()
-			return
-		}
-		// With more pipelined requests already read, answer them in one write.
-		if c.br.Buffered() == 0 || len(c.out) >= 64<<10 {
-			if !c.flush() {
-				return
-			}
 		}
 	}
 }
@@ -102,9 +95,6 @@ func (c *conn) serve() {
 func (c *conn) awaitRequest(first bool) bool {
 	if c.br.Buffered() > 0 {
 		return true // a pipelined request was already received: it is answered, even when draining
-	}
-	if !c.flush() {
-		return false
 	}
 	wait := c.s.cfg.KeepAlive
 	if first {
