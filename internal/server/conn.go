@@ -29,10 +29,12 @@ type conn struct {
 	logLine []byte // the access log line, reused
 	proxied bool   // the peer is a trusted proxy: X-Forwarded-* are believed
 
-	mu sync.Mutex // guards waiting against Shutdown's wake-up
-	// waiting is what the connection waits for, if anything: an idle keep-alive
-	// connection is closed when a drain starts, a new one gets drainGrace for its request.
-	waiting int
+	mu sync.Mutex // guards the wait's fields against Shutdown's wake-up
+	// waiting: the connection waits for a request (its first, or the next on a
+	// keep-alive connection) from idleSince until waitUntil; when a drain starts, at most
+	// drainGrace from idleSince.
+	waiting              bool
+	idleSince, waitUntil time.Time
 }
 
 // connPool keeps finished connections for reuse: their buffers (the request head's,
@@ -60,7 +62,7 @@ func (c *conn) release() {
 	c.s.untrack(c)
 	c.s, c.nc, c.rd.nc = nil, nil, nil
 	c.out, c.packet = c.out[:0], c.packet[:0]
-	c.waiting = notWaiting
+	c.waiting = false
 	connPool.Put(c)
 }
 
@@ -102,40 +104,29 @@ func (c *conn) awaitRequest(first bool) bool {
 	}
 	c.mu.Lock()
 	if c.s.draining.Load() {
-		if !first {
-			c.mu.Unlock()
-			return false // an idle keep-alive connection: closing it loses nothing
-		}
-		// A new connection: its client has sent, or is sending, a request. Answer it,
-		// but do not wait long for a silent one.
 		wait = min(wait, drainGrace)
 	}
-	c.waiting = waitingNext
-	if first {
-		c.waiting = waitingFirst
-	}
+	c.waiting, c.idleSince = true, time.Now()
+	c.waitUntil = c.idleSince.Add(wait)
+	c.nc.SetReadDeadline(c.waitUntil)
 	c.mu.Unlock()
-	c.nc.SetReadDeadline(time.Now().Add(wait))
 	_, err := c.br.Peek(1)
 	c.mu.Lock()
-	c.waiting = notWaiting
+	c.waiting = false
 	c.mu.Unlock()
 	return err == nil
 }
 
-const (
-	notWaiting   = iota
-	waitingFirst // for the first request of a new connection
-	waitingNext  // for the next request on a keep-alive connection
-)
-
+// wakeIfIdle shortens the wait of a connection waiting for a request to drainGrace from
+// the start of its wait. Closing it at once would race a request its client has just sent
+// (for a keep-alive connection, as soon as it read the previous response): the
+// connection would be closed with that request unanswered. A request that arrives within
+// the grace is answered with Connection: close. A client that was idle longer than the
+// grace is closed at once, as its keep-alive timeout would have.
 func (c *conn) wakeIfIdle() {
 	c.mu.Lock()
-	switch c.waiting {
-	case waitingNext:
-		c.nc.SetReadDeadline(time.Now())
-	case waitingFirst:
-		c.nc.SetReadDeadline(time.Now().Add(drainGrace))
+	if d := c.idleSince.Add(drainGrace); c.waiting && d.Before(c.waitUntil) {
+		c.nc.SetReadDeadline(d)
 	}
 	c.mu.Unlock()
 }
@@ -153,8 +144,9 @@ func (c *conn) flush() bool {
 	return err == nil
 }
 
-// drainGrace is how long a draining server waits for the first request of a connection it
-// accepted just before it stopped accepting.
+// drainGrace is how long a draining server waits for a request on a connection that has
+// none yet: the first of a connection accepted just before it stopped accepting, or the
+// next on a keep-alive connection.
 const drainGrace = 2 * time.Second
 
 var errTruncated = &proto.Error{Status: http.StatusBadRequest, Reason: "the request body ended before its announced length"}
