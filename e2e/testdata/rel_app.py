@@ -8,6 +8,7 @@ import time
 def application(environ, start_response):
     path = environ["PATH_INFO"]
     if path == "/sleep":
+        print("rel_app sleeping %s" % environ["QUERY_STRING"], flush=True)
         time.sleep(float(environ.get("QUERY_STRING") or "1"))
     if path == "/argv":
         body = "\n".join(sys.argv).encode()

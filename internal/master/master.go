@@ -600,6 +600,10 @@ func (m *Master) shutdown(why string, now bool) {
 		m.log.Printf("master: %s: %s, then exiting", why, how)
 		m.lastStatus = m.statusLine()
 		m.notify("STOPPING=1", "STATUS="+m.lastStatus)
+		// The workers close their copies as they stop accepting; the master's copy would
+		// keep new clients waiting in the backlog until every worker is gone, then reset.
+		// No worker is started from here on, so the sockets are not needed any more.
+		m.in.StopListening()
 	}
 	mercy := time.Duration(m.cfg.Int("worker-reload-mercy")) * time.Second
 	sig := syscall.SIGTERM
