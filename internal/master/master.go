@@ -96,6 +96,7 @@ type Master struct {
 	lastStatus string // the last STATUS= sent
 
 	logTouch *instance.Touched // --touch-logreopen
+	sigs     chan os.Signal
 }
 
 // Run is the master's life; it returns the exit status.
@@ -110,7 +111,11 @@ func Run(cfg *options.Config, logger *log.Logger, in *instance.Instance) int {
 		spawns:    map[int]uint64{},
 		harakiris: map[int]uint64{},
 		mtimes:    map[string]time.Time{},
+		sigs:      make(chan os.Signal, 8),
 	}
+	// Taken first: a signal inherited ignored ("cmd &" in a script) is otherwise lost
+	// until then. Those that come during set-up are acted on once the workers start.
+	signal.Notify(m.sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR2)
 	if err := m.setup(); err != nil {
 		logger.Printf("uwsgo: %v", err)
 		return 1
@@ -163,10 +168,8 @@ func (m *Master) setup() error {
 }
 
 func (m *Master) run() int {
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR2)
 	go func() {
-		for s := range sigs {
+		for s := range m.sigs {
 			m.events <- event{signal: s}
 		}
 	}()

@@ -97,6 +97,15 @@ func protocolOf(name string) server.Protocol {
 
 // boot is what every process of the instance that runs Python does first, worker, mule
 // or spooler: stdin, the log, the Go services Python calls, PyPy, the start-up steps.
+// stopSignals takes the signals that stop a process, before anything loads: one that
+// inherited them ignored (what "cmd &" in a script does to SIGINT and SIGQUIT) would
+// otherwise lose those sent while PyPy starts and the app loads.
+func stopSignals() chan os.Signal {
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
+	return stop
+}
+
 func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uwsgiAPI, *appSignals, error) {
 	if !cfg.Bool("honour-stdin") {
 		if err := stdinFromDevNull(); err != nil {
@@ -123,9 +132,21 @@ func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uw
 // SIGINT/SIGTERM (graceful) or SIGQUIT (immediate). It must be called on the process's
 // main goroutine, locked to the main thread: that thread becomes PyPy's.
 func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
+	stop := stopSignals()
 	rt, api, appSigs, err := boot(cfg, logger, &env)
 	if err != nil {
 		return err
+	}
+	// Python cannot be interrupted while it loads: a stop asked meanwhile is honoured
+	// before serving anything.
+	select {
+	case sig := <-stop:
+		logger.Printf("%v during start-up: stopping without serving", sig)
+		return nil
+	case <-env.Drain:
+		logger.Printf("the master stopped the instance during start-up: stopping without serving")
+		return nil
+	default:
 	}
 
 	var logFormat *accesslog.Format
@@ -159,8 +180,6 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	go appSigs.deliver(s.InPython)
 	api.server = s
 	go api.run(s.InPython)
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
 	for _, ln := range env.Listeners {
 		go func() {
 			if err := s.Serve(ln.Listener, ln.Protocol); err != nil {
