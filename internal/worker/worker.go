@@ -335,8 +335,13 @@ func startPyPy(cfg *options.Config, logger *log.Logger) (*pypy.Runtime, error) {
 // load runs the start-up steps. An app that fails to load stops the process only with
 // --need-app; otherwise the process serves 500s and says so (uWSGI's "dynamic mode").
 func load(cfg *options.Config, logger *log.Logger, env Env) error {
+	binary, err := os.Executable()
+	if err != nil {
+		binary = os.Args[0]
+	}
 	conf, _ := json.Marshal(map[string]any{
 		"version":     Version,
+		"binary":      binary, // sys.argv[0]
 		"threads":     cfg.Int("threads"),
 		"processes":   env.Processes,
 		"worker_id":   env.ID,
