@@ -220,7 +220,7 @@ func (c *conn) refuse(err error) {
 	c.out = append(c.out, *dateHeader.Load()...)
 	c.out = append(c.out, "\r\n"...)
 	c.out = append(c.out, body...)
-	c.s.cfg.Log.Printf("%s: refused with %d: %s", c.nc.RemoteAddr(), pe.Status, pe.Reason)
+	c.s.logRefusal("%s: refused with %d: %s", c.nc.RemoteAddr(), pe.Status, pe.Reason)
 	if !c.flush() {
 		return
 	}

@@ -72,6 +72,7 @@ type Server struct {
 	pid   int // for the access log
 
 	holdDelay time.Duration // hold.go
+	refusals  refusals      // logging.go
 
 	healthPath []byte      // nil: no health check
 	unhealthy  atomic.Bool // the instance is stopping: the health check answers 503
