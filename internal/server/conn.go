@@ -108,9 +108,24 @@ func (c *conn) awaitRequest(first bool) bool {
 	}
 	c.waiting, c.idleSince = true, time.Now()
 	c.waitUntil = c.idleSince.Add(wait)
-	c.nc.SetReadDeadline(c.waitUntil)
+	if first {
+		c.nc.SetReadDeadline(c.idleSince.Add(firstBytesWait))
+	} else {
+		c.nc.SetReadDeadline(c.waitUntil)
+	}
 	c.mu.Unlock()
 	_, err := c.br.Peek(1)
+	if first {
+		// Its place at the gate goes, whether bytes came or not: a silent client must not
+		// hold the accept loop (admission.go).
+		c.s.gate.firstBytes()
+		if isTimeout(err) && time.Now().Before(c.waitUntil) {
+			c.mu.Lock()
+			c.nc.SetReadDeadline(c.waitUntil) // wakeIfIdle may have moved it closer
+			c.mu.Unlock()
+			_, err = c.br.Peek(1)
+		}
+	}
 	c.mu.Lock()
 	c.waiting = false
 	c.mu.Unlock()
@@ -126,6 +141,7 @@ func (c *conn) awaitRequest(first bool) bool {
 func (c *conn) wakeIfIdle() {
 	c.mu.Lock()
 	if d := c.idleSince.Add(drainGrace); c.waiting && d.Before(c.waitUntil) {
+		c.waitUntil = d
 		c.nc.SetReadDeadline(d)
 	}
 	c.mu.Unlock()

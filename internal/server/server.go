@@ -64,6 +64,7 @@ type Server struct {
 	conns     map[*conn]struct{}
 	listeners []net.Listener
 	draining  atomic.Bool
+	gate      *gate // admission.go
 	active    sync.WaitGroup
 	accepting sync.WaitGroup // the Serve loops
 	closed    bool           // Close was called: no connection is taken any more
@@ -86,6 +87,7 @@ func New(cfg Config) *Server {
 		inPython: make([]atomic.Pointer[exchange], cfg.Threads),
 		gens:     make([]atomic.Uint32, cfg.Threads),
 		conns:    make(map[*conn]struct{}),
+		gate:     newGate(cfg.Threads),
 		stats:    cfg.Board.Worker(cfg.Record),
 		pid:      os.Getpid(),
 
@@ -114,6 +116,7 @@ func (s *Server) Serve(ln net.Listener, p Protocol) error {
 	defer s.accepting.Done()
 	var backoff time.Duration
 	for {
+		s.gate.waitRoom()
 		nc, err := ln.Accept()
 		if err != nil {
 			if s.draining.Load() || errors.Is(err, net.ErrClosed) {
@@ -135,6 +138,7 @@ func (s *Server) Serve(ln net.Listener, p Protocol) error {
 			nc.Close()
 			continue
 		}
+		s.gate.accepted() // until its first bytes come (awaitRequest)
 		if p == Uwsgi {
 			go c.serveUwsgi()
 		} else {
@@ -174,6 +178,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		ln.Close()
 	}
 	s.mu.Unlock()
+	s.gate.release()
 	// Once no loop accepts, the set of connections only shrinks.
 	s.accepting.Wait()
 	s.mu.Lock()
@@ -198,6 +203,7 @@ func (s *Server) Close() {
 	defer s.mu.Unlock()
 	s.draining.Store(true)
 	s.closed = true
+	s.gate.release()
 	for _, ln := range s.listeners {
 		ln.Close()
 	}
@@ -247,6 +253,8 @@ func (s *Server) Slot(handle int) (int, error) {
 // run calls the app for x holding one slot: at most Threads requests are in Python. The
 // slot's core on the scoreboard shows the request while it runs (harakiri reads it).
 func (s *Server) run(x *exchange) int {
+	s.gate.requestIn()
+	defer s.gate.requestDone()
 	slot, handle := s.enter(x)
 	core := s.cfg.Board.Core(s.cfg.Record, slot)
 	core.Begin(x.req.Method, x.req.Target)
