@@ -250,7 +250,8 @@ func (c *conn) refuse(err error) {
 }
 
 // readBody reads the whole body before Python sees the request: in memory up to
-// PostBuffering, the rest in an unlinked temporary file.
+// PostBuffering while the worker's body memory budget allows, the rest in an unlinked
+// temporary file within its body disk budget (budget.go).
 func (c *conn) readBody(x *exchange) error {
 	req := &x.req
 	x.bodyLen = -1
@@ -260,6 +261,10 @@ func (c *conn) readBody(x *exchange) error {
 	limit := c.s.cfg.LimitPost
 	if limit > 0 && req.ContentLength > limit {
 		return errTooLarge
+	}
+	disk := &c.s.bodyDisk
+	if disk.limit > 0 && req.ContentLength > c.s.cfg.PostBuffering && req.ContentLength > disk.limit {
+		return errBodyOverBudget
 	}
 	if req.ExpectContinue && (req.Chunked || req.ContentLength > 0) {
 		c.out = append(c.out, "HTTP/1.1 100 Continue\r\n\r\n"...)
@@ -279,27 +284,39 @@ func (c *conn) readBody(x *exchange) error {
 	}
 	c.rd.perRead = true
 	defer func() { c.rd.perRead = false }()
-	n, err := readInto(&x.bodyBuf, r, c.s.cfg.PostBuffering+1)
+	inMemory := c.s.cfg.PostBuffering + 1 // one more: a body that reaches it goes to a file
+	if !req.Chunked {
+		inMemory = min(inMemory, req.ContentLength)
+	}
+	spill := false // the memory budget is spent: straight to a file
+	if inMemory > 0 && !c.s.bodyMemory.take(inMemory) {
+		inMemory, spill = 0, true
+	}
+	x.bodyMemory = inMemory
+	n, err := readInto(&x.bodyBuf, r, inMemory)
 	if err != nil {
 		return truncated(err)
 	}
-	if n > c.s.cfg.PostBuffering {
+	if n > c.s.cfg.PostBuffering || spill {
 		f, err := os.CreateTemp("", "uwsgo-body-")
 		if err != nil {
-			return err
+			return errBodyDisk
 		}
 		os.Remove(f.Name())
 		x.bodyFile = f
-		if _, err := f.Write(x.bodyBuf); err != nil {
+		w := bodyFile{f: f, b: disk, taken: &x.bodyDisk}
+		if _, err := w.Write(x.bodyBuf); err != nil {
 			return err
 		}
-		m, err := io.Copy(f, r)
+		c.s.bodyMemory.give(x.bodyMemory)
+		x.bodyMemory = 0
+		m, err := io.Copy(w, r)
 		if err != nil {
 			return truncated(err)
 		}
 		n += m
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return err
+			return errBodyDisk
 		}
 		x.bodyBuf = x.bodyBuf[:0]
 	} else {

@@ -25,6 +25,8 @@ type exchange struct {
 	bodyFile *os.File // the body when it did not
 	bodyLen  int64    // -1: the request had no body framing
 
+	bodyMemory, bodyDisk int64 // taken from the worker's body budgets (budget.go)
+
 	mark      int  // len(c.out) before this response, to take it back on failure
 	keepAlive bool // the connection may serve another request after this one
 	close     bool // it must not
@@ -75,6 +77,9 @@ func (x *exchange) releaseBody() {
 		x.bodyFile.Close()
 		x.bodyFile = nil
 	}
+	x.c.s.bodyMemory.give(x.bodyMemory)
+	x.c.s.bodyDisk.give(x.bodyDisk)
+	x.bodyMemory, x.bodyDisk = 0, 0
 	if cap(x.bodyBuf) > 256<<10 {
 		x.bodyBuf = nil
 	}

@@ -37,6 +37,7 @@ type Config struct {
 	MaxHeadBytes  int           // request line + headers
 	LimitPost     int64         // largest body accepted; 0: no limit
 	PostBuffering int64         // bodies above this go to a temporary file
+	Budgets       Budgets       // what waiting bodies and responses may take (budget.go)
 	SocketTimeout time.Duration // a stalled read or write closes the connection
 	KeepAlive     time.Duration // idle time allowed between requests; 0: one request per connection
 	AccessLog     bool          // a line per request
@@ -69,6 +70,9 @@ type Server struct {
 	accepting sync.WaitGroup // the Serve loops
 	closed    bool           // Close was called: no connection is taken any more
 
+	bodyMemory, bodyDisk         budget // budget.go
+	responseMemory, responseDisk budget
+
 	stats *scoreboard.Worker
 	pid   int // for the access log
 
@@ -93,6 +97,8 @@ func New(cfg Config) *Server {
 
 		holdDelay: holdDelay,
 	}
+	s.bodyMemory.limit, s.bodyDisk.limit = cfg.Budgets.BodyMemory, cfg.Budgets.BodyDisk
+	s.responseMemory.limit, s.responseDisk.limit = cfg.Budgets.ResponseMemory, cfg.Budgets.ResponseDisk
 	if cfg.HealthPath != "" {
 		s.healthPath = []byte(cfg.HealthPath)
 	}

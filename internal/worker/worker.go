@@ -164,6 +164,10 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		MaxHeadBytes:  int(cfg.Int("buffer-size")),
 		LimitPost:     cfg.Int("limit-post"),
 		PostBuffering: cfg.Int("post-buffering"),
+		Budgets: server.Budgets{
+			BodyMemory: cfg.Int("body-memory-budget"), BodyDisk: cfg.Int("body-disk-budget"),
+			ResponseMemory: cfg.Int("response-memory-budget"), ResponseDisk: cfg.Int("response-disk-budget"),
+		},
 		SocketTimeout: time.Duration(cfg.Int("socket-timeout")) * time.Second,
 		KeepAlive:     time.Duration(cfg.Int("http-keepalive")) * time.Second,
 		AccessLog:     !cfg.Bool("disable-logging"),
