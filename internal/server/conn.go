@@ -23,6 +23,7 @@ type conn struct {
 	ci     proto.ConnInfo
 	x      exchange
 	out    []byte // the response being made, written whole once complete
+	outMem int64  // of out, taken from the worker's response memory budget
 	cr     proto.ChunkedReader
 	rd     connReader
 
@@ -59,6 +60,8 @@ func newConn(s *Server, nc net.Conn) *conn {
 // release closes the connection and gives its buffers back.
 func (c *conn) release() {
 	c.nc.Close()
+	c.s.responseMemory.give(c.outMem) // a response never flushed
+	c.outMem = 0
 	c.s.untrack(c)
 	c.s, c.nc, c.rd.nc = nil, nil, nil
 	c.out, c.packet = c.out[:0], c.packet[:0]
@@ -147,12 +150,30 @@ func (c *conn) wakeIfIdle() {
 	c.mu.Unlock()
 }
 
+// bigBody is the size from which a body in out counts against the response memory budget:
+// below it, the budget's bookkeeping would cost more than the memory.
+const bigBody = 64 << 10
+
+// reserveOut takes n bytes of body for out from the response memory budget.
+func (c *conn) reserveOut(n int) bool {
+	if n < bigBody {
+		return true
+	}
+	if !c.s.responseMemory.take(int64(n)) {
+		return false
+	}
+	c.outMem += int64(n)
+	return true
+}
+
 // flush writes the pending responses.
 func (c *conn) flush() bool {
 	if len(c.out) == 0 {
 		return true
 	}
 	err := writeAll(c.nc, c.out, c.s.cfg.SocketTimeout)
+	c.s.responseMemory.give(c.outMem)
+	c.outMem = 0
 	c.out = c.out[:0]
 	if cap(c.out) > 1<<20 {
 		c.out = nil // one large response must not pin its memory to an idle connection
@@ -188,6 +209,7 @@ func (c *conn) handle() bool {
 	}
 	defer x.releaseBody()
 	if err := c.readBody(x); err != nil {
+		x.releaseBody() // its budget is not held while the refusal goes out
 		c.refuse(err)
 		return false
 	}

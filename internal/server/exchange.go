@@ -188,9 +188,7 @@ func (x *exchange) send(head, body []byte, final bool) int {
 			return x.streamStatus()
 		}
 		x.frameHead(true, int64(len(body)))
-		x.c.out = append(x.c.out, x.frame(body)...)
-		x.endBody(true)
-		return pypy.SendOK
+		return x.whole(body)
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -219,6 +217,29 @@ func (x *exchange) send(head, body []byte, final bool) int {
 	if final {
 		x.endBody(true)
 	}
+	return x.streamStatus()
+}
+
+// whole queues a complete body after its head: in the connection's output, or, when it is
+// large and the worker's --response-memory-budget is spent, through a stream, which keeps
+// it on disk until the client reads it.
+func (x *exchange) whole(parts ...[]byte) int {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	if x.c.reserveOut(n) {
+		for _, p := range parts {
+			x.c.out = append(x.c.out, x.frame(p)...)
+		}
+		x.endBody(true)
+		return pypy.SendOK
+	}
+	x.stream = newStream(x.c)
+	for _, p := range parts {
+		x.push(p)
+	}
+	x.endBody(true)
 	return x.streamStatus()
 }
 
