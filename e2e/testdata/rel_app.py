@@ -10,6 +10,10 @@ def application(environ, start_response):
     if path == "/sleep":
         print("rel_app sleeping %s" % environ["QUERY_STRING"], flush=True)
         time.sleep(float(environ.get("QUERY_STRING") or "1"))
+    if path == "/stream":
+        n = int(environ.get("QUERY_STRING") or "1048576")
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return (b"s" * 65536 for _ in range(n // 65536))
     if path == "/argv":
         body = "\n".join(sys.argv).encode()
     elif path == "/big":
