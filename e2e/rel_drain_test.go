@@ -2,7 +2,11 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // Reloads lose no keep-alive request: a connection idle when its worker starts draining
@@ -46,5 +50,34 @@ func TestRelReloadBehindNginxLosesNoRequest(t *testing.T) {
 		if t.Failed() {
 			t.Logf("nginx error log:\n%s", n.ErrorLog())
 		}
+	}
+}
+
+// A reload that finds no free scoreboard record (the workers of the previous reload are
+// still finishing requests) retries, and does replace the workers once records are free.
+// Before, the retry saw a current worker for the id and gave up: the reload never happened.
+func TestRelReloadRetriesWithoutFreeRecord(t *testing.T) {
+	t.Parallel()
+	s := Start(t, "--pypy-wsgi-file", testdata("rel_app.py"), "--master", "--processes", "1", "--threads", "2")
+	pid := func() string {
+		_, body := s.Get("/pid")
+		return strings.Fields(body)[0]
+	}
+	first := pid()
+	go http.Get(s.URL("/sleep?4")) // keeps the first worker alive through both reloads
+	if !s.WaitLog("rel_app sleeping 4", 20*time.Second) {
+		t.Fatalf("the long request did not start; output:\n%s", s.Log())
+	}
+	s.Cmd.Process.Signal(syscall.SIGHUP)
+	if !wsgiPoll(20*time.Second, func() bool { return strings.Count(s.Log(), "reload done") == 1 }) {
+		t.Fatalf("the first reload did not finish; output:\n%s", s.Log())
+	}
+	second := pid()
+	s.Cmd.Process.Signal(syscall.SIGHUP)
+	if !s.WaitLog("no free scoreboard record", 10*time.Second) {
+		t.Fatalf("the second reload found a free record: the test proves nothing; output:\n%s", s.Log())
+	}
+	if !wsgiPoll(30*time.Second, func() bool { p := pid(); return p != first && p != second }) {
+		t.Fatalf("the second reload never replaced the worker; output:\n%s", s.Log())
 	}
 }

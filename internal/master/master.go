@@ -63,7 +63,8 @@ type event struct {
 	status  *os.ProcessState
 	signal  os.Signal
 	command byte
-	respawn int // a worker id whose delayed respawn is due
+	respawn int   // a worker id whose delayed respawn is due
+	replace *proc // with respawn: the process the new one was to replace, if any
 }
 
 // Master is a running master process.
@@ -237,7 +238,11 @@ func (m *Master) handle(e event) {
 	case e.command != 0:
 		m.onCommand(e.command)
 	case e.respawn != 0:
-		if m.exiting == "" && m.current(e.respawn) == nil {
+		switch old := e.replace; {
+		case m.exiting != "":
+		case old != nil && m.procs[old] && old == m.current(e.respawn):
+			m.spawn(e.respawn, old) // a replacement that could not start: the reload goes on
+		case m.current(e.respawn) == nil:
 			m.spawn(e.respawn, nil)
 		}
 	}
@@ -254,7 +259,7 @@ func (m *Master) spawn(id int, old *proc) {
 	}
 	if record < 0 {
 		m.log.Printf("master: no free scoreboard record for worker %d; retrying in a second", id)
-		m.later(time.Second, id)
+		m.later(time.Second, id, old)
 		return
 	}
 	p := &proc{id: id, record: record, replaces: old, spawned: time.Now()}
@@ -271,7 +276,7 @@ func (m *Master) spawn(id int, old *proc) {
 	if err != nil {
 		m.log.Printf("master: worker %d: socketpair: %v; retrying in a second", id, err)
 		rec.State.Store(scoreboard.Free)
-		m.later(time.Second, id)
+		m.later(time.Second, id, old)
 		return
 	}
 	p.ctl = os.NewFile(uintptr(pair[0]), "worker control")
@@ -284,7 +289,7 @@ func (m *Master) spawn(id int, old *proc) {
 		m.log.Printf("master: starting worker %d (%s): %v; retrying in a second", id, m.binary[0], err)
 		p.ctl.Close()
 		rec.State.Store(scoreboard.Free)
-		m.later(time.Second, id)
+		m.later(time.Second, id, old)
 		return
 	}
 	p.process, p.pid = process, process.Pid
@@ -307,8 +312,9 @@ func (m *Master) spawn(id int, old *proc) {
 	}()
 }
 
-func (m *Master) later(d time.Duration, id int) {
-	time.AfterFunc(d, func() { m.events <- event{respawn: id} })
+// later spawns worker id after d, in place of old if old is still the current one.
+func (m *Master) later(d time.Duration, id int, old *proc) {
+	time.AfterFunc(d, func() { m.events <- event{respawn: id, replace: old} })
 }
 
 // current is the wanted process of worker id (not one being replaced or stopped).
@@ -503,7 +509,7 @@ func (m *Master) onExit(p *proc, st *os.ProcessState) {
 	n := m.fails[p.id]
 	delay := backoff(n)
 	m.log.Printf("master: worker %d (pid %d) %s during start-up (%d time(s) in a row): respawning in %v", p.id, p.pid, how, n, delay)
-	m.later(delay, p.id)
+	m.later(delay, p.id, nil)
 }
 
 // start runs the binary as a child: argv0 is what ps shows, files its descriptors from 3
