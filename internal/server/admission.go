@@ -17,6 +17,9 @@ import (
 // only until its first bytes come or firstBytesWait passes, never while its request
 // trickles in. Silent connections slow accepting down (Threads of them per firstBytesWait)
 // but never stop it.
+//
+// An accept loop that passed the gate may then wait in accept(2) while the worker becomes
+// busy; onFull, called whenever the gate closes, takes it out of there.
 type gate struct {
 	mu      sync.Mutex
 	cond    sync.Cond
@@ -24,32 +27,47 @@ type gate struct {
 	ready   int
 	pending int
 	open    bool // the server stops: nobody waits any more
+	onFull  func()
 }
 
 const firstBytesWait = 10 * time.Millisecond
 
-func newGate(limit int) *gate {
-	g := &gate{limit: limit}
+func newGate(limit int, onFull func()) *gate {
+	g := &gate{limit: limit, onFull: onFull}
 	g.cond.L = &g.mu
 	return g
 }
 
+func (g *gate) full() bool { return !g.open && (g.ready >= g.limit || g.pending >= g.limit) }
+
 // waitRoom blocks an accept loop until the worker has room for a connection, or it stops.
 func (g *gate) waitRoom() {
 	g.mu.Lock()
-	for !g.open && (g.ready >= g.limit || g.pending >= g.limit) {
+	for g.full() {
 		g.cond.Wait()
 	}
 	g.mu.Unlock()
 }
 
+// isFull says whether an accept loop that passed waitRoom should wait again.
+func (g *gate) isFull() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.full()
+}
+
 func (g *gate) add(ready, pending int) {
 	g.mu.Lock()
+	was := g.full()
 	g.ready += ready
 	g.pending += pending
+	closed := !was && g.full()
 	g.mu.Unlock()
 	if ready < 0 || pending < 0 {
 		g.cond.Broadcast()
+	}
+	if closed {
+		g.onFull()
 	}
 }
 

@@ -250,6 +250,9 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 			}
 		}
 	}
+	if instanceStops {
+		s.StopsInstance()
+	}
 	rec.State.Store(scoreboard.Stopping)
 	logger.Printf("%s: finishing requests in flight, then stopping", why)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Int("worker-reload-mercy"))*time.Second)
