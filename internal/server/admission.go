@@ -19,7 +19,7 @@ import (
 // but never stop it.
 //
 // An accept loop that passed the gate may then wait in accept(2) while the worker becomes
-// busy; onFull, called whenever the gate closes, takes it out of there.
+// busy; onFull, called whenever the gate closes, has it taken out of there (Server.kick).
 type gate struct {
 	mu      sync.Mutex
 	cond    sync.Cond

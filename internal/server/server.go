@@ -66,7 +66,8 @@ type Server struct {
 	conns     map[*conn]struct{}
 	listeners []net.Listener
 	draining  atomic.Bool
-	gate      *gate // admission.go
+	gate      *gate       // admission.go
+	kick      *time.Timer // kickAccept, once the gate stays closed for kickDelay
 	active    sync.WaitGroup
 	accepting sync.WaitGroup // the Serve loops
 	closed    bool           // Close was called: no connection is taken any more
@@ -99,7 +100,15 @@ func New(cfg Config) *Server {
 
 		holdDelay: holdDelay,
 	}
-	s.gate = newGate(cfg.Threads, s.kickAccept)
+	// Most requests end within kickDelay: only a gate closed longer takes the accept loops
+	// out of accept(2), which costs them a wake-up each.
+	s.kick = time.AfterFunc(time.Hour, func() {
+		if s.gate.isFull() {
+			s.kickAccept()
+		}
+	})
+	s.kick.Stop()
+	s.gate = newGate(cfg.Threads, func() { s.kick.Reset(kickDelay) })
 	s.bodyMemory.limit, s.bodyDisk.limit = cfg.Budgets.BodyMemory, cfg.Budgets.BodyDisk
 	s.responseMemory.limit, s.responseDisk.limit = cfg.Budgets.ResponseMemory, cfg.Budgets.ResponseDisk
 	if cfg.HealthPath != "" {
@@ -167,7 +176,9 @@ func (s *Server) armAccept(ln net.Listener) {
 	}
 }
 
-// kickAccept takes the accept loops out of accept(2) when the gate closes.
+const kickDelay = 5 * time.Millisecond
+
+// kickAccept takes the accept loops out of accept(2) when the gate is closed.
 func (s *Server) kickAccept() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
