@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,8 +22,12 @@ import (
 // it was written, so a request the server drops is a failure, not a silent retry.
 type relLoad struct {
 	ok, failed, refused atomic.Int64
-	stop                chan struct{}
-	wg                  sync.WaitGroup
+	// freshResets are resets of a request on a connection just opened, counted apart
+	// when lastCopy is set (see TestRelStopLosesNoKeepAliveRequest).
+	freshResets atomic.Int64
+	lastCopy    bool
+	stop        chan struct{}
+	wg          sync.WaitGroup
 
 	mu   sync.Mutex
 	errs []string // the first failures, for the report
@@ -51,7 +57,10 @@ func relStartLoad(url string, clients int) *relLoad {
 }
 
 func (l *relLoad) one(client *http.Client, url string, body []byte) {
-	resp, err := client.Post(url, "text/plain", bytes.NewReader(body))
+	var reused bool
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused }}
+	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "POST", url, bytes.NewReader(body))
+	resp, err := client.Do(req)
 	if err != nil {
 		// Refused at connect: the server stopped listening, nothing was sent.
 		if errors.Is(err, syscall.ECONNREFUSED) {
@@ -59,7 +68,11 @@ func (l *relLoad) one(client *http.Client, url string, body []byte) {
 			time.Sleep(10 * time.Millisecond)
 			return
 		}
-		l.fail(err.Error())
+		if l.lastCopy && !reused && errors.Is(err, syscall.ECONNRESET) {
+			l.freshResets.Add(1)
+			return
+		}
+		l.fail(fmt.Sprintf("%v (reused connection: %v)", err, reused))
 		return
 	}
 	b, err := io.ReadAll(resp.Body)
@@ -94,7 +107,7 @@ func (l *relLoad) end(t *testing.T, what string) {
 	t.Helper()
 	close(l.stop)
 	l.wg.Wait()
-	t.Logf("%s: %d requests ok, %d failed, %d refused at connect", what, l.ok.Load(), l.failed.Load(), l.refused.Load())
+	t.Logf("%s: %d requests ok, %d failed, %d refused at connect, %d reset on a new connection", what, l.ok.Load(), l.failed.Load(), l.refused.Load(), l.freshResets.Load())
 	if l.failed.Load() != 0 {
 		t.Fatalf("%s: %d of %d requests failed: %s", what, l.failed.Load(), l.failed.Load()+l.ok.Load(), l.report())
 	}
