@@ -71,3 +71,9 @@ bench-smoke:
 bench-static: build
 	./bench/install-deps
 	cd bench && $(GO) run ./static -uwsgo ../$(BIN) $(BENCHSTATICFLAGS)
+
+# Soak: 30 minutes of steady mixed load; bench/results/soak.md says whether memory and
+# descriptors level off (SOAKFLAGS="-duration 1m" to check that it works). Not a test.
+.PHONY: soak
+soak:
+	cd bench && $(GO) run ./soak $(SOAKFLAGS)

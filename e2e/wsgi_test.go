@@ -238,7 +238,7 @@ func TestWSGIEnvironPathInfo(t *testing.T) {
 		{"/environ/x+y", "/environ/x+y", ""},
 		{"/environ/sp%20ace", "/environ/sp ace", ""},
 		{"/environ/%25%7e%41", "/environ/%~A", ""},
-		{"/environ/%FF%00x", "/environ/\u00ff\u0000x", ""},
+		{"/environ/%FF%01x", "/environ/\u00ff\u0001x", ""}, // %00 is refused: TestRelStrictRequests
 		{"/environ/q?a=%2F+b&&c=%", "/environ/q", "a=%2F+b&&c=%"},
 		{"/environ/empty?", "/environ/empty", ""},
 	}

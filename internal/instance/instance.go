@@ -118,11 +118,17 @@ func Prepare(cfg *options.Config, logger *log.Logger) (*Instance, error) {
 
 // Close closes the sockets and, with --vacuum, removes the files the instance made.
 func (in *Instance) Close() {
-	for _, s := range in.Sockets {
-		s.Listener.Close()
-	}
+	in.StopListening()
 	for _, p := range in.vacuum {
 		os.Remove(p)
+	}
+}
+
+// StopListening closes the sockets: once every process holding them has closed its copy,
+// a new client is refused rather than left in the backlog of a socket nobody accepts on.
+func (in *Instance) StopListening() {
+	for _, s := range in.Sockets {
+		s.Listener.Close()
 	}
 }
 

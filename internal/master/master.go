@@ -64,7 +64,8 @@ type event struct {
 	status  *os.ProcessState
 	signal  os.Signal
 	command byte
-	respawn int // a worker id whose delayed respawn is due
+	respawn int   // a worker id whose delayed respawn is due
+	replace *proc // with respawn: the process the new one was to replace, if any
 }
 
 // Master is a running master process.
@@ -103,6 +104,7 @@ type Master struct {
 	lastStatus string // the last STATUS= sent
 
 	logTouch *instance.Touched // --touch-logreopen
+	sigs     chan os.Signal
 }
 
 // Run is the master's life; it returns the exit status.
@@ -119,8 +121,12 @@ func Run(cfg *options.Config, logger *log.Logger, in *instance.Instance) int {
 		harakiris:    map[int]uint64{},
 		mtimes:       map[string]time.Time{},
 		idleSince:    map[int]time.Time{},
+		sigs:         make(chan os.Signal, 8),
 	}
 	m.active = m.initialWorkers()
+	// Taken first: a signal inherited ignored ("cmd &" in a script) is otherwise lost
+	// until then. Those that come during set-up are acted on once the workers start.
+	signal.Notify(m.sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR2)
 	if err := m.setup(); err != nil {
 		logger.Printf("uwsgo: %v", err)
 		return 1
@@ -177,10 +183,8 @@ func (m *Master) setup() error {
 }
 
 func (m *Master) run() int {
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR2)
 	go func() {
-		for s := range sigs {
+		for s := range m.sigs {
 			m.events <- event{signal: s}
 		}
 	}()
@@ -253,7 +257,11 @@ func (m *Master) handle(e event) {
 	case e.command != 0:
 		m.onCommand(e.command)
 	case e.respawn != 0:
-		if m.exiting == "" && m.current(e.respawn) == nil && e.respawn <= m.active {
+		switch old := e.replace; {
+		case m.exiting != "":
+		case old != nil && m.procs[old] && old == m.current(e.respawn):
+			m.spawn(e.respawn, old) // a replacement that could not start: the reload goes on
+		case m.current(e.respawn) == nil && e.respawn <= m.active:
 			m.spawn(e.respawn, nil)
 		}
 	}
@@ -270,7 +278,7 @@ func (m *Master) spawn(id int, old *proc) {
 	}
 	if record < 0 {
 		m.log.Printf("master: no free scoreboard record for worker %d; retrying in a second", id)
-		m.later(time.Second, id)
+		m.later(time.Second, id, old)
 		return
 	}
 	p := &proc{id: id, record: record, replaces: old, spawned: time.Now()}
@@ -287,7 +295,7 @@ func (m *Master) spawn(id int, old *proc) {
 	if err != nil {
 		m.log.Printf("master: worker %d: socketpair: %v; retrying in a second", id, err)
 		rec.State.Store(scoreboard.Free)
-		m.later(time.Second, id)
+		m.later(time.Second, id, old)
 		return
 	}
 	p.ctl = os.NewFile(uintptr(pair[0]), "worker control")
@@ -300,7 +308,7 @@ func (m *Master) spawn(id int, old *proc) {
 		m.log.Printf("master: starting worker %d (%s): %v; retrying in a second", id, m.binary[0], err)
 		p.ctl.Close()
 		rec.State.Store(scoreboard.Free)
-		m.later(time.Second, id)
+		m.later(time.Second, id, old)
 		return
 	}
 	p.process, p.pid = process, process.Pid
@@ -323,8 +331,9 @@ func (m *Master) spawn(id int, old *proc) {
 	}()
 }
 
-func (m *Master) later(d time.Duration, id int) {
-	time.AfterFunc(d, func() { m.events <- event{respawn: id} })
+// later spawns worker id after d, in place of old if old is still the current one.
+func (m *Master) later(d time.Duration, id int, old *proc) {
+	time.AfterFunc(d, func() { m.events <- event{respawn: id, replace: old} })
 }
 
 // current is the wanted process of worker id (not one being replaced or stopped).
@@ -519,7 +528,7 @@ func (m *Master) onExit(p *proc, st *os.ProcessState) {
 	n := m.fails[p.id]
 	delay := backoff(n)
 	m.log.Printf("master: worker %d (pid %d) %s during start-up (%d time(s) in a row): respawning in %v", p.id, p.pid, how, n, delay)
-	m.later(delay, p.id)
+	m.later(delay, p.id, nil)
 }
 
 // start runs the binary as a child: argv0 is what ps shows, files its descriptors from 3
@@ -619,6 +628,10 @@ func (m *Master) shutdown(why string, now bool) {
 		m.log.Printf("master: %s: %s, then exiting", why, how)
 		m.lastStatus = m.statusLine()
 		m.notify("STOPPING=1", "STATUS="+m.lastStatus)
+		// The workers close their copies as they stop accepting; the master's copy would
+		// keep new clients waiting in the backlog until every worker is gone, then reset.
+		// No worker is started from here on, so the sockets are not needed any more.
+		m.in.StopListening()
 	}
 	mercy := time.Duration(m.cfg.Int("worker-reload-mercy")) * time.Second
 	sig := syscall.SIGTERM

@@ -315,6 +315,30 @@ var Table = append([]Option{
 		UWSGI: "uWSGI defaults to 0 (no buffering); uwsgo always reads the whole body before Python sees it",
 	},
 	{
+		Name: "body-memory-budget", Kind: Int, Group: "HTTP", Meta: "BYTES",
+		Default: "67108864", Min: 0,
+		Help:  "request bodies a worker holds in memory for Python, all together; past it they go to temporary files; 0 = unlimited",
+		UWSGI: "uWSGI has no equivalent",
+	},
+	{
+		Name: "body-disk-budget", Kind: Int, Group: "HTTP", Meta: "BYTES",
+		Default: "1073741824", Min: 0,
+		Help:  "request bodies a worker keeps in temporary files, all together: a larger body gets 413, one that does not fit while others wait 503; 0 = unlimited",
+		UWSGI: "uWSGI has no equivalent",
+	},
+	{
+		Name: "response-memory-budget", Kind: Int, Group: "HTTP", Meta: "BYTES",
+		Default: "67108864", Min: 0,
+		Help:  "streamed and large responses a worker holds in memory for slow clients, all together; past it they go to temporary files; 0 = unlimited",
+		UWSGI: "uWSGI has no equivalent",
+	},
+	{
+		Name: "response-disk-budget", Kind: Int, Group: "HTTP", Meta: "BYTES",
+		Default: "1073741824", Min: 0,
+		Help:  "responses a worker keeps in temporary files for slow clients, all together; past it the app waits for its client; 0 = unlimited",
+		UWSGI: "uWSGI has no equivalent",
+	},
+	{
 		Name: "socket-timeout", Aliases: []string{"http-timeout"}, Short: 'z', Kind: Int, Group: "HTTP", Meta: "SECONDS",
 		Default: "30", Min: 1,
 		Help:  "a read or write that stalls this long closes the connection",

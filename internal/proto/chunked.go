@@ -167,12 +167,17 @@ func (c *ChunkedReader) readSizeLine() error {
 	if size > maxChunkSize {
 		return errChunkTooLarge
 	}
-	// BWS before ';' is in the grammar; whitespace before CRLF is not, but
-	// senders emit it and it cannot move the end of the line.
+	// BWS before ';' is in the grammar; whitespace before CRLF is not, and
+	// is refused: parsers that disagree on a chunk line are how requests are
+	// smuggled past a proxy.
+	ws := b == ' ' || b == '\t'
 	for b == ' ' || b == '\t' {
 		if b, err = c.next(); err != nil {
 			return err
 		}
+	}
+	if ws && b != ';' {
+		return errChunkSize
 	}
 	if b == ';' {
 		for {

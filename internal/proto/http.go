@@ -71,6 +71,7 @@ var (
 	errBadTarget      = &Error{400, "invalid request-target"}
 	errBadVersion     = &Error{400, "malformed HTTP version"}
 	errVersion        = &Error{505, "HTTP version not supported"}
+	errNULInPath      = &Error{400, "NUL (%00) in the path"}
 	errTooManyEmpty   = &Error{400, "too many empty lines before request line"}
 	errURITooLong     = &Error{414, "request line too long"}
 	errHeadTooLarge   = &Error{431, "request header section too large"}
@@ -322,20 +323,24 @@ func (req *Request) parseRequestLine(line []byte) *Error {
 		!isDigit(version[5]) || version[6] != '.' || !isDigit(version[7]) {
 		return errBadVersion
 	}
-	if version[5] != '1' {
+	// HTTP/1.2 and on do not exist: nginx refuses them, and taking them as 1.1
+	// would answer a client that speaks something else as if it spoke 1.1.
+	if version[5] != '1' || version[7] > '1' {
 		return errVersion
 	}
 	req.ProtoMajor = 1
-	// Minor versions are compatible (RFC 9110 §2.5): 1.2+ is handled, and
-	// reported to the application, as the highest one we implement.
-	if version[7] == '0' {
-		req.ProtoMinor = 0
-	} else {
-		req.ProtoMinor = 1
-	}
+	req.ProtoMinor = int(version[7] - '0')
 	req.Method = method
 	req.Target = target
-	return req.splitTarget(target)
+	if e := req.splitTarget(target); e != nil {
+		return e
+	}
+	// A NUL decoded into PATH_INFO ends the path early for C code and file
+	// systems; nginx refuses it too.
+	if bytes.Contains(req.Path, []byte("%00")) {
+		return errNULInPath
+	}
+	return nil
 }
 
 func (req *Request) splitTarget(t []byte) *Error {

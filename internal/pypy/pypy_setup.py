@@ -1599,6 +1599,10 @@ def _configure(text):
     uwsgi.version_info = (major, minor, rev, 0, "uwsgo")
     if conf.get("capture_output", True):
         _capture_output()
+    if not sys.argv:
+        # Embedded, PyPy leaves it empty, which runpy and argparse cannot take; uWSGI's
+        # plugin gives the binary's path.
+        sys.argv = [conf["binary"]]
     _base["wsgi.multithread"] = conf["threads"] > 1
     _base["wsgi.multiprocess"] = conf["processes"] > 1
 

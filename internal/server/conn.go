@@ -22,17 +22,20 @@ type conn struct {
 	br     *bufio.Reader
 	ci     proto.ConnInfo
 	x      exchange
-	out    []byte // responses not yet written: pipelined ones are written together
+	out    []byte // the response being made, written whole once complete
+	outMem int64  // of out, taken from the worker's response memory budget
 	cr     proto.ChunkedReader
 	rd     connReader
 
 	logLine []byte // the access log line, reused
 	proxied bool   // the peer is a trusted proxy: X-Forwarded-* are believed
 
-	mu sync.Mutex // guards waiting against Shutdown's wake-up
-	// waiting is what the connection waits for, if anything: an idle keep-alive
-	// connection is closed when a drain starts, a new one gets drainGrace for its request.
-	waiting int
+	mu sync.Mutex // guards the wait's fields against Shutdown's wake-up
+	// waiting: the connection waits for a request (its first, or the next on a
+	// keep-alive connection) from idleSince until waitUntil; when a drain starts, at most
+	// drainGrace from idleSince.
+	waiting              bool
+	idleSince, waitUntil time.Time
 }
 
 // connPool keeps finished connections for reuse: their buffers (the request head's,
@@ -57,10 +60,12 @@ func newConn(s *Server, nc net.Conn) *conn {
 // release closes the connection and gives its buffers back.
 func (c *conn) release() {
 	c.nc.Close()
+	c.s.responseMemory.give(c.outMem) // a response never flushed
+	c.outMem = 0
 	c.s.untrack(c)
 	c.s, c.nc, c.rd.nc = nil, nil, nil
 	c.out, c.packet = c.out[:0], c.packet[:0]
-	c.waiting = notWaiting
+	c.waiting = false
 	connPool.Put(c)
 }
 
@@ -78,20 +83,13 @@ func connInfo(nc net.Conn) proto.ConnInfo {
 func (c *conn) serve() {
 	defer c.release()
 	c.x.closeDelimited = false
-	for first := true; ; first = false {
-		if !c.awaitRequest(first) {
-			c.flush()
+	for first := true; c.awaitRequest(first); first = false {
+		ok := c.handle()
+		// A response goes out as soon as it is complete, whatever was read behind it: the
+		// next request may be partial (a pipelined request, the CRLF some clients send
+		// after a body), or slow in Python.
+		if !c.flush() || !ok {
 			return
-		}
-		if !c.handle() {
-			c.flush()
-			return
-		}
-		// With more pipelined requests already read, answer them in one write.
-		if c.br.Buffered() == 0 || len(c.out) >= 64<<10 {
-			if !c.flush() {
-				return
-			}
 		}
 	}
 }
@@ -103,51 +101,69 @@ func (c *conn) awaitRequest(first bool) bool {
 	if c.br.Buffered() > 0 {
 		return true // a pipelined request was already received: it is answered, even when draining
 	}
-	if !c.flush() {
-		return false
-	}
 	wait := c.s.cfg.KeepAlive
 	if first {
 		wait = c.s.cfg.SocketTimeout
 	}
 	c.mu.Lock()
 	if c.s.draining.Load() {
-		if !first {
-			c.mu.Unlock()
-			return false // an idle keep-alive connection: closing it loses nothing
-		}
-		// A new connection: its client has sent, or is sending, a request. Answer it,
-		// but do not wait long for a silent one.
 		wait = min(wait, drainGrace)
 	}
-	c.waiting = waitingNext
+	c.waiting, c.idleSince = true, time.Now()
+	c.waitUntil = c.idleSince.Add(wait)
 	if first {
-		c.waiting = waitingFirst
+		c.nc.SetReadDeadline(c.idleSince.Add(firstBytesWait))
+	} else {
+		c.nc.SetReadDeadline(c.waitUntil)
 	}
 	c.mu.Unlock()
-	c.nc.SetReadDeadline(time.Now().Add(wait))
 	_, err := c.br.Peek(1)
+	if first {
+		// Its place at the gate goes, whether bytes came or not: a silent client must not
+		// hold the accept loop (admission.go).
+		c.s.gate.firstBytes()
+		if isTimeout(err) && time.Now().Before(c.waitUntil) {
+			c.mu.Lock()
+			c.nc.SetReadDeadline(c.waitUntil) // wakeIfIdle may have moved it closer
+			c.mu.Unlock()
+			_, err = c.br.Peek(1)
+		}
+	}
 	c.mu.Lock()
-	c.waiting = notWaiting
+	c.waiting = false
 	c.mu.Unlock()
 	return err == nil
 }
 
-const (
-	notWaiting   = iota
-	waitingFirst // for the first request of a new connection
-	waitingNext  // for the next request on a keep-alive connection
-)
-
+// wakeIfIdle shortens the wait of a connection waiting for a request to drainGrace from
+// the start of its wait. Closing it at once would race a request its client has just sent
+// (for a keep-alive connection, as soon as it read the previous response): the
+// connection would be closed with that request unanswered. A request that arrives within
+// the grace is answered with Connection: close. A client that was idle longer than the
+// grace is closed at once, as its keep-alive timeout would have.
 func (c *conn) wakeIfIdle() {
 	c.mu.Lock()
-	switch c.waiting {
-	case waitingNext:
-		c.nc.SetReadDeadline(time.Now())
-	case waitingFirst:
-		c.nc.SetReadDeadline(time.Now().Add(drainGrace))
+	if d := c.idleSince.Add(drainGrace); c.waiting && d.Before(c.waitUntil) {
+		c.waitUntil = d
+		c.nc.SetReadDeadline(d)
 	}
 	c.mu.Unlock()
+}
+
+// bigBody is the size from which a body in out counts against the response memory budget:
+// below it, the budget's bookkeeping would cost more than the memory.
+const bigBody = 64 << 10
+
+// reserveOut takes n bytes of body for out from the response memory budget.
+func (c *conn) reserveOut(n int) bool {
+	if n < bigBody {
+		return true
+	}
+	if !c.s.responseMemory.take(int64(n)) {
+		return false
+	}
+	c.outMem += int64(n)
+	return true
 }
 
 // flush writes the pending responses.
@@ -156,6 +172,8 @@ func (c *conn) flush() bool {
 		return true
 	}
 	err := writeAll(c.nc, c.out, c.s.cfg.SocketTimeout)
+	c.s.responseMemory.give(c.outMem)
+	c.outMem = 0
 	c.out = c.out[:0]
 	if cap(c.out) > 1<<20 {
 		c.out = nil // one large response must not pin its memory to an idle connection
@@ -163,8 +181,9 @@ func (c *conn) flush() bool {
 	return err == nil
 }
 
-// drainGrace is how long a draining server waits for the first request of a connection it
-// accepted just before it stopped accepting.
+// drainGrace is how long a draining server waits for a request on a connection that has
+// none yet: the first of a connection accepted just before it stopped accepting, or the
+// next on a keep-alive connection.
 const drainGrace = 2 * time.Second
 
 var errTruncated = &proto.Error{Status: http.StatusBadRequest, Reason: "the request body ended before its announced length"}
@@ -190,6 +209,7 @@ func (c *conn) handle() bool {
 	}
 	defer x.releaseBody()
 	if err := c.readBody(x); err != nil {
+		x.releaseBody() // its budget is not held while the refusal goes out
 		c.refuse(err)
 		return false
 	}
@@ -243,7 +263,7 @@ func (c *conn) refuse(err error) {
 	c.out = append(c.out, *dateHeader.Load()...)
 	c.out = append(c.out, "\r\n"...)
 	c.out = append(c.out, body...)
-	c.s.cfg.Log.Printf("%s: refused with %d: %s", c.nc.RemoteAddr(), pe.Status, pe.Reason)
+	c.s.logRefusal("%s: refused with %d: %s", c.nc.RemoteAddr(), pe.Status, pe.Reason)
 	if !c.flush() {
 		return
 	}
@@ -257,7 +277,8 @@ func (c *conn) refuse(err error) {
 }
 
 // readBody reads the whole body before Python sees the request: in memory up to
-// PostBuffering, the rest in an unlinked temporary file.
+// PostBuffering while the worker's body memory budget allows, the rest in an unlinked
+// temporary file within its body disk budget (budget.go).
 func (c *conn) readBody(x *exchange) error {
 	req := &x.req
 	x.bodyLen = -1
@@ -267,6 +288,10 @@ func (c *conn) readBody(x *exchange) error {
 	limit := c.s.cfg.LimitPost
 	if limit > 0 && req.ContentLength > limit {
 		return errTooLarge
+	}
+	disk := &c.s.bodyDisk
+	if disk.limit > 0 && req.ContentLength > c.s.cfg.PostBuffering && req.ContentLength > disk.limit {
+		return errBodyOverBudget
 	}
 	if req.ExpectContinue && (req.Chunked || req.ContentLength > 0) {
 		c.out = append(c.out, "HTTP/1.1 100 Continue\r\n\r\n"...)
@@ -286,27 +311,39 @@ func (c *conn) readBody(x *exchange) error {
 	}
 	c.rd.perRead = true
 	defer func() { c.rd.perRead = false }()
-	n, err := readInto(&x.bodyBuf, r, c.s.cfg.PostBuffering+1)
+	inMemory := c.s.cfg.PostBuffering + 1 // one more: a body that reaches it goes to a file
+	if !req.Chunked {
+		inMemory = min(inMemory, req.ContentLength)
+	}
+	spill := false // the memory budget is spent: straight to a file
+	if inMemory > 0 && !c.s.bodyMemory.take(inMemory) {
+		inMemory, spill = 0, true
+	}
+	x.bodyMemory = inMemory
+	n, err := readInto(&x.bodyBuf, r, inMemory)
 	if err != nil {
 		return truncated(err)
 	}
-	if n > c.s.cfg.PostBuffering {
+	if n > c.s.cfg.PostBuffering || spill {
 		f, err := os.CreateTemp("", "uwsgo-body-")
 		if err != nil {
-			return err
+			return errBodyDisk
 		}
 		os.Remove(f.Name())
 		x.bodyFile = f
-		if _, err := f.Write(x.bodyBuf); err != nil {
+		w := bodyFile{f: f, b: disk, taken: &x.bodyDisk}
+		if _, err := w.Write(x.bodyBuf); err != nil {
 			return err
 		}
-		m, err := io.Copy(f, r)
+		c.s.bodyMemory.give(x.bodyMemory)
+		x.bodyMemory = 0
+		m, err := io.Copy(w, r)
 		if err != nil {
 			return truncated(err)
 		}
 		n += m
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return err
+			return errBodyDisk
 		}
 		x.bodyBuf = x.bodyBuf[:0]
 	} else {

@@ -25,6 +25,8 @@ type exchange struct {
 	bodyFile *os.File // the body when it did not
 	bodyLen  int64    // -1: the request had no body framing
 
+	bodyMemory, bodyDisk int64 // taken from the worker's body budgets (budget.go)
+
 	mark      int  // len(c.out) before this response, to take it back on failure
 	keepAlive bool // the connection may serve another request after this one
 	close     bool // it must not
@@ -75,6 +77,9 @@ func (x *exchange) releaseBody() {
 		x.bodyFile.Close()
 		x.bodyFile = nil
 	}
+	x.c.s.bodyMemory.give(x.bodyMemory)
+	x.c.s.bodyDisk.give(x.bodyDisk)
+	x.bodyMemory, x.bodyDisk = 0, 0
 	if cap(x.bodyBuf) > 256<<10 {
 		x.bodyBuf = nil
 	}
@@ -183,9 +188,7 @@ func (x *exchange) send(head, body []byte, final bool) int {
 			return x.streamStatus()
 		}
 		x.frameHead(true, int64(len(body)))
-		x.c.out = append(x.c.out, x.frame(body)...)
-		x.endBody(true)
-		return pypy.SendOK
+		return x.whole(body)
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -214,6 +217,29 @@ func (x *exchange) send(head, body []byte, final bool) int {
 	if final {
 		x.endBody(true)
 	}
+	return x.streamStatus()
+}
+
+// whole queues a complete body after its head: in the connection's output, or, when it is
+// large and the worker's --response-memory-budget is spent, through a stream, which keeps
+// it on disk until the client reads it.
+func (x *exchange) whole(parts ...[]byte) int {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	if x.c.reserveOut(n) {
+		for _, p := range parts {
+			x.c.out = append(x.c.out, x.frame(p)...)
+		}
+		x.endBody(true)
+		return pypy.SendOK
+	}
+	x.stream = newStream(x.c)
+	for _, p := range parts {
+		x.push(p)
+	}
+	x.endBody(true)
 	return x.streamStatus()
 }
 

@@ -49,9 +49,7 @@ func (x *exchange) releaseHeld(last []byte) {
 	x.holding = false
 	x.holdTimer.Stop()
 	x.frameHead(true, int64(len(x.held)+len(last)))
-	x.c.out = append(x.c.out, x.frame(x.held)...)
-	x.c.out = append(x.c.out, x.frame(last)...)
-	x.endBody(true)
+	x.whole(x.held, last)
 	x.trimHeld()
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"sync"
 	"time"
 
 	"uwsgo/internal/accesslog"
@@ -76,4 +77,46 @@ func (s *Server) Logvar(req int, key []byte) ([]byte, bool, error) {
 		}
 	}
 	return nil, false, nil
+}
+
+// refusals limits the log lines of refused requests and bad packets: anyone can send
+// them, and a line each would let one client fill the disk and bury the log. Past
+// refusalLines in a second, they are counted, and the count is logged when the second ends.
+type refusals struct {
+	mu      sync.Mutex
+	second  time.Time // when the current second began
+	lines   int       // written in it
+	dropped int       // not written in it
+}
+
+const refusalLines = 20
+
+// logRefusal logs a request or packet refused before it reached Python.
+func (s *Server) logRefusal(format string, args ...any) {
+	r := &s.refusals
+	r.mu.Lock()
+	now := time.Now()
+	if now.Sub(r.second) >= time.Second && r.dropped == 0 {
+		r.second, r.lines = now, 0
+	}
+	if r.lines < refusalLines {
+		r.lines++
+		r.mu.Unlock()
+		s.cfg.Log.Printf(format, args...)
+		return
+	}
+	if r.dropped == 0 {
+		time.AfterFunc(time.Until(r.second.Add(time.Second)), s.logDropped)
+	}
+	r.dropped++
+	r.mu.Unlock()
+}
+
+func (s *Server) logDropped() {
+	r := &s.refusals
+	r.mu.Lock()
+	n := r.dropped
+	r.dropped, r.second, r.lines = 0, time.Now(), 0
+	r.mu.Unlock()
+	s.cfg.Log.Printf("%d more refused requests or bad packets in the last second were not logged (at most %d lines a second)", n, refusalLines)
 }

@@ -24,6 +24,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"uwsgo/internal/accesslog"
@@ -38,6 +39,7 @@ type Config struct {
 	MaxHeadBytes  int           // request line + headers
 	LimitPost     int64         // largest body accepted; 0: no limit
 	PostBuffering int64         // bodies above this go to a temporary file
+	Budgets       Budgets       // what waiting bodies and responses may take (budget.go)
 	SocketTimeout time.Duration // a stalled read or write closes the connection
 	KeepAlive     time.Duration // idle time allowed between requests; 0: one request per connection
 	AccessLog     bool          // a line per request
@@ -67,14 +69,22 @@ type Server struct {
 	conns     map[*conn]struct{}
 	listeners []net.Listener
 	draining  atomic.Bool
+	gate      *gate       // admission.go
+	kick      *time.Timer // kickAccept, once the gate stays closed for kickDelay
 	active    sync.WaitGroup
 	accepting sync.WaitGroup // the Serve loops
 	closed    bool           // Close was called: no connection is taken any more
+	// lastListener: the instance stops, this process may hold the sockets' last copies
+	lastListener bool
+
+	bodyMemory, bodyDisk         budget // budget.go
+	responseMemory, responseDisk budget
 
 	stats *scoreboard.Worker
 	pid   int // for the access log
 
 	holdDelay time.Duration // hold.go
+	refusals  refusals      // logging.go
 
 	healthPath []byte      // nil: no health check
 	unhealthy  atomic.Bool // the instance is stopping: the health check answers 503
@@ -93,6 +103,17 @@ func New(cfg Config) *Server {
 
 		holdDelay: holdDelay,
 	}
+	// Most requests end within kickDelay: only a gate closed longer takes the accept loops
+	// out of accept(2), which costs them a wake-up each.
+	s.kick = time.AfterFunc(time.Hour, func() {
+		if s.gate.isFull() {
+			s.kickAccept()
+		}
+	})
+	s.kick.Stop()
+	s.gate = newGate(cfg.Threads, func() { s.kick.Reset(kickDelay) })
+	s.bodyMemory.limit, s.bodyDisk.limit = cfg.Budgets.BodyMemory, cfg.Budgets.BodyDisk
+	s.responseMemory.limit, s.responseDisk.limit = cfg.Budgets.ResponseMemory, cfg.Budgets.ResponseDisk
 	if cfg.HealthPath != "" {
 		s.healthPath = []byte(cfg.HealthPath)
 	}
@@ -116,10 +137,20 @@ func (s *Server) Serve(ln net.Listener, p Protocol) error {
 	defer s.accepting.Done()
 	var backoff time.Duration
 	for {
+		s.gate.waitRoom()
+		s.armAccept(ln)
+		if s.gate.isFull() {
+			continue // closed after waitRoom, maybe before kickAccept's deadline was cleared
+		}
 		nc, err := ln.Accept()
 		if err != nil {
 			if s.draining.Load() || errors.Is(err, net.ErrClosed) {
+				s.takeQueued(ln, p) // what came as Shutdown's deadline passed
+				ln.Close()
 				return nil
+			}
+			if isTimeout(err) {
+				continue // kickAccept: the worker became busy
 			}
 			// Out of file descriptors and the like: wait and retry rather than die.
 			var ne net.Error
@@ -132,15 +163,75 @@ func (s *Server) Serve(ln net.Listener, p Protocol) error {
 			return err
 		}
 		backoff = 0
-		c := newConn(s, nc)
-		if !s.track(c) {
-			nc.Close()
-			continue
+		s.start(nc, p)
+	}
+}
+
+// deadliner is what listeners have to stop an Accept.
+type deadliner interface{ SetDeadline(time.Time) error }
+
+// armAccept clears what kickAccept set on ln, unless Shutdown set its own deadline.
+func (s *Server) armAccept(ln net.Listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d, ok := ln.(deadliner); ok && !s.draining.Load() {
+		d.SetDeadline(time.Time{})
+	}
+}
+
+const kickDelay = 5 * time.Millisecond
+
+// kickAccept takes the accept loops out of accept(2) when the gate is closed.
+func (s *Server) kickAccept() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining.Load() {
+		return
+	}
+	for _, ln := range s.listeners {
+		if d, ok := ln.(deadliner); ok {
+			d.SetDeadline(time.Unix(1, 0))
 		}
-		if p == Uwsgi {
-			go c.serveUwsgi()
-		} else {
-			go c.serve()
+	}
+}
+
+func (s *Server) start(nc net.Conn, p Protocol) {
+	c := newConn(s, nc)
+	if !s.track(c) {
+		nc.Close()
+		return
+	}
+	s.gate.accepted() // until its first bytes come (awaitRequest)
+	if p == Uwsgi {
+		go c.serveUwsgi()
+	} else {
+		go c.serve()
+	}
+}
+
+// takeQueued accepts, without waiting, the connections still queued on ln: the last
+// moment before it is closed.
+func (s *Server) takeQueued(ln net.Listener, p Protocol) {
+	sc, ok := ln.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	for {
+		nfd := -1
+		// The descriptor is non-blocking (Go's): accept4 answers EAGAIN when none is left.
+		rc.Control(func(fd uintptr) { nfd, _, _ = syscall.Accept4(int(fd), syscall.SOCK_CLOEXEC) })
+		if nfd < 0 {
+			return
+		}
+		f := os.NewFile(uintptr(nfd), "accepted")
+		nc, err := net.FileConn(f)
+		f.Close()
+		if err == nil {
+			s.start(nc, p)
 		}
 	}
 }
@@ -169,13 +260,23 @@ func (s *Server) untrack(c *conn) {
 
 // Shutdown stops accepting, lets every request already received finish and be answered,
 // closes idle connections, and returns when all are done or ctx ends (then it cuts them).
+//
+// When the instance stops (StopsInstance), the listeners are not closed at once: the
+// kernel completes connections before they are accepted, and closing the last copy of a
+// listening socket resets those in its queue, whose clients have sent their requests. So
+// the accept loops go on for acceptDrain, which takes them, and close the listeners when
+// it ends. Otherwise (a reload) other processes go on accepting from the same queue.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining.Store(true)
 	for _, ln := range s.listeners {
+		if d, ok := ln.(deadliner); ok && s.lastListener && d.SetDeadline(time.Now().Add(acceptDrain)) == nil {
+			continue
+		}
 		ln.Close()
 	}
 	s.mu.Unlock()
+	s.gate.release()
 	// Once no loop accepts, the set of connections only shrinks.
 	s.accepting.Wait()
 	s.mu.Lock()
@@ -194,12 +295,36 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
+// acceptDrain is how long a stopping server goes on taking the connections already queued
+// on its listeners.
+const acceptDrain = 100 * time.Millisecond
+
+// StopsInstance says that the Shutdown to come stops the whole instance (on a reload the
+// sockets go on, with the new workers), so this process may hold the last copies of the
+// listening sockets. It sets their backlog to its minimum, so that the kernel completes at
+// most one more connection, which Shutdown takes. A new client's SYN is dropped instead;
+// it retries a second later, when the socket is closed, and is refused. Without it, the
+// connections the kernel completed in the meantime would be reset, their requests lost.
+func (s *Server) StopsInstance() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastListener = true
+	for _, ln := range s.listeners {
+		if sc, ok := ln.(syscall.Conn); ok {
+			if rc, err := sc.SyscallConn(); err == nil {
+				rc.Control(func(fd uintptr) { syscall.Listen(int(fd), 0) })
+			}
+		}
+	}
+}
+
 // Close cuts every connection at once.
 func (s *Server) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.draining.Store(true)
 	s.closed = true
+	s.gate.release()
 	for _, ln := range s.listeners {
 		ln.Close()
 	}
@@ -249,6 +374,8 @@ func (s *Server) Slot(handle int) (int, error) {
 // run calls the app for x holding one slot: at most Threads requests are in Python. The
 // slot's core on the scoreboard shows the request while it runs (harakiri reads it).
 func (s *Server) run(x *exchange) int {
+	s.gate.requestIn()
+	defer s.gate.requestDone()
 	slot, handle := s.enter(x)
 	core := s.cfg.Board.Core(s.cfg.Record, slot)
 	core.Begin(x.req.Method, x.req.Target)

@@ -8,22 +8,25 @@ import (
 )
 
 // streamBudget is how many bytes of a streamed response wait in memory for a slow client;
-// beyond it they wait in an unlinked temporary file, like a large request body. The app
-// never waits for the client: a slow reader costs disk, not a Python thread.
+// beyond it, or past the worker's --response-memory-budget, they wait in an unlinked
+// temporary file, like a large request body. The app does not wait for the client: a slow
+// reader costs disk, not a Python thread, until the worker's --response-disk-budget is
+// spent. Then the app waits until clients have read enough to make room.
 const streamBudget = 4 << 20
 
 // stream writes a response while the app is still producing it. Python's thread only
 // queues bytes; this goroutine does the socket writes.
 type stream struct {
-	nc      net.Conn
-	timeout time.Duration
+	nc        net.Conn
+	timeout   time.Duration
+	mem, disk *budget // the worker's, for responses
 
 	mu      sync.Mutex
 	cond    sync.Cond
 	queue   [][]byte // in memory, before anything was spilled
 	pending int
-	spill   *os.File // once the budget is exceeded, everything after goes here, in order
-	written int64    // bytes in spill
+	spill   *os.File // while it has bytes not sent, everything after goes here too, in order
+	written int64    // bytes in spill, taken from disk
 	read    int64    // bytes of spill sent
 	closed  bool
 	err     error
@@ -33,7 +36,7 @@ type stream struct {
 // newStream starts writing c's pending output (this response's head included) and takes
 // over c's output until finish.
 func newStream(c *conn) *stream {
-	st := &stream{nc: c.nc, timeout: c.s.cfg.SocketTimeout, done: make(chan struct{})}
+	st := &stream{nc: c.nc, timeout: c.s.cfg.SocketTimeout, mem: &c.s.responseMemory, disk: &c.s.responseDisk, done: make(chan struct{})}
 	st.cond.L = &st.mu
 	if len(c.out) > 0 {
 		st.push(c.out)
@@ -43,7 +46,8 @@ func newStream(c *conn) *stream {
 	return st
 }
 
-// push queues the parts, in memory or, past the budget, in the spill file.
+// push queues the parts: in memory, else in the spill file, else, with both budgets spent,
+// once there is room again.
 func (st *stream) push(parts ...[]byte) {
 	n := 0
 	for _, p := range parts {
@@ -54,35 +58,62 @@ func (st *stream) push(parts ...[]byte) {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.err != nil {
-		return
-	}
-	if st.spill == nil && st.pending+n <= streamBudget {
-		b := make([]byte, 0, n)
-		for _, p := range parts {
-			b = append(b, p...)
+	for st.err == nil {
+		if st.read == st.written && st.pending+n <= streamBudget && st.mem.take(int64(n)) {
+			st.toMemory(parts, n)
+			return
 		}
-		st.queue = append(st.queue, b)
-		st.pending += n
-		st.cond.Broadcast()
-		return
+		if st.disk.take(int64(n)) {
+			st.toSpill(parts, n)
+			return
+		}
+		if st.disk.limit > 0 && int64(n) > st.disk.limit && st.pending == 0 && st.read == st.written {
+			// A piece larger than the whole budget would never fit: it goes out alone.
+			st.mem.used.Add(int64(n))
+			st.toMemory(parts, n)
+			return
+		}
+		// Room comes as clients read, this one's or others': a rare state, polled.
+		st.mu.Unlock()
+		time.Sleep(budgetPoll)
+		st.mu.Lock()
 	}
+}
+
+const budgetPoll = 5 * time.Millisecond
+
+func (st *stream) toMemory(parts [][]byte, n int) {
+	b := make([]byte, 0, n)
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	st.queue = append(st.queue, b)
+	st.pending += n
+	st.cond.Broadcast()
+}
+
+// toSpill appends the parts, taken from the disk budget, to the spill file.
+func (st *stream) toSpill(parts [][]byte, n int) {
 	if st.spill == nil {
 		f, err := os.CreateTemp("", "uwsgo-response-")
 		if err != nil {
+			st.disk.give(int64(n))
 			st.err = err
 			return
 		}
 		os.Remove(f.Name())
 		st.spill = f
 	}
+	off := st.written
 	for _, p := range parts {
-		if _, err := st.spill.WriteAt(p, st.written); err != nil {
+		if _, err := st.spill.WriteAt(p, off); err != nil {
+			st.disk.give(int64(n))
 			st.err = err
 			return
 		}
-		st.written += int64(len(p))
+		off += int64(len(p))
 	}
+	st.written = off
 	st.cond.Broadcast()
 }
 
@@ -118,6 +149,7 @@ func (st *stream) run() {
 			}
 			st.mu.Lock()
 			st.pending -= n
+			st.mem.give(int64(n))
 		case st.read < st.written:
 			f, from, to := st.spill, st.read, st.written
 			st.mu.Unlock()
@@ -128,6 +160,12 @@ func (st *stream) run() {
 			}
 			st.mu.Lock()
 			st.read += int64(m)
+			if st.read == st.written && err == nil {
+				// All sent: the file starts over, and its disk is the budget's again.
+				err = st.spill.Truncate(0)
+				st.disk.give(st.written)
+				st.read, st.written = 0, 0
+			}
 		default: // closed and everything written
 			st.mu.Unlock()
 			return
@@ -150,5 +188,8 @@ func (st *stream) finish() error {
 	if st.spill != nil {
 		st.spill.Close()
 	}
+	// What a failed writer left unsent.
+	st.mem.give(int64(st.pending))
+	st.disk.give(st.written)
 	return st.err
 }

@@ -33,12 +33,12 @@ func (c *conn) serveUwsgi() {
 	h, err := proto.ReadPacketHeader(c.br)
 	if err != nil {
 		if err != io.EOF {
-			c.s.cfg.Log.Printf("%s: uwsgi packet header cut short: %v", c.nc.RemoteAddr(), err)
+			c.s.logRefusal("%s: uwsgi packet header cut short: %v", c.nc.RemoteAddr(), err)
 		}
 		return
 	}
 	if int(h.Size) > c.s.cfg.MaxHeadBytes {
-		c.s.cfg.Log.Printf("%s: uwsgi packet of %d bytes is larger than --buffer-size %d: closing", c.nc.RemoteAddr(), h.Size, c.s.cfg.MaxHeadBytes)
+		c.s.logRefusal("%s: uwsgi packet of %d bytes is larger than --buffer-size %d: closing", c.nc.RemoteAddr(), h.Size, c.s.cfg.MaxHeadBytes)
 		return
 	}
 	if cap(c.packet) < int(h.Size) {
@@ -46,7 +46,7 @@ func (c *conn) serveUwsgi() {
 	}
 	c.packet = c.packet[:h.Size]
 	if _, err := io.ReadFull(c.br, c.packet); err != nil {
-		c.s.cfg.Log.Printf("%s: uwsgi packet cut short: %v", c.nc.RemoteAddr(), err)
+		c.s.logRefusal("%s: uwsgi packet cut short: %v", c.nc.RemoteAddr(), err)
 		return
 	}
 	switch {
@@ -59,7 +59,7 @@ func (c *conn) serveUwsgi() {
 	default:
 		// uWSGI gives other modifiers to code evaluation, management and plugins uwsgo
 		// does not have; none of them may run here.
-		c.s.cfg.Log.Printf("%s: uwsgi packet with modifier1 %d, modifier2 %d refused: uwsgo serves only requests (0) and RPC (173)", c.nc.RemoteAddr(), h.Modifier1, h.Modifier2)
+		c.s.logRefusal("%s: uwsgi packet with modifier1 %d, modifier2 %d refused: uwsgo serves only requests (0) and RPC (173)", c.nc.RemoteAddr(), h.Modifier1, h.Modifier2)
 		return
 	}
 	c.flush()
@@ -70,13 +70,13 @@ func (c *conn) uwsgiRequest(start time.Time) {
 	vars, err := proto.UwsgiRequest(c.packet, &x.req, x.vars[:0])
 	x.vars = vars
 	if err != nil {
-		c.s.cfg.Log.Printf("%s: malformed uwsgi request: %v", c.nc.RemoteAddr(), err)
+		c.s.logRefusal("%s: malformed uwsgi request: %v", c.nc.RemoteAddr(), err)
 		return
 	}
 
 	defer x.releaseBody()
 	if err := c.readBody(x); err != nil {
-		c.s.cfg.Log.Printf("%s: uwsgi request body: %v", c.nc.RemoteAddr(), err)
+		c.s.logRefusal("%s: uwsgi request body: %v", c.nc.RemoteAddr(), err)
 		return
 	}
 	c.dispatch(x, start, false)
@@ -103,7 +103,7 @@ func (s *Server) RPCReply(handle int, result []byte) {
 func (c *conn) rpcPacket() {
 	items, err := proto.SplitItems(c.packet, c.x.items)
 	if err != nil {
-		c.s.cfg.Log.Printf("%s: malformed RPC call: %v", c.nc.RemoteAddr(), err)
+		c.s.logRefusal("%s: malformed RPC call: %v", c.nc.RemoteAddr(), err)
 		return
 	}
 	c.x.items = items
@@ -164,7 +164,7 @@ func (c *conn) callRPC(items, name []byte) bool {
 	case pypy.RPCDone:
 		return true
 	case pypy.RPCUnknown:
-		c.s.cfg.Log.Printf("%s: RPC call of %q: no such function registered", c.nc.RemoteAddr(), name)
+		c.s.logRefusal("%s: RPC call of %q: no such function registered", c.nc.RemoteAddr(), name)
 	default:
 		c.s.cfg.Log.Printf("%s: RPC call of %q failed (traceback above)", c.nc.RemoteAddr(), name)
 	}

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"uwsgo/internal/options"
@@ -22,6 +20,14 @@ import (
 // in Python on the main thread, blocking in Go (the GIL released) while it waits. uWSGI
 // signals for it run on other threads, one at a time.
 func serveAux(cfg *options.Config, logger *log.Logger, env Env, arg string) error {
+	// No request is ever in flight here: a stop is immediate, even while loading. A
+	// spooler job cut short stays in its file and runs again.
+	stop := stopSignals()
+	go func() {
+		sig := <-stop
+		logger.Printf("%v: stopping", sig)
+		os.Exit(0)
+	}()
 	_, api, appSigs, err := boot(cfg, logger, &env)
 	if err != nil {
 		return err
@@ -35,15 +41,6 @@ func serveAux(cfg *options.Config, logger *log.Logger, env Env, arg string) erro
 	}
 	go api.run(inPython)
 	go appSigs.deliver(inPython)
-	// No request is ever in flight here: a stop is immediate. A spooler job cut short
-	// stays in its file and runs again.
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
-	go func() {
-		sig := <-stop
-		logger.Printf("%v: stopping", sig)
-		os.Exit(0)
-	}()
 	step, what := pypy.StepMuleLoop, "waiting for messages (uwsgi.mule_msg_hook) and signals"
 	switch {
 	case env.Role == RoleSpooler:

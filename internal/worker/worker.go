@@ -99,6 +99,15 @@ func protocolOf(name string) server.Protocol {
 
 // boot is what every process of the instance that runs Python does first, worker, mule
 // or spooler: stdin, the log, the Go services Python calls, PyPy, the start-up steps.
+// stopSignals takes the signals that stop a process, before anything loads: one that
+// inherited them ignored (what "cmd &" in a script does to SIGINT and SIGQUIT) would
+// otherwise lose those sent while PyPy starts and the app loads.
+func stopSignals() chan os.Signal {
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
+	return stop
+}
+
 func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uwsgiAPI, *appSignals, error) {
 	if !cfg.Bool("honour-stdin") {
 		if err := stdinFromDevNull(); err != nil {
@@ -125,9 +134,21 @@ func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uw
 // SIGINT/SIGTERM (graceful) or SIGQUIT (immediate). It must be called on the process's
 // main goroutine, locked to the main thread: that thread becomes PyPy's.
 func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
+	stop := stopSignals()
 	rt, api, appSigs, err := boot(cfg, logger, &env)
 	if err != nil {
 		return err
+	}
+	// Python cannot be interrupted while it loads: a stop asked meanwhile is honoured
+	// before serving anything.
+	select {
+	case sig := <-stop:
+		logger.Printf("%v during start-up: stopping without serving", sig)
+		return nil
+	case <-env.Drain:
+		logger.Printf("the master stopped the instance during start-up: stopping without serving")
+		return nil
+	default:
 	}
 
 	var logFormat *accesslog.Format
@@ -149,6 +170,10 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		MaxHeadBytes:  int(cfg.Int("buffer-size")),
 		LimitPost:     cfg.Int("limit-post"),
 		PostBuffering: cfg.Int("post-buffering"),
+		Budgets: server.Budgets{
+			BodyMemory: cfg.Int("body-memory-budget"), BodyDisk: cfg.Int("body-disk-budget"),
+			ResponseMemory: cfg.Int("response-memory-budget"), ResponseDisk: cfg.Int("response-disk-budget"),
+		},
 		SocketTimeout: time.Duration(cfg.Int("socket-timeout")) * time.Second,
 		KeepAlive:     time.Duration(cfg.Int("http-keepalive")) * time.Second,
 		AccessLog:     !cfg.Bool("disable-logging"),
@@ -166,8 +191,6 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	go appSigs.deliver(s.InPython)
 	api.server = s
 	go api.run(s.InPython)
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
 	for _, ln := range env.Listeners {
 		go func() {
 			if err := s.Serve(ln.Listener, ln.Protocol); err != nil {
@@ -236,6 +259,9 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 				return nil
 			}
 		}
+	}
+	if instanceStops {
+		s.StopsInstance()
 	}
 	rec.State.Store(scoreboard.Stopping)
 	logger.Printf("%s: finishing requests in flight, then stopping", why)
@@ -326,8 +352,13 @@ func startPyPy(cfg *options.Config, logger *log.Logger) (*pypy.Runtime, error) {
 // load runs the start-up steps. An app that fails to load stops the process only with
 // --need-app; otherwise the process serves 500s and says so (uWSGI's "dynamic mode").
 func load(cfg *options.Config, logger *log.Logger, env Env) error {
+	binary, err := os.Executable()
+	if err != nil {
+		binary = os.Args[0]
+	}
 	conf, _ := json.Marshal(map[string]any{
 		"version":     Version,
+		"binary":      binary, // sys.argv[0]
 		"threads":     cfg.Int("threads"),
 		"processes":   env.Processes,
 		"worker_id":   env.ID,
