@@ -36,6 +36,7 @@ import (
 // Config is what the server needs from the options.
 type Config struct {
 	Threads       int           // requests in Python at once
+	SharesSockets bool          // sibling workers accept on the same sockets (admission.go)
 	MaxHeadBytes  int           // request line + headers
 	LimitPost     int64         // largest body accepted; 0: no limit
 	PostBuffering int64         // bodies above this go to a temporary file
@@ -112,6 +113,10 @@ func New(cfg Config) *Server {
 	})
 	s.kick.Stop()
 	s.gate = newGate(cfg.Threads, func() { s.kick.Reset(kickDelay) })
+	// Alone on its sockets, a worker that stopped accepting would leave connections in
+	// the kernel's queue with nobody else to take them, static files and health checks
+	// included, which need no thread.
+	s.gate.open = !cfg.SharesSockets
 	s.bodyMemory.limit, s.bodyDisk.limit = cfg.Budgets.BodyMemory, cfg.Budgets.BodyDisk
 	s.responseMemory.limit, s.responseDisk.limit = cfg.Budgets.ResponseMemory, cfg.Budgets.ResponseDisk
 	if cfg.HealthPath != "" {

@@ -167,6 +167,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	}
 	s := server.New(server.Config{
 		Threads:       int(cfg.Int("threads")),
+		SharesSockets: env.MasterPID != 0 && cfg.Int("processes") > 1,
 		MaxHeadBytes:  int(cfg.Int("buffer-size")),
 		LimitPost:     cfg.Int("limit-post"),
 		PostBuffering: cfg.Int("post-buffering"),
