@@ -134,7 +134,9 @@ func (h *harness) markdown(sums map[key]*summary) string {
 	}
 	p("![req/s per server and app](latest.png)\n\n")
 
-	p("## Targets\n\nRatios are between medians of the same run (servers interleaved round by round).\n\n")
+	p("## Targets\n\nRatios are between medians of the same run (servers interleaved round by round). " +
+		"What was changed to reach the framework targets, step by step, and the findings for those missed: " +
+		"[framework-path.md](framework-path.md).\n\n")
 	p("| target | measured | |\n|---|---|---|\n")
 	for _, t := range h.targets(sums) {
 		p("| %s | %s | %s |\n", t[0], t[1], t[2])
