@@ -779,8 +779,6 @@ cheaper-step = 2                     ; How many workers to spawn at a time
 auto-procname = true
 procname-prefix = "myapp "           ; note the space
 `, []string{
-			"log-4xx true: uWSGI's option is not implemented by uwsgo: every request is logged",
-			"log-5xx true: uWSGI's option is not implemented by uwsgo: every request is logged",
 			"auto-procname true: uWSGI's option is not implemented by uwsgo: process names stay uwsgo's",
 			"procname-prefix \"myapp \": uWSGI's",
 			// What only the whole file shows comes last: the blog this file comes

@@ -550,6 +550,22 @@ var Table = append([]Option{
 		UWSGI: "\"json\" is uwsgo's; uWSGI builds JSON with --log-encoder",
 	},
 	{
+		Name: "log-4xx", Kind: Flag, Group: "Logging",
+		Help: "with --disable-logging, still log the requests answered with a 4xx status",
+	},
+	{
+		Name: "log-5xx", Kind: Flag, Group: "Logging",
+		Help: "with --disable-logging, still log the requests answered with a 5xx status",
+	},
+	{
+		Name: "log-slow", Kind: Int, Group: "Logging", Meta: "MILLISECONDS", Min: 0,
+		Help: "with --disable-logging, still log the requests that took longer than this",
+	},
+	{
+		Name: "log-big", Kind: Int, Group: "Logging", Meta: "BYTES", Min: 0,
+		Help: "with --disable-logging, still log the requests whose response body is larger than this",
+	},
+	{
 		Name: "log-x-forwarded-for", Kind: Flag, Group: "Logging",
 		Help: "log the first X-Forwarded-For address as the client's (%(addr))",
 	},

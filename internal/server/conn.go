@@ -236,7 +236,7 @@ func (c *conn) dispatch(x *exchange, start time.Time, keepAlive bool) bool {
 	rc := c.s.run(x)
 	status := x.finish(rc)
 	c.s.stats.TxBytes.Add(uint64(x.sent))
-	if c.s.cfg.AccessLog {
+	if c.logs(x, status, start) {
 		c.logRequest(x, status, start)
 	}
 	if x.file != nil && !c.sendFile(x) {

@@ -11,6 +11,24 @@ import (
 // logRequest writes the access log line of a finished request: with --log-format, the
 // compiled format rendered into the connection's reused buffer and written as it is (one
 // write, no allocation); otherwise uwsgo's own line, through the logger.
+// LogFilter is what uWSGI's log-4xx, log-5xx, log-slow and log-big still log when
+// --disable-logging turned the access log off.
+type LogFilter struct {
+	Status4xx, Status5xx bool
+	Slower               time.Duration // 0: none
+	Bigger               int64         // response body bytes; 0: none
+}
+
+// logs says whether the request gets an access log line.
+func (c *conn) logs(x *exchange, status int, start time.Time) bool {
+	if c.s.cfg.AccessLog {
+		return true
+	}
+	f := &c.s.cfg.LogAlso
+	return f.Status4xx && status >= 400 && status < 500 || f.Status5xx && status >= 500 ||
+		f.Slower > 0 && time.Since(start) > f.Slower || f.Bigger > 0 && x.sent > f.Bigger
+}
+
 func (c *conn) logRequest(x *exchange, status int, start time.Time) {
 	cfg := &c.s.cfg
 	if cfg.LogFormat == nil {

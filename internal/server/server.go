@@ -44,6 +44,7 @@ type Config struct {
 	SocketTimeout time.Duration // a stalled read or write closes the connection
 	KeepAlive     time.Duration // idle time allowed between requests; 0: one request per connection
 	AccessLog     bool          // a line per request
+	LogAlso       LogFilter     // without AccessLog, the requests still logged
 	Log           *log.Logger
 	Board         *scoreboard.Board // where the counters and running requests are published
 	Record        int               // this process's record on Board

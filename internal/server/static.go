@@ -101,7 +101,7 @@ func (c *conn) serveStatic(x *exchange, start time.Time) (served, ok bool) {
 	x.status, x.sent = w.code, w.sent
 	c.s.stats.Requests.Add(1)
 	c.s.stats.TxBytes.Add(uint64(w.sent))
-	if c.s.cfg.AccessLog {
+	if c.logs(x, w.code, start) {
 		c.logRequest(x, w.code, start)
 	}
 	return true, !w.failed && w.keepAlive
