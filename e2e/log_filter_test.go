@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -35,5 +36,33 @@ func TestLogFilters(t *testing.T) {
 		if got := strings.Contains(s.Log(), "GET "+c.path+" "); got != c.logged {
 			t.Errorf("GET %s logged: %v, want %v\n%s", c.path, got, c.logged, s.Log())
 		}
+	}
+}
+
+// --memory-report ends each request line with the worker's address space and resident
+// memory, in uWSGI's words.
+func TestLogMemoryReport(t *testing.T) {
+	t.Parallel()
+	s := Start(t, "--pypy-wsgi-file", testdata("logfilter_app.py"), "--memory-report")
+	s.Get("/fast")
+	if !s.WaitLog("GET /fast ", 10*time.Second) {
+		t.Fatalf("no request line:\n%s", s.Log())
+	}
+	var line string
+	for _, l := range strings.Split(s.Log(), "\n") {
+		if strings.Contains(l, "GET /fast ") {
+			line = l
+		}
+	}
+	var vsz, vszMB, rss, rssMB int64
+	i := strings.Index(line, "{address space usage:")
+	if i < 0 {
+		t.Fatalf("no memory report in %q", line)
+	}
+	if _, err := fmt.Sscanf(line[i:], "{address space usage: %d bytes/%dMB} {rss usage: %d bytes/%dMB}", &vsz, &vszMB, &rss, &rssMB); err != nil {
+		t.Fatalf("%q: %v", line[i:], err)
+	}
+	if rss <= 0 || vsz < rss || rssMB != rss>>20 || vszMB != vsz>>20 {
+		t.Errorf("implausible figures in %q", line[i:])
 	}
 }

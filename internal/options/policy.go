@@ -103,7 +103,6 @@ var instead = []struct{ prefix, text string }{
 	{"zerg", "uwsgo has no zerg mode; ignored"},
 	{"subscri", "uwsgo takes no part in subscription servers; ignored"},
 	{"log", "the log is uwsgo's own: stderr, --logto or --daemonize, with --log-format"},
-	{"memory-report", "request lines carry no memory figures"},
 	{"py-auto", "files are not watched for changes: use --touch-reload"},
 	{"python-auto", "files are not watched for changes: use --touch-reload"},
 	{"req-log", "the log is uwsgo's own: stderr, --logto or --daemonize, with --log-format"},

@@ -550,6 +550,10 @@ var Table = append([]Option{
 		UWSGI: "\"json\" is uwsgo's; uWSGI builds JSON with --log-encoder",
 	},
 	{
+		Name: "memory-report", Kind: Flag, Group: "Logging",
+		Help: "end each request's log line with the worker's address space and resident memory, as uWSGI does",
+	},
+	{
 		Name: "log-4xx", Kind: Flag, Group: "Logging",
 		Help: "with --disable-logging, still log the requests answered with a 4xx status",
 	},

@@ -2,15 +2,13 @@ package server
 
 import (
 	"bytes"
+	"fmt"
 	"sync"
 	"time"
 
 	"uwsgo/internal/accesslog"
 )
 
-// logRequest writes the access log line of a finished request: with --log-format, the
-// compiled format rendered into the connection's reused buffer and written as it is (one
-// write, no allocation); otherwise uwsgo's own line, through the logger.
 // LogFilter is what uWSGI's log-4xx, log-5xx, log-slow and log-big still log when
 // --disable-logging turned the access log off.
 type LogFilter struct {
@@ -29,10 +27,18 @@ func (c *conn) logs(x *exchange, status int, start time.Time) bool {
 		f.Slower > 0 && time.Since(start) > f.Slower || f.Bigger > 0 && x.sent > f.Bigger
 }
 
+// logRequest writes the access log line of a finished request: with --log-format, the
+// compiled format rendered into the connection's reused buffer and written as it is (one
+// write, no allocation); otherwise uwsgo's own line, through the logger.
 func (c *conn) logRequest(x *exchange, status int, start time.Time) {
 	cfg := &c.s.cfg
 	if cfg.LogFormat == nil {
-		c.s.cfg.Log.Printf("%s %s %s => %d, %d bytes in %.3f ms", accesslog.ClientAddr(x.vars, cfg.LogXForwardedFor), x.req.Method, x.req.Target, status, x.sent, float64(time.Since(start).Microseconds())/1000)
+		memory := ""
+		if cfg.MemoryReport != nil {
+			rss, vsz := cfg.MemoryReport()
+			memory = fmt.Sprintf(" {address space usage: %d bytes/%dMB} {rss usage: %d bytes/%dMB}", vsz, vsz>>20, rss, rss>>20)
+		}
+		c.s.cfg.Log.Printf("%s %s %s => %d, %d bytes in %.3f ms%s", accesslog.ClientAddr(x.vars, cfg.LogXForwardedFor), x.req.Method, x.req.Target, status, x.sent, float64(time.Since(start).Microseconds())/1000, memory)
 		return
 	}
 	e := accesslog.Entry{

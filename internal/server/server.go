@@ -45,9 +45,12 @@ type Config struct {
 	KeepAlive     time.Duration // idle time allowed between requests; 0: one request per connection
 	AccessLog     bool          // a line per request
 	LogAlso       LogFilter     // without AccessLog, the requests still logged
-	Log           *log.Logger
-	Board         *scoreboard.Board // where the counters and running requests are published
-	Record        int               // this process's record on Board
+	// MemoryReport, when set, gives the process's resident and virtual memory for the end
+	// of each request line (--memory-report).
+	MemoryReport func() (rss, vsz int64)
+	Log          *log.Logger
+	Board        *scoreboard.Board // where the counters and running requests are published
+	Record       int               // this process's record on Board
 
 	// --log-format (nil: uwsgo's own line) and --log-x-forwarded-for; WorkerID is %(wid).
 	HealthPath string   // answered without Python (health.go); "" for none

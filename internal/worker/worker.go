@@ -32,6 +32,7 @@ import (
 	"uwsgo/internal/server"
 	"uwsgo/internal/shared"
 	"uwsgo/internal/static"
+	"uwsgo/internal/stats"
 	"uwsgo/internal/systemd"
 )
 
@@ -178,6 +179,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		SocketTimeout: time.Duration(cfg.Int("socket-timeout")) * time.Second,
 		KeepAlive:     time.Duration(cfg.Int("http-keepalive")) * time.Second,
 		AccessLog:     !cfg.Bool("disable-logging"),
+		MemoryReport:  memoryReport(cfg.Bool("memory-report")),
 		LogAlso: server.LogFilter{
 			Status4xx: cfg.Bool("log-4xx"), Status5xx: cfg.Bool("log-5xx"),
 			Slower: time.Duration(cfg.Int("log-slow")) * time.Millisecond, Bigger: cfg.Int("log-big"),
@@ -456,4 +458,13 @@ func run(steps []options.Setting) error {
 		}
 	}
 	return nil
+}
+
+// memoryReport is --memory-report's source of figures, or nil.
+func memoryReport(on bool) func() (rss, vsz int64) {
+	if !on {
+		return nil
+	}
+	pid := os.Getpid()
+	return func() (int64, int64) { return stats.Memory(pid) }
 }
