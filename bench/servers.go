@@ -158,17 +158,6 @@ var servers = []server{
 	},
 }
 
-// rootServers are the servers that need the trixie root.
-func rootServers() []string {
-	var n []string
-	for _, s := range servers {
-		if s.InRoot {
-			n = append(n, s.Name)
-		}
-	}
-	return n
-}
-
 func uwsgoArgv(bin, file string, a app, workers, port int) []string {
 	argv := []string{bin, "--http-socket", addr(port), "--pypy-wsgi-file", file, "--disable-logging"}
 	if a.Threads > 1 {
