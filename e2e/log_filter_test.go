@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -64,5 +67,38 @@ func TestLogMemoryReport(t *testing.T) {
 	}
 	if rss <= 0 || vsz < rss || rssMB != rss>>20 || vszMB != vsz>>20 {
 		t.Errorf("implausible figures in %q", line[i:])
+	}
+}
+
+// --req-logger file:PATH: the request lines go to PATH, not the log, and PATH is opened
+// again on SIGUSR2 as the log is, so that logrotate can move it.
+func TestLogReqLogger(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "requests.log")
+	s := Start(t, "--pypy-wsgi-file", testdata("logfilter_app.py"), "--req-logger", "file:"+path)
+	fileHas := func(p, what string) bool {
+		b, _ := os.ReadFile(p)
+		return strings.Contains(string(b), what)
+	}
+	s.Get("/first")
+	if !wsgiPoll(10*time.Second, func() bool { return fileHas(path, "GET /first ") }) {
+		t.Fatalf("no request line in %s; log:\n%s", path, s.Log())
+	}
+	if strings.Contains(s.Log(), "GET /first ") {
+		t.Errorf("the request line is in the log too:\n%s", s.Log())
+	}
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	s.Cmd.Process.Signal(syscall.SIGUSR2)
+	if !s.WaitLog("SIGUSR2", 10*time.Second) {
+		t.Fatalf("SIGUSR2 not acted on:\n%s", s.Log())
+	}
+	s.Get("/second")
+	if !wsgiPoll(10*time.Second, func() bool { return fileHas(path, "GET /second ") }) {
+		t.Fatalf("no request line in the reopened %s; log:\n%s", path, s.Log())
+	}
+	if fileHas(path+".1", "GET /second ") {
+		t.Errorf("the moved file still gets request lines")
 	}
 }

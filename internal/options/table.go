@@ -550,6 +550,11 @@ var Table = append([]Option{
 		UWSGI: "\"json\" is uwsgo's; uWSGI builds JSON with --log-encoder",
 	},
 	{
+		Name: "req-logger", Kind: List, Group: "Logging", Meta: "file:PATH",
+		Help:  "write the request lines to PATH instead of the log, opened again with it (SIGUSR2, --touch-logreopen)",
+		UWSGI: "of uWSGI's request loggers uwsgo has file: only; any other is warned about and its lines stay in the log",
+	},
+	{
 		Name: "memory-report", Kind: Flag, Group: "Logging",
 		Help: "end each request's log line with the worker's address space and resident memory, as uWSGI does",
 	},

@@ -32,13 +32,17 @@ func (c *conn) logs(x *exchange, status int, start time.Time) bool {
 // write, no allocation); otherwise uwsgo's own line, through the logger.
 func (c *conn) logRequest(x *exchange, status int, start time.Time) {
 	cfg := &c.s.cfg
+	out := cfg.Log
+	if cfg.ReqLog != nil {
+		out = cfg.ReqLog
+	}
 	if cfg.LogFormat == nil {
 		memory := ""
 		if cfg.MemoryReport != nil {
 			rss, vsz := cfg.MemoryReport()
 			memory = fmt.Sprintf(" {address space usage: %d bytes/%dMB} {rss usage: %d bytes/%dMB}", vsz, vsz>>20, rss, rss>>20)
 		}
-		c.s.cfg.Log.Printf("%s %s %s => %d, %d bytes in %.3f ms%s", accesslog.ClientAddr(x.vars, cfg.LogXForwardedFor), x.req.Method, x.req.Target, status, x.sent, float64(time.Since(start).Microseconds())/1000, memory)
+		out.Printf("%s %s %s => %d, %d bytes in %.3f ms%s", accesslog.ClientAddr(x.vars, cfg.LogXForwardedFor), x.req.Method, x.req.Target, status, x.sent, float64(time.Since(start).Microseconds())/1000, memory)
 		return
 	}
 	e := accesslog.Entry{
@@ -49,7 +53,7 @@ func (c *conn) logRequest(x *exchange, status int, start time.Time) {
 		PID: c.s.pid, WorkerID: cfg.WorkerID,
 	}
 	c.logLine = cfg.LogFormat.Append(c.logLine[:0], &e)
-	cfg.Log.Writer().Write(c.logLine)
+	out.Writer().Write(c.logLine)
 }
 
 var (

@@ -48,6 +48,7 @@ type Config struct {
 	// MemoryReport, when set, gives the process's resident and virtual memory for the end
 	// of each request line (--memory-report).
 	MemoryReport func() (rss, vsz int64)
+	ReqLog       *log.Logger // where request lines go when not to Log (--req-logger)
 	Log          *log.Logger
 	Board        *scoreboard.Board // where the counters and running requests are published
 	Record       int               // this process's record on Board

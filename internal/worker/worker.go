@@ -74,6 +74,7 @@ type Env struct {
 	// workers have none: the master speaks for them).
 	Notify *systemd.Notifier
 	drain  chan struct{} // the sending end of Drain, for the control socket's reader
+	reqLog *reqLog       // --req-logger's file (logs.go), opened by boot; nil for none
 }
 
 // Listener is a listening socket and the protocol it speaks.
@@ -115,7 +116,12 @@ func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uw
 			return nil, nil, nil, fail(1, "replacing stdin with /dev/null: %v", err)
 		}
 	}
-	reopenLogOnSignal(cfg, logger, env.MasterPID == 0)
+	rl, err := openReqLog(cfg, logger)
+	if err != nil {
+		return nil, nil, nil, fail(1, "%v", err)
+	}
+	env.reqLog = rl
+	reopenLogOnSignal(cfg, logger, env.MasterPID == 0, rl)
 	appSigs := newAppSignals(logger)
 	pypy.SetSignalRouter(appSigs.route)
 	pypy.SetRPCClient(rpc.Call)
@@ -180,6 +186,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		KeepAlive:     time.Duration(cfg.Int("http-keepalive")) * time.Second,
 		AccessLog:     !cfg.Bool("disable-logging"),
 		MemoryReport:  memoryReport(cfg.Bool("memory-report")),
+		ReqLog:        env.reqLog.logger(logger),
 		LogAlso: server.LogFilter{
 			Status4xx: cfg.Bool("log-4xx"), Status5xx: cfg.Bool("log-5xx"),
 			Slower: time.Duration(cfg.Int("log-slow")) * time.Millisecond, Bigger: cfg.Int("log-big"),
