@@ -44,6 +44,8 @@ struct uwsgo_api {
     long (*deliver_signal)(int);
     long (*rpc)(long, const char *, long);
     long (*uwsgi_signal)(int);
+    long (*asgi_event)(int, long, long, const char *, long);
+    long (*asgi)(int, long, const char *, long, const char *, long, int, int64_t *);
 };
 """)
 api = ffi.cast("struct uwsgo_api *", c_argument)  # noqa: F821 (set by PyPy)
@@ -54,6 +56,7 @@ STEP_MULE_LOOP, STEP_SPOOLER_LOOP = 20, 21
 STEP_PASTE = 8
 STEP_VIRTUALENV = 9
 STEP_MOUNT = 10
+STEP_PART = 11
 # What handle() returns (pypy.Handled ... in Go).
 HANDLED, FAILED_BEFORE_HEADERS, FAILED_AFTER_HEADERS, NO_APP = range(4)
 # What send() returns.
@@ -1567,6 +1570,17 @@ def _paste_app(spec):
     return _checked(loadapp("config:" + path), "config:" + path)
 
 
+def _run_part(text):
+    """STEP_PART: another embedded file of the boundary (asgi.py), which Go hands over as
+    its name, a newline, and its source. It runs as a module of its own, with this module's
+    namespace as `setup`: it adds its steps to _steps and its callbacks to api."""
+    name, _, source = text.partition("\n")
+    module = types.ModuleType(name)
+    module.setup = globals()
+    exec(compile(source, "<embedded %s>" % name, "exec"), module.__dict__)
+    sys.modules[name] = module
+
+
 def _post_fork(_):
     hook = getattr(uwsgi, "post_fork_hook", None)
     if hook is not None:
@@ -1620,6 +1634,7 @@ _steps = {
     STEP_PASTE: lambda spec: _set_app(*_paste_app(spec)),
     STEP_MOUNT: _mount,
     STEP_VIRTUALENV: _virtualenv,
+    STEP_PART: _run_part,
 }
 
 
