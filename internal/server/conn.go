@@ -26,6 +26,7 @@ type conn struct {
 	outMem int64  // of out, taken from the worker's response memory budget
 	cr     proto.ChunkedReader
 	rd     connReader
+	asgi   asgiReq // the request's state with an ASGI app's loop (asgi.go)
 
 	logLine []byte // the access log line, reused
 	proxied bool   // the peer is a trusted proxy: X-Forwarded-* are believed
@@ -206,6 +207,9 @@ func (c *conn) handle() bool {
 	if err := proto.ReadRequest(c.br, proto.Limits{MaxHeadBytes: c.s.cfg.MaxHeadBytes}, &x.req); err != nil {
 		c.refuse(err)
 		return false
+	}
+	if c.s.asgi != nil {
+		return c.serveASGI(x, start)
 	}
 	defer x.releaseBody()
 	if err := c.readBody(x); err != nil {

@@ -62,6 +62,8 @@ type Config struct {
 	LogFormat        *accesslog.Format
 	LogXForwardedFor bool
 	WorkerID         int
+
+	ASGI bool // the app is an ASGI app: requests go to its event loop (asgi.go)
 }
 
 // Server serves requests to the app loaded in this process's PyPy.
@@ -94,6 +96,8 @@ type Server struct {
 
 	healthPath []byte      // nil: no health check
 	unhealthy  atomic.Bool // the instance is stopping: the health check answers 503
+
+	asgi *asgiLoop // nil for a WSGI app
 }
 
 // New makes a server and makes it the receiver of Python's responses.
@@ -131,6 +135,9 @@ func New(cfg Config) *Server {
 		s.slots <- i
 	}
 	pypy.SetSink(s)
+	if cfg.ASGI {
+		s.asgi = newASGILoop(s)
+	}
 	return s
 }
 
@@ -364,6 +371,12 @@ func (s *Server) leave(slot int) {
 
 // exchangeOf is the request a handle names, if it is still running.
 func (s *Server) exchangeOf(handle int) (*exchange, error) {
+	if handle&asgiBit != 0 {
+		if r := s.asgi.lookup(handle); r != nil {
+			return r.x, nil
+		}
+		return nil, errors.New("not called from a running request")
+	}
 	slot := handle & (1<<slotBits - 1)
 	if slot < len(s.inPython) && uint32(handle>>slotBits) == s.gens[slot].Load() {
 		if x := s.inPython[slot].Load(); x != nil {
@@ -406,7 +419,11 @@ func (s *Server) Send(handle int, head, body []byte, final bool) int {
 	if err != nil {
 		return pypy.SendClientGone
 	}
-	return x.send(head, body, final)
+	rc := x.send(head, body, final)
+	if final && handle&asgiBit != 0 {
+		s.asgi.sent(handle)
+	}
+	return rc
 }
 
 // SendFile implements pypy.Sink.
@@ -415,7 +432,11 @@ func (s *Server) SendFile(handle int, head []byte, fd int, offset, length int64)
 	if err != nil {
 		return pypy.SendClientGone
 	}
-	return x.sendFile(head, fd, offset, length)
+	rc := x.sendFile(head, fd, offset, length)
+	if rc == pypy.SendOK && handle&asgiBit != 0 {
+		s.asgi.sent(handle)
+	}
+	return rc
 }
 
 // InPython runs f holding a slot, as every call into Python must.
