@@ -201,6 +201,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		LogFormat:        logFormat,
 		LogXForwardedFor: cfg.Bool("log-x-forwarded-for"),
 		WorkerID:         env.ID,
+		ASGI:             pypy.ASGILoopFD() >= 0,
 	})
 	go appSigs.deliver(s.InPython)
 	api.server = s
@@ -290,6 +291,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	if err := s.Shutdown(ctx); err != nil {
 		logger.Printf("stopped with requests unfinished: %v", err)
 	}
+	stopASGI(s, logger)
 	logger.Printf("served %d requests; Python ran on %d OS threads", rec.Requests.Load(), pypy.AttachedThreads())
 	return nil
 }
@@ -433,11 +435,14 @@ func load(cfg *options.Config, logger *log.Logger, env Env) error {
 	if err := pypy.Do(pypy.StepPostFork, ""); err != nil {
 		return fail(1, "%v", err)
 	}
-	return nil
+	return startASGI()
 }
 
 func loadApp(cfg *options.Config) error {
 	file, module, paste := cfg.Get("pypy-wsgi-file"), cfg.Get("pypy-wsgi"), cfg.Get("pypy-paste")
+	if asgi, err := loadASGI(cfg); asgi {
+		return err
+	}
 	// A module given with a file wins, as in uWSGI (the options warned about it).
 	switch {
 	case paste != "" && (file != "" || module != ""):
