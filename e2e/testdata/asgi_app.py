@@ -1,0 +1,240 @@
+"""A raw ASGI 3 app for the end-to-end tests (e2e/asgi_*_test.go): each path is one
+behaviour. $ASGI_RECORD names a file the app appends what it saw to (lifespan events,
+disconnects), which the tests poll."""
+import asyncio
+import json
+import os
+
+
+def record(line):
+    path = os.environ.get("ASGI_RECORD")
+    if path:
+        with open(path, "a") as f:
+            f.write("%s %d\n" % (line, os.getpid()))
+
+
+async def lifespan(scope, receive, send):
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            if os.environ.get("ASGI_FAIL_STARTUP"):
+                await send({"type": "lifespan.startup.failed", "message": "the database is not there"})
+                return
+            scope["state"]["greeting"] = "hello from lifespan"
+            record("startup")
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            record("shutdown")
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def respond(send, status, body, headers=()):
+    await send({"type": "http.response.start", "status": status, "headers": list(headers)})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def read_body(receive):
+    """The whole body, and how many http.request messages carried it."""
+    parts, messages = [], 0
+    while True:
+        m = await receive()
+        if m["type"] != "http.request":
+            raise RuntimeError("got %r while reading the body" % (m,))
+        messages += 1
+        parts.append(m.get("body", b""))
+        if not m.get("more_body"):
+            return b"".join(parts), messages
+
+
+async def hello(scope, receive, send):
+    await respond(send, 200, b"Hello, ASGI!", [(b"content-type", b"text/plain")])
+
+
+async def show_scope(scope, receive, send):
+    body, messages = await read_body(receive)
+    s = dict(scope)
+    s["headers"] = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in scope["headers"]]
+    s["raw_path"] = scope["raw_path"].decode("latin-1")
+    s["query_string"] = scope["query_string"].decode("latin-1")
+    s["state"] = dict(scope["state"])
+    s["pid"] = os.getpid()
+    s["body"] = body.decode("latin-1")
+    s["messages"] = messages
+    s["running_loop"] = asyncio.get_running_loop() is not None
+    await respond(send, 200, json.dumps(s).encode(), [(b"content-type", b"application/json")])
+
+
+async def sleep(scope, receive, send):
+    await receive()
+    await asyncio.sleep(float(scope["query_string"] or b"0.5"))
+    await respond(send, 200, b"slept")
+
+
+async def body_info(scope, receive, send):
+    body, messages = await read_body(receive)
+    import hashlib
+
+    await respond(send, 200, json.dumps({"length": len(body), "messages": messages,
+                                         "sha1": hashlib.sha1(body).hexdigest()}).encode())
+
+
+async def wait_disconnect(scope, receive, send):
+    """Long poll: nothing is sent until the client goes away."""
+    await read_body(receive)
+    record("waiting")
+    m = await receive()
+    record("got " + m["type"])
+
+
+async def stream(scope, receive, send):
+    """A first piece at once, the last once the file named in the query exists."""
+    await receive()
+    gate = scope["query_string"].decode()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"first", "more_body": True})
+    while not os.path.exists(gate):
+        await asyncio.sleep(0.01)
+    await send({"type": "http.response.body", "body": b"second", "more_body": True})
+    await send({"type": "http.response.body", "body": b"last"})
+
+
+async def stream_forever(scope, receive, send):
+    """Sends until it learns that the client left, from receive() (a task beside it) or
+    from send() having nobody to send to."""
+    await receive()
+    gone = asyncio.Event()
+
+    async def watch():
+        m = await receive()
+        record("watch " + m["type"])
+        gone.set()
+
+    task = asyncio.ensure_future(watch())
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    while not gone.is_set():
+        await send({"type": "http.response.body", "body": b"tick\n", "more_body": True})
+        await asyncio.sleep(0.01)
+    record("stopped streaming")
+    await task
+
+
+async def trailers(scope, receive, send):
+    await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": True})
+    await send({"type": "http.response.body", "body": b"never"})
+
+
+async def raises(scope, receive, send):
+    raise RuntimeError("the app failed on purpose")
+
+
+async def no_response(scope, receive, send):
+    await receive()
+
+
+async def raises_midway(scope, receive, send):
+    await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"partial", "more_body": True})
+    await asyncio.sleep(0.01)
+    raise RuntimeError("the app failed after its head")
+
+
+async def bad_header(scope, receive, send):
+    await receive()
+    await respond(send, 200, b"x", [(b"x-bad", b"a\r\nInjected: yes")])
+
+
+async def pathsend(scope, receive, send):
+    await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.pathsend", "path": scope["query_string"].decode()})
+
+
+async def blocking(scope, receive, send):
+    """Sync work in the loop's executor (--threads)."""
+    import threading
+    import time
+
+    await receive()
+
+    def work():
+        time.sleep(0.3)
+        return threading.current_thread().name
+
+    name = await asyncio.get_running_loop().run_in_executor(None, work)
+    await respond(send, 200, name.encode())
+
+
+async def pid(scope, receive, send):
+    await receive()
+    await respond(send, 200, str(os.getpid()).encode())
+
+
+async def uwsgi_cache(scope, receive, send):
+    import uwsgi
+
+    await receive()
+    uwsgi.cache_set("k", b"cached")
+    await respond(send, 200, uwsgi.cache_get("k") + b" by worker %d" % uwsgi.worker_id())
+
+
+async def websocket(scope, receive, send):
+    m = await receive()
+    assert m["type"] == "websocket.connect", m
+    path = scope["path"]
+    if path == "/ws/deny":
+        await send({"type": "websocket.close"})
+        return
+    if path == "/ws/http":
+        await send({"type": "websocket.http.response.start", "status": 401,
+                    "headers": [(b"content-type", b"text/plain"), (b"www-authenticate", b"Token")]})
+        await send({"type": "websocket.http.response.body", "body": b"no token"})
+        return
+    sub = scope["subprotocols"][0] if scope["subprotocols"] else None
+    await send({"type": "websocket.accept", "subprotocol": sub, "headers": [(b"x-session", b"42")]})
+    await send({"type": "websocket.send", "text": "open"})
+    while True:
+        m = await receive()
+        if m["type"] == "websocket.disconnect":
+            record("ws disconnect %d" % m["code"])
+            return
+        if m.get("text") == "close please":
+            await send({"type": "websocket.close", "code": 4001, "reason": "asked"})
+            record("ws closed by app")
+            return
+        if m.get("text") is not None:
+            await send({"type": "websocket.send", "text": m["text"]})
+        else:
+            await send({"type": "websocket.send", "bytes": m["bytes"]})
+
+
+routes = {
+    "/": hello,
+    "/sleep": sleep,
+    "/body": body_info,
+    "/wait-disconnect": wait_disconnect,
+    "/stream": stream,
+    "/stream-forever": stream_forever,
+    "/trailers": trailers,
+    "/raise": raises,
+    "/no-response": no_response,
+    "/raise-midway": raises_midway,
+    "/bad-header": bad_header,
+    "/pathsend": pathsend,
+    "/blocking": blocking,
+    "/pid": pid,
+    "/uwsgi-cache": uwsgi_cache,
+}
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        await lifespan(scope, receive, send)
+    elif scope["type"] == "websocket":
+        await websocket(scope, receive, send)
+    elif scope["path"].startswith("/scope"):
+        await show_scope(scope, receive, send)
+    else:
+        await routes.get(scope["path"], hello)(scope, receive, send)
