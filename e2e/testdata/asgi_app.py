@@ -167,6 +167,16 @@ async def blocking(scope, receive, send):
     await respond(send, 200, name.encode())
 
 
+async def block(scope, receive, send):
+    """Blocks the whole loop (what --harakiri is for)."""
+    import time
+
+    await receive()
+    record("blocking")
+    time.sleep(float(scope["query_string"] or b"30"))
+    await respond(send, 200, b"unblocked")
+
+
 async def pid(scope, receive, send):
     await receive()
     await respond(send, 200, str(os.getpid()).encode())
@@ -225,6 +235,7 @@ routes = {
     "/pathsend": pathsend,
     "/blocking": blocking,
     "/pid": pid,
+    "/block": block,
     "/uwsgi-cache": uwsgi_cache,
 }
 

@@ -78,6 +78,9 @@ type asgiReq struct {
 
 func newASGILoop(s *Server) *asgiLoop {
 	l := &asgiLoop{s: s, core: s.cfg.Board.Core(s.cfg.Record, 0)}
+	// What a harakiri names: the loop, whichever task blocked it.
+	l.core.Begin([]byte("ASGI"), []byte("event loop"))
+	l.core.Started.Store(0)
 	l.timer = time.AfterFunc(time.Hour, l.fire)
 	l.timer.Stop()
 	pypy.SetASGISink(l)
@@ -331,6 +334,7 @@ func (c *conn) serveASGI(x *exchange, start time.Time) bool {
 		x.close = true // the client asked for a WebSocket and got an HTTP answer
 	}
 	status := x.finish(rc)
+	l.core.Requests.Add(1)
 	c.s.stats.Requests.Add(1)
 	c.s.stats.RunMicros.Add(uint64(time.Since(start).Microseconds()))
 	if rc == pypy.FailedBeforeHeaders || rc == pypy.FailedAfterHeaders {
