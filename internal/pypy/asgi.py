@@ -290,9 +290,9 @@ def _status_line(status):
     return line
 
 
-def _head(status, headers, line=None):
+def _head(status, headers):
     """The head as Go takes it: status line, then name NUL value CRLF per header."""
-    parts = [_status_line(status) if line is None else line]
+    parts = [_status_line(status)]
     for pair in headers:
         name, value = pair
         if type(name) is not bytes or type(value) is not bytes:
@@ -550,7 +550,7 @@ class _WebSocket(object):
             if sub:
                 headers.append((b"sec-websocket-protocol", sub.encode("latin-1")))
             self.state = self.OPEN
-            if _event(EV_WS_ACCEPT, self.h, 0, _head(101, headers, b"")) < 0:
+            if _event(EV_WS_ACCEPT, self.h, 0, _head(101, headers)) < 0:
                 self.closed(1006)
         elif kind == "websocket.close":
             if self.state == self.CONNECTING and self.denied is None:
@@ -633,6 +633,7 @@ def _entry(op, h, a_p, a_n, b_p, b_n, flags, next_p):
                 else:
                     r.closed(1006)
         elif op == OP_WEBSOCKET:
+            _driving, _driving_rc = h, PENDING
             w = _open[h] = _WebSocket(h, _scope(ffi.unpack(a_p, a_n), "websocket"))
             w.scope["subprotocols"] = [p.strip() for p in ffi.unpack(b_p, b_n).decode("latin-1").split(",") if p.strip()] if b_n > 0 else []
             loop.create_task(_serve_ws(w))
@@ -649,7 +650,7 @@ def _entry(op, h, a_p, a_n, b_p, b_n, flags, next_p):
             if w is not None:
                 w.closed(flags)
         loop.pass_ready(flags & F_POLL and op == OP_RUN)
-        if op == OP_HTTP:
+        if op == OP_HTTP or op == OP_WEBSOCKET:
             rc = _driving_rc
     except BaseException:
         _log("uwsgo's ASGI loop failed:\n%s" % traceback.format_exc())
