@@ -10,8 +10,8 @@
 // Flask and Django pages, JSON and an ORM read; and, for the ASGI servers (asgi.go: uwsgo,
 // uvicorn and hypercorn on PyPy, uvicorn with uvloop and httptools on CPython), a raw ASGI
 // hello, Quart's JSON, a 10 ms asyncio.sleep under 256 connections and a WebSocket echo),
-// and its first answer is checked byte for
-// byte (status, Content-Type, body) against the expected one: built in bare.go, or
+// and its first answer is checked byte for byte (status, Content-Type, body) against the
+// expected one: built in bare.go, or
 // apps/expected/ for the frameworks, whose versions differ between the host (Flask 2.2,
 // Django 3.2) and the root (Flask 3.1, Django 4.2) but whose answers do not. It needs
 // Debian packages only (bench/install-deps installs them, and with --trixie-root makes the
