@@ -416,3 +416,40 @@ func contextSwitches(t *testing.T, pid int) int {
 	}
 	return total
 }
+
+// Behind nginx's uwsgi_pass (the uwsgi protocol), the scope is made from the CGI
+// variables nginx sends: the path decoded, the raw path, headers, the body; a streamed
+// response and a long poll work there too.
+func TestASGIBehindNginx(t *testing.T) {
+	t.Parallel()
+	sock := freeAddr(t)
+	s, rec := asgiStart(t, "--socket", sock)
+	n := uwsgiTStartNginx(t, fmt.Sprintf("location / { include /etc/nginx/uwsgi_params; uwsgi_pass %s; uwsgi_buffering off; }", uwsgiTPass(sock)))
+	req, _ := http.NewRequest("POST", n.URL("/scope/caf%C3%A9?x=1"), strings.NewReader("through nginx"))
+	req.Header.Set("X-Test", "yes")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, s.Log())
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s\nnginx: %s\nuwsgo: %s", resp.StatusCode, b, n.ErrorLog(), s.Log())
+	}
+	sc := httpJSON(t, string(b))
+	for k, v := range map[string]any{"path": "/scope/café", "raw_path": "/scope/caf%C3%A9", "query_string": "x=1",
+		"method": "POST", "body": "through nginx", "http_version": "1.1", "scheme": "http"} {
+		if sc[k] != v {
+			t.Errorf("scope[%q] = %#v, want %#v", k, sc[k], v)
+		}
+	}
+	if h := fmt.Sprint(sc["headers"]); !strings.Contains(h, "[x-test yes]") || !strings.Contains(h, "[content-length 13]") {
+		t.Errorf("scope['headers'] = %s", h)
+	}
+	// A long poll: the app learns that nginx (for its client) went away.
+	c := httpDial(t, "tcp", n.Addr)
+	c.send("GET /wait-disconnect HTTP/1.1\r\nHost: x\r\n\r\n")
+	asgiWaitRecord(t, rec, "waiting")
+	c.nc.Close()
+	asgiWaitRecord(t, rec, "got http.disconnect")
+}

@@ -60,6 +60,7 @@ const (
 	ASGIMore   = 1
 	ASGIPoll   = 2
 	ASGIBinary = 4
+	ASGIVars   = 8 // ASGIHTTP: a is a CGI vars block (the uwsgi protocol's), not a scope block
 )
 
 // What the loop tells Go (EV_* in asgi.py), through ASGISink.ASGIEvent.

@@ -38,6 +38,7 @@ OP_HTTP, OP_BODY, OP_DISCONNECT, OP_RUN, OP_WEBSOCKET, OP_WS_MESSAGE, OP_WS_CLOS
 F_MORE = 1  # more body follows (OP_HTTP, OP_BODY)
 F_POLL = 2  # the selector's descriptor is readable: poll it (OP_RUN)
 F_BINARY = 4  # a binary WebSocket message (OP_WS_MESSAGE)
+F_VARS = 8  # OP_HTTP: a CGI vars block (the uwsgi protocol's), not a scope block
 # What the loop tells Go (asgi_event's what: pypy.ASGIEvent*).
 EV_LOOP, EV_DONE, EV_WANT, EV_WS_ACCEPT, EV_WS_SEND, EV_WS_CLOSE = range(1, 7)
 # Outcomes of a request (pypy.Handled ...); PENDING: its task has not ended yet.
@@ -341,6 +342,41 @@ def _scope(data, kind):
     return scope
 
 
+def _scope_of_vars(data):
+    """The scope of a request that came on the uwsgi protocol, from its CGI variables (as
+    nginx's uwsgi_params give them): headers come back lower-cased with dashes, in the
+    block's order, and PATH_INFO is taken as the decoded path."""
+    env = setup["_environ"](data)  # noqa: F821
+    headers = []
+    for key, value in env.items():
+        if key.startswith("HTTP_"):
+            headers.append((key[5:].replace("_", "-").lower().encode("latin-1"), value.encode("latin-1")))
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            headers.append((key.replace("_", "-").lower().encode(), value.encode("latin-1")))
+    uri = env.get("REQUEST_URI", "")
+    raw_path = uri.partition("?")[0].encode("latin-1")
+    path = env.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "surrogateescape")
+    scheme = env.get("UWSGI_SCHEME") or env.get("REQUEST_SCHEME") or ("https" if env.get("HTTPS", "off").lower() in ("on", "1", "true") else "http")
+    port = env.get("SERVER_PORT", "")
+    rport = env.get("REMOTE_PORT", "")
+    return {
+        "type": "http",
+        "asgi": _ASGI,
+        "http_version": env.get("SERVER_PROTOCOL", "HTTP/1.1").partition("/")[2] or "1.1",
+        "method": env.get("REQUEST_METHOD", "GET"),
+        "scheme": scheme,
+        "path": path,
+        "raw_path": raw_path or path.encode("utf-8", "surrogateescape"),
+        "query_string": env.get("QUERY_STRING", "").encode("latin-1"),
+        "root_path": env.get("SCRIPT_NAME", ""),
+        "headers": headers,
+        "client": (env.get("REMOTE_ADDR", ""), int(rport)) if rport.isdigit() else None,
+        "server": (env.get("SERVER_NAME", ""), int(port) if port.isdigit() else None),
+        "state": _state.copy(),
+        "extensions": _EXTENSIONS,
+    }
+
+
 class _HTTP(object):
     """One request's receive and send, and where its body and response stand."""
 
@@ -618,7 +654,9 @@ def _entry(op, h, a_p, a_n, b_p, b_n, flags, next_p):
         if op == OP_HTTP:
             _driving, _driving_rc = h, PENDING
             body = ffi.unpack(b_p, b_n) if b_n > 0 else b""
-            r = _open[h] = _HTTP(h, _scope(ffi.unpack(a_p, a_n), "http"), body, flags & F_MORE != 0)
+            data = ffi.unpack(a_p, a_n)
+            scope = _scope_of_vars(data) if flags & F_VARS else _scope(data, "http")
+            r = _open[h] = _HTTP(h, scope, body, flags & F_MORE != 0)
             loop.create_task(_serve_http(r))
         elif op == OP_BODY:
             r = _open.get(h)

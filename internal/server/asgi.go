@@ -305,23 +305,16 @@ func (c *conn) serveASGI(x *exchange, start time.Time) bool {
 			return ok
 		}
 	}
-	l := c.s.asgi
-	r := &c.asgi
-	r.reset(x)
-	handle := l.register(r)
 	var rc int
 	switch {
 	case ws:
-		rc = l.drive(pypy.ASGIWebSocket, handle, x.vars, joinedHeader(req, "sec-websocket-protocol"), 0)
+		rc = c.runASGI(pypy.ASGIWebSocket, joinedHeader(req, "sec-websocket-protocol"), 0, false, true)
 	case whole:
-		rc = l.drive(pypy.ASGIHTTP, handle, x.vars, x.body, 0)
+		rc = c.runASGI(pypy.ASGIHTTP, x.body, 0, false, false)
 	default:
-		rc = l.drive(pypy.ASGIHTTP, handle, x.vars, nil, pypy.ASGIMore)
+		rc = c.runASGI(pypy.ASGIHTTP, nil, pypy.ASGIMore, true, false)
 	}
-	if rc == pypy.ASGIPending {
-		rc = c.awaitASGI(r, !whole, ws)
-	}
-	l.unregister(handle)
+	r := &c.asgi
 	if rc == pypy.ASGIFailed {
 		rc = pypy.FailedBeforeHeaders
 	}
@@ -333,8 +326,35 @@ func (c *conn) serveASGI(x *exchange, start time.Time) bool {
 	} else if ws {
 		x.close = true // the client asked for a WebSocket and got an HTTP answer
 	}
+	return c.endASGI(rc, start, func() {
+		// The log reads the CGI variables; the scope block has gone to Python already.
+		x.vars = req.AppendVars(x.vars[:0], &ci, x.bodyLen)
+	})
+}
+
+// runASGI starts the request in x on the loop (x.vars holds its scope block, b what op
+// takes beside it) and returns its outcome once its task ended.
+func (c *conn) runASGI(op pypy.ASGIOp, b []byte, flags int, bodyLeft, ws bool) int {
+	l, r := c.s.asgi, &c.asgi
+	r.reset(&c.x)
+	handle := l.register(r)
+	rc := l.drive(op, handle, c.x.vars, b, flags)
+	if rc == pypy.ASGIPending {
+		rc = c.awaitASGI(r, bodyLeft, ws)
+	}
+	l.unregister(handle)
+	if rc == pypy.ASGIFailed {
+		rc = pypy.FailedBeforeHeaders
+	}
+	return rc
+}
+
+// endASGI settles, counts and logs a request whose task ended with rc; logVars puts the
+// CGI variables the log reads in x.vars. It says whether the connection may go on.
+func (c *conn) endASGI(rc int, start time.Time, logVars func()) bool {
+	x := &c.x
 	status := x.finish(rc)
-	l.core.Requests.Add(1)
+	c.s.asgi.core.Requests.Add(1)
 	c.s.stats.Requests.Add(1)
 	c.s.stats.RunMicros.Add(uint64(time.Since(start).Microseconds()))
 	if rc == pypy.FailedBeforeHeaders || rc == pypy.FailedAfterHeaders {
@@ -342,14 +362,31 @@ func (c *conn) serveASGI(x *exchange, start time.Time) bool {
 	}
 	c.s.stats.TxBytes.Add(uint64(x.sent))
 	if c.logs(x, status, start) {
-		// The log reads the CGI variables; the scope block has gone to Python already.
-		x.vars = req.AppendVars(x.vars[:0], &ci, x.bodyLen)
+		if logVars != nil {
+			logVars()
+		}
 		c.logRequest(x, status, start)
 	}
 	if x.file != nil && !c.sendFile(x) {
 		return false
 	}
 	return !x.close
+}
+
+// uwsgiASGI runs a request that came on the uwsgi protocol (its vars block in x.vars, its
+// body read whole) in the ASGI app: the scope is made from the CGI variables.
+func (c *conn) uwsgiASGI(x *exchange, start time.Time) {
+	body := x.body
+	if x.bodyFile != nil {
+		b, err := io.ReadAll(x.bodyFile)
+		if err != nil {
+			c.s.logRefusal("%s: uwsgi request body: %v", c.nc.RemoteAddr(), err)
+			return
+		}
+		body = b
+	}
+	x.begin(false)
+	c.endASGI(c.runASGI(pypy.ASGIHTTP, body, pypy.ASGIVars, false, false), start, nil)
 }
 
 // readWhole reads a body of n bytes into x.body.
