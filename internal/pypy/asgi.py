@@ -64,7 +64,16 @@ _open = {}  # handle -> the request or WebSocket its task serves
 _driving = 0  # the handle of the request the current OP_HTTP starts
 _driving_rc = PENDING
 _hooked = set()  # threads whose async generator hooks are the loop's
-_set_running_loop = _events._set_running_loop
+_running = getattr(_events, "_running_loop", None)
+if _running is not None and getattr(_events._set_running_loop, "__module__", "") == "asyncio.events":
+    _pid = os.getpid()
+
+    def _set_running_loop(loop):
+        """asyncio's own (pure Python on PyPy), less its getpid(2) per call: two system
+        calls a request. A worker never forks once its app is loaded."""
+        _running.loop_pid = (loop, _pid)
+else:
+    _set_running_loop = _events._set_running_loop
 _NULL = ffi.NULL
 
 
