@@ -10,7 +10,9 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestASGIWebSocketEcho(t *testing.T) {
@@ -102,5 +104,22 @@ func TestASGIWebSocketDenied(t *testing.T) {
 	}
 	if strings.Contains(s.Log(), "Traceback") {
 		t.Errorf("a traceback:\n%s", s.Log())
+	}
+}
+
+// A worker that stops closes its WebSockets with 1001 (going away), and its app hears
+// websocket.disconnect 1001: the stop does not wait for the client to leave.
+func TestASGIWebSocketOnStop(t *testing.T) {
+	t.Parallel()
+	s, rec := asgiStart(t)
+	w := ureqWSOpen(t, s, "/ws/echo", "")
+	s.Cmd.Process.Signal(syscall.SIGTERM)
+	f, err := w.read()
+	if err != nil || f.op != ureqOpClose || len(f.payload) < 2 || wsbin.BigEndian.Uint16(f.payload) != 1001 {
+		t.Fatalf("on stop: want a close frame 1001, got op %d %q (%v)", f.op, f.payload, err)
+	}
+	asgiWaitRecord(t, rec, "ws disconnect 1001")
+	if s.Exited(10*time.Second) < 0 {
+		t.Errorf("uwsgo still runs 10 s after SIGTERM with a WebSocket open:\n%s", s.Log())
 	}
 }

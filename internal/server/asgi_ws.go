@@ -188,3 +188,21 @@ func (c *conn) readWebSocket(r *asgiReq, done chan struct{}) {
 		msgOp = 0
 	}
 }
+
+// closeWebSockets ends the open WebSocket sessions of a stopping worker: the client gets
+// a close frame with 1001 (going away), the app websocket.disconnect with the same code,
+// so that its handler returns and the worker can stop.
+func (l *asgiLoop) closeWebSockets() {
+	l.tab.Lock()
+	var open []*asgiReq
+	for _, r := range l.reqs {
+		if r != nil && r.ws.Load() != nil {
+			open = append(open, r)
+		}
+	}
+	l.tab.Unlock()
+	for _, r := range open {
+		r.ws.Load().close(1001, []byte("the server is stopping"))
+		l.drive(pypy.ASGIWSClosed, r.handle, nil, nil, 1001)
+	}
+}

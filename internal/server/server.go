@@ -301,6 +301,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.wakeIfIdle()
 	}
 	s.mu.Unlock()
+	if s.asgi != nil {
+		s.asgi.closeWebSockets()
+	}
 	done := make(chan struct{})
 	go func() { s.active.Wait(); close(done) }()
 	select {
