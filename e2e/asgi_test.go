@@ -453,3 +453,51 @@ func TestASGIBehindNginx(t *testing.T) {
 	c.nc.Close()
 	asgiWaitRecord(t, rec, "got http.disconnect")
 }
+
+// Malformed input never reaches the app: a bad head is refused with 400 before it runs;
+// a chunked body that turns malformed (or grows past --limit-post) while the app reads
+// it ends the app's body with http.disconnect, and the client gets 400 (413), not the
+// app's failure.
+func TestASGIMalformedInput(t *testing.T) {
+	t.Parallel()
+	s, rec := asgiStart(t, "--limit-post", "100000")
+	for _, head := range []string{
+		"GET /wait-disconnect HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n",
+		"GET /wait-disconnect HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+		"GET /wait-disconnect HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+	} {
+		if got := s.Raw(head); !strings.HasPrefix(got, "HTTP/1.1 400 ") && !strings.HasPrefix(got, "HTTP/1.1 501 ") {
+			t.Errorf("%q: answered %q, want 400", head, httpShort(got))
+		}
+	}
+	if r := asgiRecord(t, rec); strings.Contains(r, "waiting") {
+		t.Errorf("a malformed request reached the app: %s", r)
+	}
+	c := httpDial(t, "tcp", s.Addr)
+	c.send("POST /body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\n")
+	if resp, body := c.response("POST"); resp.StatusCode != 400 {
+		t.Errorf("a malformed chunk: %d %q, want 400", resp.StatusCode, body)
+	}
+	c = httpDial(t, "tcp", s.Addr)
+	c.send("POST /body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+	chunk := fmt.Sprintf("%x\r\n%s\r\n", 50000, strings.Repeat("z", 50000))
+	c.send(chunk + chunk + chunk)
+	if resp, body := c.response("POST"); resp.StatusCode != 413 {
+		t.Errorf("a chunked body past --limit-post: %d %q, want 413", resp.StatusCode, body)
+	}
+	if !strings.Contains(s.Log(), "http.disconnect") {
+		t.Errorf("the app was not told of the broken bodies:\n%s", s.Log())
+	}
+	if _, body := s.Get("/"); body != "Hello, ASGI!" {
+		t.Errorf("after the malformed requests: %q", body)
+	}
+}
+
+// --health-path is answered without the app, as for WSGI.
+func TestASGIHealthPath(t *testing.T) {
+	t.Parallel()
+	s, _ := asgiStart(t, "--health-path", "/healthz")
+	if resp, body := s.Get("/healthz"); resp.StatusCode != 200 || body != "ok\n" {
+		t.Errorf("GET /healthz: %d %q", resp.StatusCode, body)
+	}
+}

@@ -72,6 +72,7 @@ type asgiReq struct {
 	stopping atomic.Bool  // the reader must stop: the request is over
 	bodyDone atomic.Bool  // the whole body was read
 	tooLarge atomic.Bool  // the body went past --limit-post
+	bodyErr  error        // why reading the body failed: set by the reader before it ends
 
 	ws atomic.Pointer[wsSession] // an accepted WebSocket (asgi_ws.go)
 }
@@ -251,6 +252,7 @@ func (r *asgiReq) reset(x *exchange) {
 	r.bodyDone.Store(false)
 	r.tooLarge.Store(false)
 	r.ws.Store(nil)
+	r.bodyErr = nil
 	select {
 	case <-r.wake:
 	default:
@@ -315,8 +317,11 @@ func (c *conn) serveASGI(x *exchange, start time.Time) bool {
 		rc = c.runASGI(pypy.ASGIHTTP, nil, pypy.ASGIMore, true, false)
 	}
 	r := &c.asgi
-	if rc == pypy.ASGIFailed {
-		rc = pypy.FailedBeforeHeaders
+	if r.bodyErr != nil && !x.started {
+		// The body was malformed or cut short before the app answered: the client gets
+		// what a WSGI request's would (400, 413), not the app's failure.
+		c.refuse(r.bodyErr)
+		return false
 	}
 	if (!whole && !r.bodyDone.Load()) || r.tooLarge.Load() {
 		x.close = true // the rest of the body is still on the connection
@@ -486,7 +491,7 @@ func (c *conn) streamBody(r *asgiReq) bool {
 		}
 		if err != nil && err != io.EOF {
 			if !r.stopping.Load() {
-				c.s.logRefusal("%s: %s %s: the request body failed as the app read it: %v", c.nc.RemoteAddr(), req.Method, req.Target, truncated(err))
+				r.bodyErr = truncated(err)
 				l.drive(pypy.ASGIDisconnect, r.handle, nil, nil, 0)
 			}
 			return false
