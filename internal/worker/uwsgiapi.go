@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"uwsgo/internal/cache"
+	"uwsgo/internal/child"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
@@ -92,12 +92,13 @@ type uwsgiAPI struct {
 	cfg      *options.Config
 	server   *server.Server // set once serving: the request functions act on its connections
 
-	role, roleArg string      // "" for a worker; mule (script) or spooler (directory)
-	muleMsgs      chan []byte // messages for this mule
-	farmMsgs      chan []byte // messages for this mule through one of its farms
-	wake          chan struct{}
-	pass          []string // the spooler's jobs of the current scan
-	scanned       bool     // a scan happened: the next one waits for a job or the clock
+	role     child.Role
+	roleArg  string      // a mule's script or a spooler's directory
+	muleMsgs chan []byte // messages for this mule
+	farmMsgs chan []byte // messages for this mule through one of its farms
+	wake     chan struct{}
+	pass     []string // the spooler's jobs of the current scan
+	scanned  bool     // a scan happened: the next one waits for a job or the clock
 
 	waitMu  sync.Mutex
 	waiters []chan int // signal_wait() calls waiting for the next signal
@@ -141,35 +142,29 @@ func newUwsgiAPI(cfg *options.Config, env *Env, logger *log.Logger) *uwsgiAPI {
 
 // listen reads the master's messages; its end means the master is gone, and so must the
 // worker be.
-func (a *uwsgiAPI) listen(ctl *os.File, masterPID int) {
-	sc := bufio.NewScanner(ctl)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for sc.Scan() {
-		var msg ControlMessage
-		if json.Unmarshal(sc.Bytes(), &msg) != nil {
-			continue
-		}
-		switch msg.Type {
-		case "signal":
+func (a *uwsgiAPI) listen(ctl *child.Conn, masterPID int) {
+	ctl.Receive(func(msg child.Message) {
+		switch msg.Kind {
+		case child.Signal:
 			a.arrived(msg.Num)
-		case "mulemsg":
+		case child.MuleMessage:
 			if msg.Farm {
 				a.farmMsgs <- msg.Data
 			} else {
 				a.muleMsgs <- msg.Data
 			}
-		case "wake":
+		case child.Wake:
 			select {
 			case a.wake <- struct{}{}:
 			default:
 			}
-		case "drain":
+		case child.Drain:
 			select {
 			case a.env.drain <- struct{}{}:
 			default:
 			}
 		}
-	}
+	})
 	a.log.Printf("the master (pid %d) is gone: stopping", masterPID)
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
 }
@@ -476,45 +471,22 @@ func (a *uwsgiAPI) wait(num int) int {
 }
 
 // remoteMaster reaches the master over the control socket.
-type remoteMaster struct {
-	mu  sync.Mutex
-	ctl *os.File
-}
-
-// ControlMessage is a line on the control socket, in either direction.
-type ControlMessage struct {
-	Type   string          `json:"t"`
-	PID    int             `json:"pid,omitempty"`
-	App    string          `json:"app,omitempty"`
-	Num    int             `json:"num,omitempty"`
-	Source *signals.Source `json:"source,omitempty"`
-	Arg    string          `json:"arg,omitempty"`  // a mule message's target; a spooler's directory
-	Data   []byte          `json:"data,omitempty"` // a mule message
-	Farm   bool            `json:"farm,omitempty"` // the mule message came through a farm
-}
-
-func (m *remoteMaster) send(msg ControlMessage) error {
-	b, _ := json.Marshal(msg)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, err := m.ctl.Write(append(b, '\n'))
-	return err
-}
+type remoteMaster struct{ ctl *child.Conn }
 
 func (m *remoteMaster) Raise(num int) error {
-	return m.send(ControlMessage{Type: "raise", Num: num})
+	return m.ctl.Send(child.Message{Kind: child.Raise, Num: num})
 }
 func (m *remoteMaster) AddSource(s signals.Source) error {
-	return m.send(ControlMessage{Type: "source", Source: &s})
+	return m.ctl.Send(child.Message{Kind: child.AddSource, Source: &s})
 }
-func (m *remoteMaster) Reload() error { return m.send(ControlMessage{Type: "reload"}) }
+func (m *remoteMaster) Reload() error { return m.ctl.Send(child.Message{Kind: child.Reload}) }
 func (m *remoteMaster) MuleMsg(target string, data []byte) error {
-	return m.send(ControlMessage{Type: "mule", Arg: target, Data: data})
+	return m.ctl.Send(child.Message{Kind: child.MuleSend, Arg: target, Data: data})
 }
 func (m *remoteMaster) Spooled(dir string) error {
-	return m.send(ControlMessage{Type: "spooled", Arg: dir})
+	return m.ctl.Send(child.Message{Kind: child.Spooled, Arg: dir})
 }
-func (m *remoteMaster) Stop() error { return m.send(ControlMessage{Type: "stop"}) }
+func (m *remoteMaster) Stop() error { return m.ctl.Send(child.Message{Kind: child.Stop}) }
 
 // selfMaster is the single process's own router.
 type selfMaster struct{ router *signals.Router }

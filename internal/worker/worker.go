@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"uwsgo/internal/accesslog"
+	"uwsgo/internal/child"
 	"uwsgo/internal/hooks"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
@@ -65,8 +66,8 @@ type Env struct {
 	MasterPID int          // 0 without a master
 	Ready     func(string) // told once serving, with the app loaded ("" for none)
 	State     *shared.State
-	Control   *os.File // the socket to the master; nil in a single process
-	Role      string   // "" for a worker, else RoleMule or RoleSpooler
+	Control   *child.Conn // the socket to the master; nil in a single process
+	Role      child.Role
 	// Drain is the master's request to stop as part of stopping the whole instance
 	// (nil for a single process, which learns it from its signals).
 	Drain <-chan struct{}
