@@ -121,7 +121,7 @@ func FromEnv() (Spec, string, error) {
 	switch s.Role, s.Arg = Role(role), arg; s.Role {
 	case Worker, Mule, Spooler:
 	default:
-		return s, "", fmt.Errorf("%s=%q: no such role (roles: %q, %q, %q)", EnvRole, role, Worker, Mule, Spooler)
+		return s, "", fmt.Errorf("%s=%q: no such role (roles: \"\" for a worker, %q, %q)", EnvRole, role, string(Mule), string(Spooler))
 	}
 	return s, config, nil
 }
