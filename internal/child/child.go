@@ -29,7 +29,7 @@ import (
 	"sync"
 	"syscall"
 
-	"uwsgo/internal/signals"
+	"uwsgo/internal/uwsgisignal"
 )
 
 // The descriptors a child inherits.
@@ -147,14 +147,14 @@ const (
 
 // Message is one line on the control socket, in either direction.
 type Message struct {
-	Kind   Kind            `json:"t"`
-	PID    int             `json:"pid,omitempty"`
-	App    string          `json:"app,omitempty"`
-	Num    int             `json:"num,omitempty"`
-	Source *signals.Source `json:"source,omitempty"`
-	Arg    string          `json:"arg,omitempty"`
-	Data   []byte          `json:"data,omitempty"`
-	Farm   bool            `json:"farm,omitempty"`
+	Kind   Kind                `json:"t"`
+	PID    int                 `json:"pid,omitempty"`
+	App    string              `json:"app,omitempty"`
+	Num    int                 `json:"num,omitempty"`
+	Source *uwsgisignal.Source `json:"source,omitempty"`
+	Arg    string              `json:"arg,omitempty"`
+	Data   []byte              `json:"data,omitempty"`
+	Farm   bool                `json:"farm,omitempty"`
 }
 
 // Conn is one end of a control socket. Send may be called from any goroutine.

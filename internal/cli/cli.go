@@ -20,8 +20,8 @@ import (
 	"uwsgo/internal/master"
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
-	"uwsgo/internal/scoreboard"
-	"uwsgo/internal/shared"
+	"uwsgo/internal/shm/scoreboard"
+	"uwsgo/internal/shm/shared"
 	"uwsgo/internal/stats"
 	"uwsgo/internal/worker"
 )

@@ -37,10 +37,10 @@ import (
 	"uwsgo/internal/hooks"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
-	"uwsgo/internal/scoreboard"
-	"uwsgo/internal/shared"
-	"uwsgo/internal/signals"
+	"uwsgo/internal/shm/scoreboard"
+	"uwsgo/internal/shm/shared"
 	"uwsgo/internal/stats"
+	"uwsgo/internal/uwsgisignal"
 	"uwsgo/internal/worker"
 )
 
@@ -87,7 +87,7 @@ type Master struct {
 	fds          []uintptr // the sockets, as handed to workers
 	board        *scoreboard.Board
 	shared       *shared.State
-	signals      *signals.Router
+	uwsgiSignals *uwsgisignal.Router
 	nextOne      int // round robin of signals for "worker"
 	aux          []*aux
 	daemons      []*daemon
@@ -168,7 +168,7 @@ func (m *Master) setup() error {
 	if m.shared, err = shared.Create(m.cfg); err != nil {
 		return err
 	}
-	m.signals = signals.New(m.shared.Signals, m.sendSignal, m.log)
+	m.uwsgiSignals = uwsgisignal.New(m.shared.UwsgiSignals, m.sendSignal, m.log)
 	m.planDaemons()
 	if err := m.planCron(); err != nil {
 		return err
@@ -362,12 +362,12 @@ func (m *Master) onMessage(p *proc, msg child.Message) {
 			m.onReady(p, msg)
 		}
 	case child.Raise:
-		if err := m.signals.Raise(msg.Num); err != nil {
+		if err := m.uwsgiSignals.Raise(msg.Num); err != nil {
 			m.log.Printf("master: %s raised: %v", who, err)
 		}
 	case child.AddSource:
 		if msg.Source != nil {
-			if err := m.signals.Add(*msg.Source); err != nil {
+			if err := m.uwsgiSignals.Add(*msg.Source); err != nil {
 				m.log.Printf("master: %s: %v", who, err)
 			}
 		}
@@ -669,7 +669,7 @@ func (m *Master) tick() {
 		}
 	}
 	m.checkTouch()
-	m.signals.Tick(now)
+	m.uwsgiSignals.Tick(now)
 	if f := m.logTouch.Changed(); f != "" {
 		m.reopenLog("--touch-logreopen " + f)
 	}

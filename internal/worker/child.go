@@ -10,8 +10,8 @@ import (
 
 	"uwsgo/internal/child"
 	"uwsgo/internal/options"
-	"uwsgo/internal/scoreboard"
-	"uwsgo/internal/shared"
+	"uwsgo/internal/shm/scoreboard"
+	"uwsgo/internal/shm/shared"
 )
 
 // Child serves as the process a master asked for (see package child for what it is

@@ -12,17 +12,17 @@ import (
 	"syscall"
 	"time"
 
-	"uwsgo/internal/cache"
 	"uwsgo/internal/child"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
-	"uwsgo/internal/scoreboard"
 	"uwsgo/internal/server"
-	"uwsgo/internal/shared"
-	"uwsgo/internal/signals"
+	"uwsgo/internal/shm/cache"
+	"uwsgo/internal/shm/scoreboard"
+	"uwsgo/internal/shm/shared"
 	"uwsgo/internal/spooler"
 	"uwsgo/internal/stats"
+	"uwsgo/internal/uwsgisignal"
 )
 
 // Operations of the uwsgi module that Go carries out, numbered as OP_* in pypy_setup.py.
@@ -74,7 +74,7 @@ const (
 // its master over the control socket, or itself when it is the single process.
 type master interface {
 	Raise(num int) error
-	AddSource(signals.Source) error
+	AddSource(uwsgisignal.Source) error
 	Reload() error
 	Stop() error
 	MuleMsg(target string, data []byte) error
@@ -123,7 +123,7 @@ func newUwsgiAPI(cfg *options.Config, env *Env, logger *log.Logger) *uwsgiAPI {
 		return a
 	}
 	// A single process routes its own signals: every target that names a worker is it.
-	router := signals.New(env.State.Signals, func(num int, target string) int {
+	router := uwsgisignal.New(env.State.UwsgiSignals, func(num int, target string) int {
 		switch target {
 		case "worker", "worker0", "worker1", "workers", "active-workers":
 			go a.arrived(num) // not on the caller's thread: it may be Python's, raising it
@@ -263,13 +263,13 @@ func (a *uwsgiAPI) call(op int, args [][]byte) (int, []byte, error) {
 		if len(args) < 2 {
 			return 0, nil, errBadArgs
 		}
-		return boolean(a.state.Signals.Register(int(num(0)), string(args[1]))), nil, nil
+		return boolean(a.state.UwsgiSignals.Register(int(num(0)), string(args[1]))), nil, nil
 	case opRegistered:
-		return boolean(a.state.Signals.Target(int(num(0))) != ""), nil, nil
+		return boolean(a.state.UwsgiSignals.Target(int(num(0))) != ""), nil, nil
 	case opRaise:
 		return 0, nil, a.master.Raise(int(num(0)))
 	case opAddSource:
-		var s signals.Source
+		var s uwsgisignal.Source
 		if len(args) < 1 || json.Unmarshal(args[0], &s) != nil {
 			return 0, nil, errBadArgs
 		}
@@ -476,7 +476,7 @@ type remoteMaster struct{ ctl *child.Conn }
 func (m *remoteMaster) Raise(num int) error {
 	return m.ctl.Send(child.Message{Kind: child.Raise, Num: num})
 }
-func (m *remoteMaster) AddSource(s signals.Source) error {
+func (m *remoteMaster) AddSource(s uwsgisignal.Source) error {
 	return m.ctl.Send(child.Message{Kind: child.AddSource, Source: &s})
 }
 func (m *remoteMaster) Reload() error { return m.ctl.Send(child.Message{Kind: child.Reload}) }
@@ -489,10 +489,10 @@ func (m *remoteMaster) Spooled(dir string) error {
 func (m *remoteMaster) Stop() error { return m.ctl.Send(child.Message{Kind: child.Stop}) }
 
 // selfMaster is the single process's own router.
-type selfMaster struct{ router *signals.Router }
+type selfMaster struct{ router *uwsgisignal.Router }
 
-func (m *selfMaster) Raise(num int) error              { return m.router.Raise(num) }
-func (m *selfMaster) AddSource(s signals.Source) error { return m.router.Add(s) }
+func (m *selfMaster) Raise(num int) error                  { return m.router.Raise(num) }
+func (m *selfMaster) AddSource(s uwsgisignal.Source) error { return m.router.Add(s) }
 func (m *selfMaster) Reload() error {
 	return errors.New("uwsgi.reload() needs a master (--master): a single process cannot replace itself without dropping requests")
 }

@@ -29,9 +29,9 @@ import (
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
 	"uwsgo/internal/rpc"
-	"uwsgo/internal/scoreboard"
 	"uwsgo/internal/server"
-	"uwsgo/internal/shared"
+	"uwsgo/internal/shm/scoreboard"
+	"uwsgo/internal/shm/shared"
 	"uwsgo/internal/static"
 	"uwsgo/internal/stats"
 	"uwsgo/internal/systemd"
@@ -111,7 +111,7 @@ func stopSignals() chan os.Signal {
 	return stop
 }
 
-func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uwsgiAPI, *appSignals, error) {
+func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uwsgiAPI, *unixSignals, error) {
 	if !cfg.Bool("honour-stdin") {
 		if err := stdinFromDevNull(); err != nil {
 			return nil, nil, nil, fail(1, "replacing stdin with /dev/null: %v", err)
@@ -123,7 +123,7 @@ func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uw
 	}
 	env.reqLog = rl
 	reopenLogOnSignal(cfg, logger, env.MasterPID == 0, rl)
-	appSigs := newAppSignals(logger)
+	appSigs := newUnixSignals(logger)
 	pypy.SetSignalRouter(appSigs.route)
 	pypy.SetRPCClient(rpc.Call)
 	api := newUwsgiAPI(cfg, env, logger)

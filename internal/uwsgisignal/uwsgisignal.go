@@ -1,14 +1,16 @@
-// Package signals is uWSGI's signal framework (not Unix signals): numbered events 0..255
-// that the app registers with a target (register_signal), raises (uwsgi.signal) or has
-// raised by the clock (timers, crons) or the file system (file monitors), and that run a
-// Python handler in the target processes.
+// Package uwsgisignal is uWSGI's signal framework: numbered events 0..255 that the app
+// registers with a target (register_signal), raises (uwsgi.signal) or has raised by the
+// clock (timers, crons) or the file system (file monitors), and that run a Python handler
+// in the target processes. They are not Unix signals, which are os/signal's (and, for
+// the app's own signal.signal(), the worker's unixSignals).
 //
 // The Router lives where all processes can be reached: in the master, or in the single
-// process. Registration itself is in shared memory (shared.SignalTable), so any process
-// can tell whether a signal is registered; raising and the clock sources go through the
-// Router, which hands each signal to the processes its target names (send). Every worker
-// of a lazy-apps instance runs the same add_timer() calls, so sources are deduplicated.
-package signals
+// process. Registration itself is in shared memory (shared.UwsgiSignalTable), so any
+// process can tell whether a signal is registered; raising and the clock sources go
+// through the Router, which hands each signal to the processes its target names (send).
+// Every worker of a lazy-apps instance runs the same add_timer() calls, so sources are
+// deduplicated.
+package uwsgisignal
 
 import (
 	"fmt"
@@ -17,7 +19,7 @@ import (
 	"sync"
 	"time"
 
-	"uwsgo/internal/shared"
+	"uwsgo/internal/shm/shared"
 )
 
 // Source is a clock or file-system source of a signal.
@@ -40,7 +42,7 @@ type source struct {
 
 // Router raises signals and runs their clocks.
 type Router struct {
-	table *shared.SignalTable
+	table *shared.UwsgiSignalTable
 	send  func(num int, target string) int
 	log   *log.Logger
 
@@ -51,7 +53,7 @@ type Router struct {
 
 // New makes a router; send hands a signal to the processes target names and says how
 // many it reached.
-func New(table *shared.SignalTable, send func(num int, target string) int, logger *log.Logger) *Router {
+func New(table *shared.UwsgiSignalTable, send func(num int, target string) int, logger *log.Logger) *Router {
 	return &Router{table: table, send: send, log: logger}
 }
 
