@@ -122,7 +122,7 @@ func (r *Router) Tick(now time.Time) {
 				continue
 			}
 		case "cron":
-			if newMinute && cronMatches(s.Cron, now) {
+			if newMinute && CronMatches(s.Cron, now) {
 				due = append(due, s.Num)
 			}
 		case "filemon":
@@ -144,8 +144,10 @@ func (r *Router) Tick(now time.Time) {
 	}
 }
 
-// cronMatches applies uWSGI's add_cron fields: -1 is any value, -N is every N.
-func cronMatches(c [5]int, t time.Time) bool {
+// CronMatches applies uWSGI's cron fields (add_cron and --cron alike) to t: minute,
+// hour, day of the month, month, day of the week (0 = Sunday); -1 is any value, -N
+// (N > 1) every N.
+func CronMatches(c [5]int, t time.Time) bool {
 	values := [5]int{t.Minute(), t.Hour(), t.Day(), int(t.Month()), int(t.Weekday())}
 	for i, want := range c {
 		switch {

@@ -293,8 +293,8 @@ func TestCronMatches(t *testing.T) {
 		{[5]int{-1, -1, -1, -3, -1}, "2024-03-10 19:00", true},
 		{[5]int{-1, -1, -1, -4, -1}, "2024-03-10 19:00", false},
 	} {
-		if got := cronMatches(c.cron, at(c.at)); got != c.want {
-			t.Errorf("cronMatches(%v, %s) = %v, want %v", c.cron, c.at, got, c.want)
+		if got := CronMatches(c.cron, at(c.at)); got != c.want {
+			t.Errorf("CronMatches(%v, %s) = %v, want %v", c.cron, c.at, got, c.want)
 		}
 	}
 }
