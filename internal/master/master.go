@@ -2,12 +2,13 @@
 // starts the workers, restarts the ones that die, reloads them gracefully, kills the ones
 // stuck past --harakiri, recycles them on their limits, and stops them all on a signal.
 //
-// Go cannot fork a running runtime, so a worker is a new execution of the binary
+// Go cannot fork a running runtime, so a child is a new execution of the binary
 // (--binary-path, by default the running one, or in library mode the launcher run by the
-// same PyPy: see instance.Relaunch) that inherits the sockets, the scoreboard and
-// a control socket (package child is that contract), and gets the master's parsed
-// configuration. Every
-// worker loads PyPy and the app itself, which is uWSGI's --lazy-apps model.
+// same PyPy: see instance.Relaunch) that inherits the scoreboard, the shared state, a
+// control socket and, for a worker, the sockets, and gets the master's parsed
+// configuration: package child is that contract. A child has a role: a worker, a mule or
+// a spooler; all are one type here (proc) started one way (start). Every worker loads
+// PyPy and the app itself, which is uWSGI's --lazy-apps model.
 //
 // All decisions are taken on one goroutine (run), from events: a worker ready or exited,
 // a signal, a FIFO command, the one-second tick. Nothing else touches the process table,
