@@ -15,8 +15,7 @@ import (
 // racing the requests their clients had just sent (49 of 85,725 failed over 3 reloads).
 func TestRelReloadLosesNoKeepAliveRequest(t *testing.T) {
 	t.Parallel()
-	s := Start(t, "--pypy-wsgi-file", testdata("rel_app.py"), "--master", "--processes", "2")
-	l := relStartLoad(s.URL("/post"), 16)
+	s, l := relUnderLoad(t)
 	relReload(t, s, l, 3)
 	l.end(t, "3 reloads under 16 keep-alive clients")
 }
@@ -27,8 +26,8 @@ func TestRelReloadLosesNoKeepAliveRequest(t *testing.T) {
 func TestRelReloadBehindNginxLosesNoRequest(t *testing.T) {
 	t.Parallel()
 	httpAddr, uwsgiAddr := freeAddr(t), freeAddr(t)
-	s := StartWith(t, "--http-socket", httpAddr, "--socket", uwsgiAddr, "--pypy-wsgi-file", testdata("rel_app.py"),
-		"--master", "--processes", "2")
+	s := Run(t, []string{"--http-socket", httpAddr, "--socket", uwsgiAddr, "--pypy-wsgi-file", testdata("rel_app.py"),
+		"--master", "--processes", "2"})
 	n := uwsgiTStartNginx(t, fmt.Sprintf(`
 		location /http/ {
 			proxy_pass http://keep/;

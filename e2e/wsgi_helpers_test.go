@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -30,19 +29,6 @@ var wsgiClient = &http.Client{Timeout: 30 * time.Second}
 func wsgiStart(t *testing.T, args ...string) *Server {
 	t.Helper()
 	return Start(t, append([]string{"--pypy-wsgi-file", testdata("wsgi_app.py")}, args...)...)
-}
-
-// wsgiStartEnv is Start with variables added to the server's environment (Start has no
-// way to set them).
-func wsgiStartEnv(t *testing.T, env []string, args ...string) *Server {
-	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(binary, append([]string{"--http-socket", addr}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	s := Launch(t, cmd)
-	s.Addr = addr
-	s.MustBeReady()
-	return s
 }
 
 // wsgiDo sends one request with net/http and returns the response and its whole body.
