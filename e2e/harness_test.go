@@ -341,6 +341,19 @@ next:
 	return env
 }
 
+// eventually calls cond until it is true (true) or d passes (false): how the tests wait
+// for an event, never a fixed sleep.
+func eventually(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return true
+}
+
 // poll calls f until it is true (true), or the process exits with f still false, or d
 // passes (false).
 func (s *Server) poll(d time.Duration, f func() bool) bool {

@@ -68,7 +68,7 @@ func TestRelReloadRetriesWithoutFreeRecord(t *testing.T) {
 		t.Fatalf("the long request did not start; output:\n%s", s.Log())
 	}
 	s.Cmd.Process.Signal(syscall.SIGHUP)
-	if !wsgiPoll(20*time.Second, func() bool { return strings.Count(s.Log(), "reload done") == 1 }) {
+	if !eventually(20*time.Second, func() bool { return strings.Count(s.Log(), "reload done") == 1 }) {
 		t.Fatalf("the first reload did not finish; output:\n%s", s.Log())
 	}
 	second := pid()
@@ -76,7 +76,7 @@ func TestRelReloadRetriesWithoutFreeRecord(t *testing.T) {
 	if !s.WaitLog("no free scoreboard record", 10*time.Second) {
 		t.Fatalf("the second reload found a free record: the test proves nothing; output:\n%s", s.Log())
 	}
-	if !wsgiPoll(30*time.Second, func() bool { p := pid(); return p != first && p != second }) {
+	if !eventually(30*time.Second, func() bool { p := pid(); return p != first && p != second }) {
 		t.Fatalf("the second reload never replaced the worker; output:\n%s", s.Log())
 	}
 }

@@ -104,7 +104,7 @@ func (l *relLoad) fail(what string) {
 func (l *relLoad) until(t *testing.T, n int64) {
 	t.Helper()
 	want := l.ok.Load() + n
-	if !wsgiPoll(60*time.Second, func() bool { return l.ok.Load() >= want }) {
+	if !eventually(60*time.Second, func() bool { return l.ok.Load() >= want }) {
 		t.Fatalf("the load made no progress: %d ok, %d failed: %s", l.ok.Load(), l.failed.Load(), l.report())
 	}
 }
@@ -133,7 +133,7 @@ func relReload(t *testing.T, s *Server, l *relLoad, n int) {
 	for i := 1; i <= n; i++ {
 		l.until(t, 200)
 		s.Cmd.Process.Signal(syscall.SIGHUP)
-		if !wsgiPoll(60*time.Second, func() bool { return strings.Count(s.Log(), "reload done") >= i }) {
+		if !eventually(60*time.Second, func() bool { return strings.Count(s.Log(), "reload done") >= i }) {
 			t.Fatalf("reload %d did not finish; output:\n%s", i, s.Log())
 		}
 	}

@@ -49,7 +49,7 @@ func TestRelStoppingMasterRefusesNewClients(t *testing.T) {
 		t.Fatalf("the long request did not start; output:\n%s", s.Log())
 	}
 	s.Cmd.Process.Signal(syscall.SIGTERM)
-	if !wsgiPoll(10*time.Second, func() bool { return !dialable(s.Addr) }) {
+	if !eventually(10*time.Second, func() bool { return !dialable(s.Addr) }) {
 		t.Fatalf("new clients were still taken 10 s after SIGTERM; output:\n%s", s.Log())
 	}
 	select {

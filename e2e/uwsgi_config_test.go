@@ -363,14 +363,14 @@ log-maxsize = 4000   ; bytes
 				s.Get(fmt.Sprintf("/request-%d", i))
 				backups, _ = filepath.Glob(logfile + ".*")
 				if i%20 == 19 {
-					wsgiPoll(2*time.Second, func() bool { backups, _ = filepath.Glob(logfile + ".*"); return len(backups) > 0 })
+					eventually(2*time.Second, func() bool { backups, _ = filepath.Glob(logfile + ".*"); return len(backups) > 0 })
 				}
 			}
 			if len(backups) == 0 {
 				t.Fatalf("no rotated log after 400 requests")
 			}
 			// New requests land in the new file, from every process.
-			if !wsgiPoll(10*time.Second, func() bool {
+			if !eventually(10*time.Second, func() bool {
 				s.Get("/after-rotation")
 				b, _ := os.ReadFile(logfile)
 				return strings.Contains(string(b), "GET /after-rotation")
@@ -400,7 +400,7 @@ func TestUWSGIConfigMemoryLimits(t *testing.T) {
 			ini := cfgAppIni(t, dir, "mem.ini", "m", "master = true\nprocesses = 1\n"+tc.option+" = 1   ; MB\n")
 			s := Start(t, ini)
 			re := regexp.MustCompile(tc.line)
-			if !wsgiPoll(20*time.Second, func() bool { return len(re.FindAllString(s.Log(), -1)) >= 2 }) {
+			if !eventually(20*time.Second, func() bool { return len(re.FindAllString(s.Log(), -1)) >= 2 }) {
 				t.Fatalf("no two %q lines within 20 s:\n%s", tc.line, s.Log())
 			}
 			// A limit under what every uwsgo worker maps is warned about (the log shows why).
@@ -425,14 +425,14 @@ attach-daemon = echo $$ >> %ddaemon.pids; exec sleep 600
 		b, _ := os.ReadFile(pids)
 		return strings.Fields(string(b))
 	}
-	if !wsgiPoll(10*time.Second, func() bool { return len(read()) == 1 }) {
+	if !eventually(10*time.Second, func() bool { return len(read()) == 1 }) {
 		t.Fatalf("the daemon did not start:\n%s", s.Log())
 	}
 	first, _ := strconv.Atoi(read()[0])
 	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if !wsgiPoll(10*time.Second, func() bool { return len(read()) == 2 }) {
+	if !eventually(10*time.Second, func() bool { return len(read()) == 2 }) {
 		t.Fatalf("the daemon was not started again after it died:\n%s", s.Log())
 	}
 	second, _ := strconv.Atoi(read()[1])
@@ -440,7 +440,7 @@ attach-daemon = echo $$ >> %ddaemon.pids; exec sleep 600
 		t.Errorf("the log does not say why the daemon was restarted:\n%s", s.Log())
 	}
 	s.Stop()
-	if !wsgiPoll(10*time.Second, func() bool { return syscall.Kill(second, 0) != nil }) {
+	if !eventually(10*time.Second, func() bool { return syscall.Kill(second, 0) != nil }) {
 		t.Errorf("the daemon (pid %d) outlived the instance", second)
 	}
 }
@@ -454,7 +454,7 @@ func TestUWSGIConfigCron(t *testing.T) {
 cron = -1 -1 -1 -1 -1 echo "$MODE ran" >> %dcron.out
 `)
 	s := Start(t, ini)
-	if !wsgiPoll(10*time.Second, func() bool {
+	if !eventually(10*time.Second, func() bool {
 		b, _ := os.ReadFile(filepath.Join(dir, "cron.out"))
 		return string(b) == "c ran\n"
 	}) {
@@ -489,7 +489,7 @@ exec-as-user-atexit = echo atexit >> %dorder
 	s := Start(t, ini)
 	read := func() string { b, _ := os.ReadFile(order); return string(b) }
 	want := "asap\nas-root\nas-user\nmaster-start\npre-app\npost-app\naccepting\n"
-	if !wsgiPoll(10*time.Second, func() bool { return read() == want }) {
+	if !eventually(10*time.Second, func() bool { return read() == want }) {
 		t.Fatalf("hooks ran as %q, want %q\n%s", read(), want, s.Log())
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "run", "app", "started")); err != nil || string(b) != "yes" {
@@ -662,19 +662,19 @@ func TestUWSGIConfigSmartAttachDaemon(t *testing.T) {
 		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 		return n
 	}
-	if !wsgiPoll(10*time.Second, func() bool { return pid() != 0 }) {
+	if !eventually(10*time.Second, func() bool { return pid() != 0 }) {
 		t.Fatalf("the smart daemon did not write its pidfile:\n%s", s.Log())
 	}
 	first := pid()
 	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if !wsgiPoll(15*time.Second, func() bool { return pid() != first && pid() != 0 }) {
+	if !eventually(15*time.Second, func() bool { return pid() != first && pid() != 0 }) {
 		t.Fatalf("the smart daemon was not started again after pid %d died:\n%s", first, s.Log())
 	}
 	second := pid()
 	s.Stop()
-	if !wsgiPoll(10*time.Second, func() bool { return syscall.Kill(second, 0) != nil }) {
+	if !eventually(10*time.Second, func() bool { return syscall.Kill(second, 0) != nil }) {
 		t.Errorf("the smart daemon (pid %d) outlived the instance:\n%s", second, s.Log())
 	}
 }

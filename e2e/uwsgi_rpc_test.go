@@ -225,7 +225,7 @@ func TestUwsgiRPCRaw(t *testing.T) {
 	}
 	// The reply can reach the client before its log line reaches the log: poll.
 	unknown := func() int { return strings.Count(s.Log(), `RPC call of "nosuch": no such function registered`) }
-	if !wsgiPoll(5*time.Second, func() bool { return unknown() >= 2 }) || unknown() != 2 {
+	if !eventually(5*time.Second, func() bool { return unknown() >= 2 }) || unknown() != 2 {
 		t.Errorf("%d log lines for the unknown function, want 2:\n%s", unknown(), s.Log())
 	}
 	// 256 items: malformed, closed without a reply.

@@ -130,23 +130,9 @@ func wsgiToLatin1(b []byte) string {
 	return string(r)
 }
 
-// wsgiPoll calls f until it is true or d passes.
-func wsgiPoll(d time.Duration, f func() bool) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if f() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // wsgiWaitLogFrom waits until the log written after offset contains substr.
 func wsgiWaitLogFrom(s *Server, offset int, substr string, d time.Duration) bool {
-	return wsgiPoll(d, func() bool {
+	return eventually(d, func() bool {
 		l := s.Log()
 		return len(l) > offset && strings.Contains(l[offset:], substr)
 	})

@@ -556,7 +556,7 @@ func TestWSGIInputLargeSpilled(t *testing.T) {
 		}
 		return left
 	}
-	if !wsgiPoll(5*time.Second, func() bool { return len(leftovers()) == 0 }) {
+	if !eventually(5*time.Second, func() bool { return len(leftovers()) == 0 }) {
 		t.Errorf("after the request TMPDIR still holds: %q", leftovers())
 	}
 	wsgiPing(t, s)
