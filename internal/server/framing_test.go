@@ -8,8 +8,10 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,34 +28,27 @@ import (
 // that raised before its headers.
 type goApp map[string]func(s *Server, handle int) int
 
-// served is a running Server with its log.
+// served is a running Server with the file its log goes to.
 type served struct {
 	*Server
-	addr string
-	log  *syncBuffer
+	addr    string
+	logFile string
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+func (sv *served) log() string {
+	b, _ := os.ReadFile(sv.logFile)
+	return string(b)
 }
 
 // serveGo serves app on a loopback port; cfg's zero fields get test values.
 func serveGo(t *testing.T, app goApp, cfg Config) *served {
 	t.Helper()
-	out := &syncBuffer{}
+	logFile := filepath.Join(t.TempDir(), "log")
+	out, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { out.Close() })
 	cfg.Threads = max(cfg.Threads, 2)
 	cfg.MaxHeadBytes = max(cfg.MaxHeadBytes, 8192)
 	cfg.SocketTimeout = max(cfg.SocketTimeout, 10*time.Second)
@@ -85,7 +80,7 @@ func serveGo(t *testing.T, app goApp, cfg Config) *served {
 	}
 	go s.Serve(ln, HTTP)
 	t.Cleanup(s.Close)
-	return &served{Server: s, addr: ln.Addr().String(), log: out}
+	return &served{Server: s, addr: ln.Addr().String(), logFile: logFile}
 }
 
 const textHead = "200 OK\r\nContent-Type\x00text/plain\r\n"
@@ -309,7 +304,6 @@ func TestFramingFailures(t *testing.T) {
 // memory budget spent and no temporary file to spill to) tells the app the client is
 // gone, as every other piece would.
 func TestFramingReleasedHoldReportsFailure(t *testing.T) {
-	t.Setenv("TMPDIR", "/nonexistent/uwsgo-test")
 	got := make(chan int, 1)
 	sv := serveGo(t, goApp{
 		"/big": func(s *Server, h int) int {
@@ -318,6 +312,7 @@ func TestFramingReleasedHoldReportsFailure(t *testing.T) {
 			return pypy.Handled
 		},
 	}, Config{Budgets: Budgets{ResponseMemory: 1}})
+	t.Setenv("TMPDIR", "/nonexistent/uwsgo-test") // the stream's spill file, not the log's
 	sv.exchangeRaw(t, fmt.Sprintf(get, "/big"))
 	if rc := <-got; rc != pypy.SendClientGone {
 		t.Errorf("the final piece's Send answered %d, want SendClientGone (%d)", rc, pypy.SendClientGone)
@@ -357,7 +352,7 @@ func TestFramingPanicInCallFromPython(t *testing.T) {
 	if rc := <-after; rc != pypy.SendClientGone {
 		t.Errorf("a Send after the panic answered %d, want SendClientGone", rc)
 	}
-	if l := sv.log.String(); !strings.Contains(l, "panic answering GET /panic") || !strings.Contains(l, "a bug in the response writer") || !strings.Contains(l, "framing_test.go") {
+	if l := sv.log(); !strings.Contains(l, "panic answering GET /panic") || !strings.Contains(l, "a bug in the response writer") || !strings.Contains(l, "framing_test.go") {
 		t.Errorf("the log does not name the panic and its stack:\n%s", l)
 	}
 	if n := sv.stats.Exceptions.Load(); n != 1 {
@@ -365,5 +360,28 @@ func TestFramingPanicInCallFromPython(t *testing.T) {
 	}
 	if rs := responses(t, sv.exchangeRaw(t, fmt.Sprintf(get, "/next")), "GET"); bodyOf(rs[0]) != "next" {
 		t.Errorf("the server after the panic: %q", bodyOf(rs[0]))
+	}
+}
+
+// A panic that comes back out of a call into the app has crossed Python's frames: the
+// worker logs it and exits rather than go on in a state nobody can trust. The test runs
+// itself again as that worker.
+func TestFramingPanicOutOfAppExits(t *testing.T) {
+	if os.Getenv("UWSGO_TEST_PANIC_WORKER") == "1" {
+		sv := serveGo(t, goApp{"/": func(*Server, int) int { panic("a bug under the app's call") }}, Config{})
+		os.Stderr.WriteString("serving\n")
+		sv.exchangeRaw(t, fmt.Sprintf(get, "/"))
+		// The connection closes as the panic unwinds, a moment before the exit.
+		time.Sleep(10 * time.Second)
+		t.Fatalf("the worker still runs 10 s after the panic; its log:\n%s", sv.log())
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFramingPanicOutOfAppExits$", "-test.v")
+	cmd.Env = append(os.Environ(), "UWSGO_TEST_PANIC_WORKER=1")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "serving") {
+		t.Fatalf("the worker did not exit with an error (%v) after serving:\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "a bug under the app's call") || strings.Contains(string(out), "still runs") {
+		t.Errorf("the worker's exit does not name the panic:\n%s", out)
 	}
 }
