@@ -64,9 +64,9 @@ func uwsgiTNetwork(addr string) string {
 }
 
 // uwsgiTExchange sends data on a new connection to a uwsgi socket, half-closes it, and
-// returns what came back until the server closed, the read error (nil for a clean EOF)
-// and the connection's local address (how the server's log names the peer).
-func uwsgiTExchange(t *testing.T, addr string, data []byte) ([]byte, error, string) {
+// returns what came back until the server closed, the connection's local address (how
+// the server's log names the peer) and the read error (nil for a clean EOF).
+func uwsgiTExchange(t *testing.T, addr string, data []byte) ([]byte, string, error) {
 	t.Helper()
 	c, err := net.Dial(uwsgiTNetwork(addr), addr)
 	if err != nil {
@@ -88,7 +88,7 @@ func uwsgiTExchange(t *testing.T, addr string, data []byte) ([]byte, error, stri
 	if errors.As(err, &ne) && ne.Timeout() {
 		t.Fatalf("%s: no answer and no close within 10 s (sent % x...)", addr, uwsgiTHead(data, 16))
 	}
-	return got, err, c.LocalAddr().String()
+	return got, c.LocalAddr().String(), err
 }
 
 func uwsgiTHead(b []byte, n int) []byte {
