@@ -124,7 +124,7 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
-// Server is a running uwsgo.
+// Server is a process a test started with Run: uwsgo, or a peer (nginx, uWSGI).
 type Server struct {
 	t     *testing.T
 	Addr  string // host:port of its HTTP socket
