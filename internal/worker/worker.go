@@ -202,7 +202,10 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		LogFormat:        logFormat,
 		LogXForwardedFor: cfg.Bool("log-x-forwarded-for"),
 		WorkerID:         env.ID,
+
+		App: server.App{Handle: pypy.Handle, RPC: pypy.RPC},
 	})
+	pypy.SetSink(s)
 	go appSigs.deliver(s.InPython)
 	api.server = s
 	go api.run(s.InPython)
