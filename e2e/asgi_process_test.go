@@ -80,7 +80,8 @@ func TestASGINoLifespan(t *testing.T) {
 // naming the app's message.
 func TestASGIStartupFailed(t *testing.T) {
 	t.Parallel()
-	code, out := RunToExit(t, 30*time.Second, []string{"ASGI_FAIL_STARTUP=1"}, "--http-socket", freeAddr(t), "--pypy-asgi-file", testdata("asgi_app.py"))
+	code, out := Run(t, []string{"--http-socket", freeAddr(t), "--pypy-asgi-file", testdata("asgi_app.py")},
+		NoWait(), Env("ASGI_FAIL_STARTUP=1")).ExitWithin(30 * time.Second)
 	if code != 1 || !strings.Contains(out, "lifespan startup failed: the database is not there") {
 		t.Errorf("exit status %d, output:\n%s", code, out)
 	}
@@ -97,7 +98,7 @@ func TestASGILoadErrors(t *testing.T) {
 		{[]string{"--pypy-asgi-file", testdata("asgi_app.py"), "--callable", "nothere"}, "has no ASGI app named 'nothere'"},
 		{[]string{"--pypy-asgi-file", testdata("asgi_app.py"), "--pypy-wsgi-file", testdata("app.py")}, "an ASGI app (--pypy-asgi, --pypy-asgi-file) is served alone"},
 	} {
-		code, out := RunToExit(t, 30*time.Second, nil, append([]string{"--http-socket", freeAddr(t), "--need-app"}, tc.args...)...)
+		code, out := Run(t, append([]string{"--http-socket", freeAddr(t), "--need-app"}, tc.args...), NoWait()).ExitWithin(30 * time.Second)
 		if code == 0 || !strings.Contains(out, tc.want) {
 			t.Errorf("%v: exit status %d, want an error saying %q; output:\n%s", tc.args, code, tc.want, out)
 		}

@@ -42,12 +42,8 @@ func asgiRecord(t *testing.T, rec string) string {
 // asgiWaitRecord polls the record for substr (10 s at most).
 func asgiWaitRecord(t *testing.T, rec, substr string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if strings.Contains(asgiRecord(t, rec), substr) {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+	if eventually(10*time.Second, func() bool { return strings.Contains(asgiRecord(t, rec), substr) }) {
+		return
 	}
 	t.Fatalf("the app never recorded %q; its record:\n%s", substr, asgiRecord(t, rec))
 }

@@ -9,7 +9,7 @@ import (
 
 	"uwsgo/internal/proto"
 	"uwsgo/internal/pypy"
-	"uwsgo/internal/scoreboard"
+	"uwsgo/internal/shm/scoreboard"
 )
 
 // ASGI apps: one asyncio event loop per worker, driven from Go.
@@ -84,8 +84,7 @@ func newASGILoop(s *Server) *asgiLoop {
 	l.core.Started.Store(0)
 	l.timer = time.AfterFunc(time.Hour, l.fire)
 	l.timer.Stop()
-	pypy.SetASGISink(l)
-	if fd := pypy.ASGILoopFD(); fd >= 0 {
+	if fd := s.cfg.App.LoopFD; fd >= 0 {
 		go l.watch(fd)
 	}
 	return l
@@ -95,7 +94,7 @@ func newASGILoop(s *Server) *asgiLoop {
 func (l *asgiLoop) drive(op pypy.ASGIOp, handle int, a, b []byte, flags int) int {
 	l.mu.Lock()
 	l.core.Started.Store(scoreboard.Now())
-	rc, next := pypy.ASGI(op, handle, a, b, flags)
+	rc, next := l.s.cfg.App.ASGI(op, handle, a, b, flags)
 	l.core.Started.Store(0)
 	if next >= 0 {
 		l.schedule(next)
@@ -190,8 +189,8 @@ func (l *asgiLoop) lookup(handle int) *asgiReq {
 }
 
 // ASGIEvent implements pypy.ASGISink: the loop's news about a request.
-func (l *asgiLoop) ASGIEvent(what, handle int, arg int64, data []byte) int64 {
-	r := l.lookup(handle)
+func (s *Server) ASGIEvent(what, handle int, arg int64, data []byte) int64 {
+	r := s.asgi.lookup(handle)
 	if r == nil {
 		return -1
 	}

@@ -13,7 +13,15 @@
 //
 // Calling Python on the request's own goroutine, rather than handing requests to a pool of
 // dedicated Python threads, is measured: a hand-off costs ~2.7 context switches per request
-// and halves throughput (../shared/DESIGN.md, "The hand-off is the hot spot").
+// and halves throughput (ARCHITECTURE.md, "The hand-off is the hot spot").
+//
+// The app is reached through Config.App and answers through the Server's Send, SendFile
+// and RPCReply (internal/pypy's Sink): the worker plugs PyPy in; the unit tests plug a Go
+// app in, so that the response framing is tested without an interpreter.
+//
+// A Go panic (panic.go) is contained where one request or connection is all it touched:
+// in a call from Python, and in a connection's goroutine outside Python. Anywhere else it
+// takes the worker down, loudly, and the master starts another.
 package server
 
 import (
@@ -29,7 +37,7 @@ import (
 
 	"uwsgo/internal/accesslog"
 	"uwsgo/internal/pypy"
-	"uwsgo/internal/scoreboard"
+	"uwsgo/internal/shm/scoreboard"
 	"uwsgo/internal/static"
 )
 
@@ -63,7 +71,7 @@ type Config struct {
 	LogXForwardedFor bool
 	WorkerID         int
 
-	ASGI bool // the app is an ASGI app: requests go to its event loop (asgi.go)
+	App App // where requests run (app.go)
 }
 
 // Server serves requests to the app loaded in this process's PyPy.
@@ -100,7 +108,8 @@ type Server struct {
 	asgi *asgiLoop // nil for a WSGI app
 }
 
-// New makes a server and makes it the receiver of Python's responses.
+// New makes a server. The app's answers must reach its Send, SendFile and RPCReply
+// (pypy.SetSink) before it serves.
 func New(cfg Config) *Server {
 	s := &Server{
 		cfg:      cfg,
@@ -134,8 +143,7 @@ func New(cfg Config) *Server {
 	for i := 0; i < cfg.Threads; i++ {
 		s.slots <- i
 	}
-	pypy.SetSink(s)
-	if cfg.ASGI {
+	if cfg.App.ASGI != nil {
 		s.asgi = newASGILoop(s)
 	}
 	return s
@@ -405,7 +413,7 @@ func (s *Server) run(x *exchange) int {
 	slot, handle := s.enter(x)
 	core := s.cfg.Board.Core(s.cfg.Record, slot)
 	core.Begin(x.req.Method, x.req.Target)
-	rc := pypy.Handle(handle, x.vars, x.body, x.bodyFD())
+	rc := s.cfg.App.Handle(handle, x.vars, x.body, x.bodyFD())
 	micros := core.End()
 	s.leave(slot)
 	s.stats.Requests.Add(1)
@@ -417,12 +425,13 @@ func (s *Server) run(x *exchange) int {
 }
 
 // Send implements pypy.Sink.
-func (s *Server) Send(handle int, head, body []byte, final bool) int {
+func (s *Server) Send(handle int, head, body []byte, final bool) (rc int) {
 	x, err := s.exchangeOf(handle)
 	if err != nil {
 		return pypy.SendClientGone
 	}
-	rc := x.send(head, body, final)
+	defer x.containPanic(&rc)
+	rc = x.send(head, body, final)
 	if final && handle&asgiBit != 0 {
 		s.asgi.sent(handle)
 	}
@@ -430,12 +439,13 @@ func (s *Server) Send(handle int, head, body []byte, final bool) int {
 }
 
 // SendFile implements pypy.Sink.
-func (s *Server) SendFile(handle int, head []byte, fd int, offset, length int64) int {
+func (s *Server) SendFile(handle int, head []byte, fd int, offset, length int64) (rc int) {
 	x, err := s.exchangeOf(handle)
 	if err != nil {
 		return pypy.SendClientGone
 	}
-	rc := x.sendFile(head, fd, offset, length)
+	defer x.containPanic(&rc)
+	rc = x.sendFile(head, fd, offset, length)
 	if rc == pypy.SendOK && handle&asgiBit != 0 {
 		s.asgi.sent(handle)
 	}

@@ -46,6 +46,15 @@ func startASGI() error {
 	return nil
 }
 
+// appOf is what the server runs requests in: the ASGI app's loop when one loaded.
+func appOf() server.App {
+	app := server.App{Handle: pypy.Handle, RPC: pypy.RPC, LoopFD: pypy.ASGILoopFD()}
+	if app.LoopFD >= 0 {
+		app.ASGI = pypy.ASGI
+	}
+	return app
+}
+
 // stopASGI runs the app's lifespan shutdown, holding the loop.
 func stopASGI(s *server.Server, logger *log.Logger) {
 	if pypy.ASGILoopFD() < 0 {
