@@ -30,21 +30,15 @@ api = setup["api"]  # noqa: F821 (set by the setup module)
 ffi = setup["ffi"]  # noqa: F821
 _log = setup["_log"]  # noqa: F821
 
-# Steps (pypy.Step in Go, internal/pypy/asgi.go).
+# The contract's numbers (internal/pypy/asgi.go; STEP_ASGI_*, ASGI_*): what Go asks of
+# the loop, the flags of an op, what the loop tells Go, and a request's outcomes.
 STEP_ASGI_MODULE, STEP_ASGI_FILE, STEP_ASGI_STARTUP, STEP_ASGI_SHUTDOWN = 12, 13, 14, 15
-# What Go asks of the loop (pypy.ASGI* ops).
-OP_HTTP, OP_BODY, OP_DISCONNECT, OP_RUN, OP_WEBSOCKET, OP_WS_MESSAGE, OP_WS_CLOSED = range(1, 8)
-# Flags of an op.
-F_MORE = 1  # more body follows (OP_HTTP, OP_BODY)
-F_POLL = 2  # the selector's descriptor is readable: poll it (OP_RUN)
-F_BINARY = 4  # a binary WebSocket message (OP_WS_MESSAGE)
-F_VARS = 8  # OP_HTTP: a CGI vars block (the uwsgi protocol's), not a scope block
-# What the loop tells Go (asgi_event's what: pypy.ASGIEvent*).
-EV_LOOP, EV_DONE, EV_WANT, EV_WS_ACCEPT, EV_WS_SEND, EV_WS_CLOSE = range(1, 7)
-# Outcomes of a request (pypy.Handled ...); PENDING: its task has not ended yet.
-HANDLED, FAILED_BEFORE_HEADERS, FAILED_AFTER_HEADERS = 0, 1, 2
-PENDING = -1
-SEND_CLIENT_GONE, SEND_BAD_STATUS = -1, -2
+ASGI_HTTP, ASGI_BODY, ASGI_DISCONNECT, ASGI_RUN, ASGI_WEBSOCKET, ASGI_WS_MESSAGE, ASGI_WS_CLOSED = range(1, 8)
+ASGI_MORE, ASGI_POLL, ASGI_BINARY, ASGI_VARS = 1, 2, 4, 8
+ASGI_EVENT_LOOP, ASGI_EVENT_DONE, ASGI_EVENT_WANT, ASGI_EVENT_WS_ACCEPT, ASGI_EVENT_WS_SEND, ASGI_EVENT_WS_CLOSE = range(1, 7)
+ASGI_PENDING = -1
+HANDLED, FAILED_BEFORE_HEADERS, FAILED_AFTER_HEADERS = setup["HANDLED"], setup["FAILED_BEFORE_HEADERS"], setup["FAILED_AFTER_HEADERS"]  # noqa: F821
+SEND_CLIENT_GONE = setup["SEND_CLIENT_GONE"]  # noqa: F821
 SEND_FILE_NOT_REGULAR = 1
 
 # A request body's bytes queued for the app beyond this pause Go's reading of it until
@@ -61,8 +55,8 @@ _app = None
 _loop = None
 _state = {}  # lifespan's state, copied into every scope
 _open = {}  # handle -> the request or WebSocket its task serves
-_driving = 0  # the handle of the request the current OP_HTTP starts
-_driving_rc = PENDING
+_driving = 0  # the handle of the request the current ASGI_HTTP starts
+_driving_rc = ASGI_PENDING
 _hooked = set()  # threads whose async generator hooks are the loop's
 _running = getattr(_events, "_running_loop", None)
 if _running is not None and getattr(_events._set_running_loop, "__module__", "") == "asyncio.events":
@@ -200,7 +194,7 @@ def _set_app(found, threads):
     uwsgi.applications = {"": found[0]}
     uwsgi.applist = (what,)
     setup["_report"](setup["REPORT_APP"], "%s (ASGI)" % what)  # noqa: F821
-    _event(EV_LOOP, _loop._selector.fileno())
+    _event(ASGI_EVENT_LOOP, _loop._selector.fileno())
 
 
 def _load(text, how):
@@ -436,7 +430,7 @@ class _HTTP(object):
                 self.ended = not self.more
                 if self.paused:
                     self.paused = False
-                    _event(EV_WANT, self.h)
+                    _event(ASGI_EVENT_WANT, self.h)
                 return {"type": "http.request", "body": data, "more_body": self.more}
             if self.complete:
                 return {"type": "http.disconnect"}
@@ -528,7 +522,7 @@ def _finish(h, rc):
     if h == _driving:
         _driving_rc = rc
     else:
-        _event(EV_DONE, h, rc)
+        _event(ASGI_EVENT_DONE, h, rc)
 
 
 # ---------------------------------------------------------------- WebSocket
@@ -586,7 +580,7 @@ class _WebSocket(object):
                 payload, binary = data, 1
             else:
                 raise ValueError("websocket.send needs 'text' or 'bytes'")
-            if _event(EV_WS_SEND, self.h, binary, payload) < 0:
+            if _event(ASGI_EVENT_WS_SEND, self.h, binary, payload) < 0:
                 self.closed(1006)
         elif kind == "websocket.accept":
             self._answering()
@@ -595,7 +589,7 @@ class _WebSocket(object):
             if sub:
                 headers.append((b"sec-websocket-protocol", sub.encode("latin-1")))
             self.state = self.OPEN
-            if _event(EV_WS_ACCEPT, self.h, 0, _head(101, headers)) < 0:
+            if _event(ASGI_EVENT_WS_ACCEPT, self.h, 0, _head(101, headers)) < 0:
                 self.closed(1006)
         elif kind == "websocket.close":
             if self.state == self.CONNECTING and self.denied is None:
@@ -608,7 +602,7 @@ class _WebSocket(object):
                 reason = (message.get("reason") or "").encode("utf-8")
                 self.state = self.CLOSED
                 self.code = code
-                _event(EV_WS_CLOSE, self.h, code, reason)
+                _event(ASGI_EVENT_WS_CLOSE, self.h, code, reason)
         elif kind == "websocket.http.response.start":
             self._answering()
             self.denied = _head(message["status"], message.get("headers", ()))
@@ -660,18 +654,18 @@ def _entry(op, h, a_p, a_n, b_p, b_n, flags, next_p):
         _hooked.add(tid)
     rc = 0
     try:
-        if op == OP_HTTP:
-            _driving, _driving_rc = h, PENDING
+        if op == ASGI_HTTP:
+            _driving, _driving_rc = h, ASGI_PENDING
             body = ffi.unpack(b_p, b_n) if b_n > 0 else b""
             data = ffi.unpack(a_p, a_n)
-            scope = _scope_of_vars(data) if flags & F_VARS else _scope(data, "http")
-            r = _open[h] = _HTTP(h, scope, body, flags & F_MORE != 0)
+            scope = _scope_of_vars(data) if flags & ASGI_VARS else _scope(data, "http")
+            r = _open[h] = _HTTP(h, scope, body, flags & ASGI_MORE != 0)
             loop.create_task(_serve_http(r))
-        elif op == OP_BODY:
+        elif op == ASGI_BODY:
             r = _open.get(h)
             if r is not None:
-                rc = r.feed(ffi.unpack(a_p, a_n) if a_n > 0 else b"", flags & F_MORE != 0)
-        elif op == OP_DISCONNECT:
+                rc = r.feed(ffi.unpack(a_p, a_n) if a_n > 0 else b"", flags & ASGI_MORE != 0)
+        elif op == ASGI_DISCONNECT:
             r = _open.get(h)
             if r is not None:
                 if type(r) is _HTTP:
@@ -679,25 +673,25 @@ def _entry(op, h, a_p, a_n, b_p, b_n, flags, next_p):
                     r.wake()
                 else:
                     r.closed(1006)
-        elif op == OP_WEBSOCKET:
-            _driving, _driving_rc = h, PENDING
+        elif op == ASGI_WEBSOCKET:
+            _driving, _driving_rc = h, ASGI_PENDING
             w = _open[h] = _WebSocket(h, _scope(ffi.unpack(a_p, a_n), "websocket"))
             w.scope["subprotocols"] = [p.strip() for p in ffi.unpack(b_p, b_n).decode("latin-1").split(",") if p.strip()] if b_n > 0 else []
             loop.create_task(_serve_ws(w))
-        elif op == OP_WS_MESSAGE:
+        elif op == ASGI_WS_MESSAGE:
             w = _open.get(h)
             if w is not None:
                 data = ffi.unpack(a_p, a_n) if a_n > 0 else b""
-                if flags & F_BINARY:
+                if flags & ASGI_BINARY:
                     w.put({"type": "websocket.receive", "bytes": data})
                 else:
                     w.put({"type": "websocket.receive", "text": data.decode("utf-8")})
-        elif op == OP_WS_CLOSED:
+        elif op == ASGI_WS_CLOSED:
             w = _open.get(h)
             if w is not None:
                 w.closed(flags)
-        loop.pass_ready(flags & F_POLL and op == OP_RUN)
-        if op == OP_HTTP or op == OP_WEBSOCKET:
+        loop.pass_ready(flags & ASGI_POLL and op == ASGI_RUN)
+        if op == ASGI_HTTP or op == ASGI_WEBSOCKET:
             rc = _driving_rc
     except BaseException:
         _log("uwsgo's ASGI loop failed:\n%s" % traceback.format_exc())
