@@ -315,14 +315,15 @@ func TestASGIPathsend(t *testing.T) {
 	}
 }
 
-// A sync function in the loop's executor (--threads 2) does not stall the loop: a request
-// arriving meanwhile is answered first.
+// A sync function in the loop's executor (--threads 2) does not stall the loop: while it
+// blocks its thread, another request is answered; then it ends and answers too.
 func TestASGIExecutor(t *testing.T) {
 	t.Parallel()
-	s, _ := asgiStart(t, "--threads", "2")
+	s, rec := asgiStart(t, "--threads", "2")
+	gate := filepath.Join(t.TempDir(), "gate")
 	done := make(chan string, 1)
 	go func() {
-		resp, err := http.Get(s.URL("/blocking"))
+		resp, err := http.Get(s.URL("/blocking?" + gate))
 		if err != nil {
 			done <- err.Error()
 			return
@@ -331,20 +332,16 @@ func TestASGIExecutor(t *testing.T) {
 		resp.Body.Close()
 		done <- string(b)
 	}()
-	for !strings.Contains(s.Log(), "GET /blocking") {
-		if _, body := s.Get("/"); body != "Hello, ASGI!" {
-			t.Fatalf("GET / while /blocking runs: %q", body)
-		}
-		select {
-		case name := <-done:
-			if !strings.HasPrefix(name, "asgi") {
-				t.Errorf("the sync function ran on thread %q, want the loop's executor (asgi_N)", name)
-			}
-			return
-		case <-time.After(10 * time.Millisecond):
-		}
+	asgiWaitRecord(t, rec, "in executor")
+	if _, body := s.Get("/"); body != "Hello, ASGI!" {
+		t.Fatalf("GET / while /blocking waits in the executor: %q", body)
 	}
-	t.Errorf("/blocking was logged before it answered")
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if name := <-done; !strings.HasPrefix(name, "asgi") {
+		t.Errorf("the sync function ran on thread %q, want the loop's executor (asgi_N)", name)
+	}
 }
 
 // The context switches a request costs, all threads of the worker counted, with one

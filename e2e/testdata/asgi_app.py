@@ -153,14 +153,20 @@ async def pathsend(scope, receive, send):
 
 
 async def blocking(scope, receive, send):
-    """Sync work in the loop's executor (--threads)."""
+    """Sync work in the loop's executor (--threads): it blocks its thread until the file
+    named in the query exists."""
     import threading
     import time
 
     await receive()
+    gate = scope["query_string"].decode()
 
     def work():
-        time.sleep(0.3)
+        record("in executor")
+        for _ in range(1000):
+            if os.path.exists(gate):
+                break
+            time.sleep(0.01)
         return threading.current_thread().name
 
     name = await asyncio.get_running_loop().run_in_executor(None, work)
