@@ -19,7 +19,7 @@ import (
 	"time"
 )
 
-// ASGI: the rows of issue 18. The ASGI apps (apps/asgi_*.py) run on uwsgo and on the
+// ASGI: the rows of issue 18. The ASGI apps (apps/asgi_app.py, raw; apps/asgi_quart.py) run on uwsgo and on the
 // ASGI servers users would otherwise pick: uvicorn and hypercorn on the same PyPy 3.9
 // (pure-Python h11 and asyncio there: uvloop and httptools do not exist for PyPy), and
 // uvicorn with uvloop and httptools on CPython, the usual fast setup. wrk measures them
@@ -27,9 +27,9 @@ import (
 // (`bench -ws-echo`), which counts round trips.
 
 var asgiBenchApps = []app{
-	{Name: "asgi-hello", File: "asgi_hello.py", Path: "/", Type: textPlain, Label: "ASGI: hello world (a raw ASGI app)", ASGI: true, Scale: true},
+	{Name: "asgi-hello", File: "asgi_app.py", Path: "/", Type: textPlain, Label: "ASGI: hello world (a raw ASGI app)", ASGI: true, Scale: true},
 	{Name: "asgi-json", File: "asgi_quart.py", Path: "/json", Type: appJSON, Label: "ASGI: Quart, jsonify of 20 entries", ASGI: true, Expected: "asgi-json"},
-	{Name: "asgi-sleep", File: "asgi_sleep.py", Path: "/", Type: textPlain, Label: "ASGI: awaits asyncio.sleep(0.010), 256 connections", ASGI: true, Connections: 256},
+	{Name: "asgi-sleep", File: "asgi_app.py", Path: "/sleep", Type: textPlain, Label: "ASGI: awaits asyncio.sleep(0.010), 256 connections", ASGI: true, Connections: 256},
 }
 
 var asgiServers = []server{
@@ -137,9 +137,9 @@ func (h *harness) wsServers() []string {
 }
 
 // runWSEcho measures WebSocket round trips per second on every ASGI server: each is
-// started with apps/asgi_ws.py, warmed up, then driven by `bench -ws-echo` for -duration.
+// started with apps/asgi_app.py, warmed up, then driven by `bench -ws-echo` for -duration.
 func (h *harness) runWSEcho(ctx context.Context) error {
-	a := app{Name: "asgi-ws", File: "asgi_ws.py", Path: "/", ASGI: true}
+	a := app{Name: "asgi-ws", File: "asgi_app.py", Path: "/", ASGI: true}
 	for _, sn := range h.wsServers() {
 		srv := serverByName(sn)
 		r := WSResult{Server: sn, Clients: wsEchoClients}
@@ -233,7 +233,7 @@ func (h *harness) wsSection(p func(string, ...any)) {
 	if len(h.res.WSEcho) == 0 {
 		return
 	}
-	p("## WebSocket echo (ASGI)\n\n%d clients on one connection each send a 32-byte text message and wait for its echo, over and over, for %v (`bench -ws-echo`); 1 worker, `apps/asgi_ws.py`.\n\n", wsEchoClients, h.cfg.Duration)
+	p("## WebSocket echo (ASGI)\n\n%d clients on one connection each send a 32-byte text message and wait for its echo, over and over, for %v (`bench -ws-echo`); 1 worker, `apps/asgi_app.py`.\n\n", wsEchoClients, h.cfg.Duration)
 	p("| server | round trips/s | server CPU per round trip |\n|---|--:|--:|\n")
 	for _, r := range h.res.WSEcho {
 		if r.Err != "" {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -466,14 +467,8 @@ func (c *conn) readForASGI(r *asgiReq, bodyLeft bool, done chan struct{}) {
 // streamBody reads the rest of the body into the app; false: the client went away or
 // the request is over.
 func (c *conn) streamBody(r *asgiReq) bool {
-	l, req := c.s.asgi, &r.x.req
-	var src io.Reader
-	if req.Chunked {
-		c.cr.Reset(c.br, proto.Limits{MaxHeadBytes: c.s.cfg.MaxHeadBytes})
-		src = &c.cr
-	} else {
-		src = io.LimitReader(c.br, req.ContentLength)
-	}
+	l := c.s.asgi
+	src := c.bodyReader(&r.x.req)
 	limit := c.s.cfg.LimitPost
 	buf := make([]byte, asgiPiece)
 	var total int64
@@ -524,50 +519,25 @@ func isWebSocketUpgrade(req *proto.Request) bool {
 	upgrade, key := false, false
 	for _, h := range req.Headers {
 		switch {
-		case equalFold(h.Name, "upgrade"):
-			upgrade = upgrade || equalFold(trimSpace(h.Value), "websocket")
-		case equalFold(h.Name, "sec-websocket-key"):
+		case bytes.EqualFold(h.Name, []byte("upgrade")):
+			upgrade = upgrade || bytes.EqualFold(bytes.TrimSpace(h.Value), []byte("websocket"))
+		case bytes.EqualFold(h.Name, []byte("sec-websocket-key")):
 			key = len(h.Value) > 0
 		}
 	}
 	return upgrade && key
 }
 
-// joinedHeader is every value of the header name (lower case), joined with ", ".
+// joinedHeader is every value of the header name, joined with ", ".
 func joinedHeader(req *proto.Request, name string) []byte {
 	var b []byte
 	for _, h := range req.Headers {
-		if equalFold(h.Name, name) {
+		if bytes.EqualFold(h.Name, []byte(name)) {
 			if b != nil {
 				b = append(b, ", "...)
 			}
 			b = append(b, h.Value...)
 		}
-	}
-	return b
-}
-
-func equalFold(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
 	}
 	return b
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/binary"
@@ -38,10 +39,10 @@ func (r *asgiReq) accept(head []byte) int64 {
 		return -1
 	}
 	// The app's status line is replaced: what follows is the protocol's, not the app's.
-	if i := indexCRLF(line); i >= 0 {
+	if i := bytes.Index(line, crlf); i >= 0 {
 		line = line[i+2:]
 	}
-	key := trimSpace(joinedHeader(&x.req, "sec-websocket-key"))
+	key := bytes.TrimSpace(joinedHeader(&x.req, "sec-websocket-key"))
 	sum := sha1.Sum(append(key, wsGUID...))
 	out := append([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "), base64.StdEncoding.EncodeToString(sum[:])...)
 	out = append(out, "\r\n"...)
@@ -56,15 +57,6 @@ func (r *asgiReq) accept(head []byte) int64 {
 	r.ws.Store(ws)
 	signal(r.wake)
 	return 0
-}
-
-func indexCRLF(b []byte) int {
-	for i := 0; i+1 < len(b); i++ {
-		if b[i] == '\r' && b[i+1] == '\n' {
-			return i
-		}
-	}
-	return -1
 }
 
 // wsSend queues one message from the app.

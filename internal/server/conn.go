@@ -308,13 +308,7 @@ func (c *conn) readBody(x *exchange) error {
 			return io.ErrUnexpectedEOF
 		}
 	}
-	var r io.Reader
-	if req.Chunked {
-		c.cr.Reset(c.br, proto.Limits{MaxHeadBytes: c.s.cfg.MaxHeadBytes})
-		r = &c.cr
-	} else {
-		r = io.LimitReader(c.br, req.ContentLength)
-	}
+	r := c.bodyReader(req)
 	if limit > 0 {
 		r = io.LimitReader(r, limit+1)
 	}
@@ -366,6 +360,16 @@ func (c *conn) readBody(x *exchange) error {
 	}
 	x.bodyLen = n
 	return nil
+}
+
+// bodyReader reads req's body from the connection: decoded when it is chunked, up to its
+// Content-Length otherwise.
+func (c *conn) bodyReader(req *proto.Request) io.Reader {
+	if req.Chunked {
+		c.cr.Reset(c.br, proto.Limits{MaxHeadBytes: c.s.cfg.MaxHeadBytes})
+		return &c.cr
+	}
+	return io.LimitReader(c.br, req.ContentLength)
 }
 
 // readInto reads r into *buf until EOF or max bytes.
