@@ -494,3 +494,36 @@ func TestASGIHealthPath(t *testing.T) {
 		t.Errorf("GET /healthz: %d %q", resp.StatusCode, body)
 	}
 }
+
+// A client that does not read makes the app's send() wait (back-pressure) once about a
+// MiB waits for it beyond what the kernel's buffers hold: the handler is held, not the
+// loop, which goes on serving; once the client reads, everything arrives.
+func TestASGIBackPressure(t *testing.T) {
+	t.Parallel()
+	s, rec := asgiStart(t)
+	c := httpDial(t, "tcp", s.Addr)
+	c.send("GET /flood?64 HTTP/1.1\r\nHost: x\r\n\r\n")
+	asgiWaitRecord(t, rec, "send waited after ")
+	var after int
+	for _, l := range strings.Split(asgiRecord(t, rec), "\n") {
+		if v, ok := strings.CutPrefix(l, "send waited after "); ok {
+			after, _ = strconv.Atoi(strings.Fields(v)[0])
+		}
+	}
+	t.Logf("the app's send() first waited after %d bytes of 64 MiB", after)
+	if after > 24<<20 {
+		t.Errorf("the app sent %d bytes to a client that reads nothing before it had to wait", after)
+	}
+	if strings.Contains(asgiRecord(t, rec), "flood done") {
+		t.Fatalf("the app finished sending 64 MiB to a client that read nothing")
+	}
+	if _, body := s.Get("/"); body != "Hello, ASGI!" {
+		t.Errorf("another request while the flood waits: %q", body)
+	}
+	c.nc.SetDeadline(time.Now().Add(30 * time.Second))
+	resp, body := c.response("GET")
+	if resp.StatusCode != 200 || len(body) != 64<<20 {
+		t.Errorf("the flood: status %d, %d bytes, want 64 MiB", resp.StatusCode, len(body))
+	}
+	asgiWaitRecord(t, rec, "flood done")
+}

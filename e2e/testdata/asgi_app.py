@@ -119,6 +119,28 @@ async def stream_forever(scope, receive, send):
     await task
 
 
+async def flood(scope, receive, send):
+    """Sends the number of MiB in the query, 64 KiB at a time, and records the first send
+    that suspended the handler (the server's back-pressure) with how much had gone by
+    then: a callback scheduled just before it has run when the send returns only if the
+    loop turned meanwhile."""
+    await receive()
+    loop = asyncio.get_running_loop()
+    total = int(scope["query_string"]) << 20
+    chunk = b"x" * 65536
+    sent, waited = 0, False
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(total).encode())]})
+    while sent < total:
+        turned = loop.create_future()
+        loop.call_soon(turned.set_result, None)
+        await send({"type": "http.response.body", "body": chunk, "more_body": sent + len(chunk) < total})
+        sent += len(chunk)
+        if turned.done() and not waited:
+            waited = True
+            record("send waited after %d" % sent)
+    record("flood done")
+
+
 async def trailers(scope, receive, send):
     await receive()
     await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": True})
@@ -234,6 +256,7 @@ routes = {
     "/stream": stream,
     "/stream-forever": stream_forever,
     "/trailers": trailers,
+    "/flood": flood,
     "/raise": raises,
     "/no-response": no_response,
     "/raise-midway": raises_midway,

@@ -53,6 +53,7 @@ const (
 	ASGIWebSocket  ASGIOp = 5 // start a WebSocket session: a = its scope block, b = Sec-WebSocket-Protocol
 	ASGIWSMessage  ASGIOp = 6 // a message from the client: a = its payload; ASGIBinary for binary
 	ASGIWSClosed   ASGIOp = 7 // the client closed the session; flags = its close code
+	ASGIDrained    ASGIOp = 8 // what the request's client had to read is down: send on
 )
 
 // Flags of an ASGIOp (F_* in asgi.py).
@@ -72,6 +73,10 @@ const (
 	ASGIEventWSSend   = 5 // send a message; arg 1: binary
 	ASGIEventWSClose  = 6 // close the WebSocket; arg: the code, data: the reason
 )
+
+// ASGISendWait is Send's answer (and ASGIEventWSSend's) to an app whose client has too
+// much still to read: the send waits for ASGIDrained.
+const ASGISendWait = 2
 
 // Results of ASGI besides a request's outcome.
 const (

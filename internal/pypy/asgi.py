@@ -33,10 +33,11 @@ _log = setup["_log"]  # noqa: F821
 # The contract's numbers (internal/pypy/asgi.go; STEP_ASGI_*, ASGI_*): what Go asks of
 # the loop, the flags of an op, what the loop tells Go, and a request's outcomes.
 STEP_ASGI_MODULE, STEP_ASGI_FILE, STEP_ASGI_STARTUP, STEP_ASGI_SHUTDOWN = 12, 13, 14, 15
-ASGI_HTTP, ASGI_BODY, ASGI_DISCONNECT, ASGI_RUN, ASGI_WEBSOCKET, ASGI_WS_MESSAGE, ASGI_WS_CLOSED = range(1, 8)
+ASGI_HTTP, ASGI_BODY, ASGI_DISCONNECT, ASGI_RUN, ASGI_WEBSOCKET, ASGI_WS_MESSAGE, ASGI_WS_CLOSED, ASGI_DRAINED = range(1, 9)
 ASGI_MORE, ASGI_POLL, ASGI_BINARY, ASGI_VARS = 1, 2, 4, 8
 ASGI_EVENT_LOOP, ASGI_EVENT_DONE, ASGI_EVENT_WANT, ASGI_EVENT_WS_ACCEPT, ASGI_EVENT_WS_SEND, ASGI_EVENT_WS_CLOSE = range(1, 7)
 ASGI_PENDING = -1
+ASGI_SEND_WAIT = 2
 HANDLED, FAILED_BEFORE_HEADERS, FAILED_AFTER_HEADERS = setup["HANDLED"], setup["FAILED_BEFORE_HEADERS"], setup["FAILED_AFTER_HEADERS"]  # noqa: F821
 SEND_CLIENT_GONE = setup["SEND_CLIENT_GONE"]  # noqa: F821
 SEND_FILE_NOT_REGULAR = 1
@@ -383,8 +384,8 @@ def _scope_of_vars(data):
 class _HTTP(object):
     """One request's receive and send, and where its body and response stand."""
 
-    __slots__ = ("h", "scope", "body", "queued", "more", "ended", "paused", "gone", "waiter",
-                 "status", "headers", "started", "sent", "complete")
+    __slots__ = ("h", "scope", "body", "queued", "more", "ended", "paused", "gone", "disconnected",
+                 "waiter", "status", "headers", "started", "sent", "complete", "drain")
 
     def __init__(self, h, scope, body, more):
         self.h = h
@@ -394,18 +395,22 @@ class _HTTP(object):
         self.more = more
         self.ended = False  # the last http.request went to the app
         self.paused = False  # Go waits for the app to take the queued body
-        self.gone = False
+        self.gone = False  # a write failed: nothing more reaches the client
+        # The client's side ended (EOF or reset): receive() says http.disconnect, but a
+        # client that only half-closed still reads what is sent.
+        self.disconnected = False
         self.waiter = None
         self.status = None
         self.headers = None
         self.started = False  # http.response.start came
         self.sent = False  # Go has the head
         self.complete = False
+        self.drain = None  # while send() waits for the client to read (ASGI_SEND_WAIT)
 
     def wake(self):
-        w = self.waiter
-        if w is not None and not w.done():
-            w.set_result(None)
+        for w in (self.waiter, self.drain):
+            if w is not None and not w.done():
+                w.set_result(None)
 
     def feed(self, data, more):
         if data:
@@ -420,7 +425,7 @@ class _HTTP(object):
 
     async def receive(self):
         while True:
-            if self.gone:
+            if self.gone or self.disconnected:
                 return {"type": "http.disconnect"}
             if self.body or not (self.more or self.ended):
                 body = self.body
@@ -455,7 +460,10 @@ class _HTTP(object):
                 head = _head(self.status, self.headers)
                 self.sent = True
                 rc = api.send(self.h, head, len(head), body, len(body), not more)
-            self._sent(rc, not more)
+            if rc == ASGI_SEND_WAIT:
+                await _drained(self)
+            else:
+                self._sent(rc, not more)
         elif kind == "http.response.start":
             if self.started:
                 raise RuntimeError("http.response.start sent twice")
@@ -501,11 +509,20 @@ class _HTTP(object):
         self._sent(rc, True)
 
 
+async def _drained(r):
+    """Waits until Go says r's client has read enough (ASGI_DRAINED), or is gone."""
+    r.drain = _loop.create_future()
+    try:
+        await r.drain
+    finally:
+        r.drain = None
+
+
 async def _serve_http(r):
     rc = HANDLED
     try:
         await _app(r.scope, r.receive, r.send)
-        if not r.complete and not r.gone:
+        if not r.complete and not (r.gone or r.disconnected):
             rc = FAILED_AFTER_HEADERS if r.sent else FAILED_BEFORE_HEADERS
             _log("the ASGI app returned %s for %s %s\n" % (
                 "before the end of its response" if r.sent else "without a response",
@@ -531,7 +548,7 @@ def _finish(h, rc):
 class _WebSocket(object):
     """One WebSocket session: the handshake's answer, then messages both ways."""
 
-    __slots__ = ("h", "scope", "inbox", "waiter", "state", "code", "denied")
+    __slots__ = ("h", "scope", "inbox", "waiter", "state", "code", "denied", "drain")
 
     CONNECTING, OPEN, CLOSED = 0, 1, 2
 
@@ -543,11 +560,12 @@ class _WebSocket(object):
         self.state = self.CONNECTING
         self.code = 1006
         self.denied = None  # the head of a websocket.http.response, once started
+        self.drain = None
 
     def wake(self):
-        w = self.waiter
-        if w is not None and not w.done():
-            w.set_result(None)
+        for w in (self.waiter, self.drain):
+            if w is not None and not w.done():
+                w.set_result(None)
 
     def put(self, message):
         self.inbox.append(message)
@@ -580,7 +598,10 @@ class _WebSocket(object):
                 payload, binary = data, 1
             else:
                 raise ValueError("websocket.send needs 'text' or 'bytes'")
-            if _event(ASGI_EVENT_WS_SEND, self.h, binary, payload) < 0:
+            rc = _event(ASGI_EVENT_WS_SEND, self.h, binary, payload)
+            if rc == ASGI_SEND_WAIT:
+                await _drained(self)
+            elif rc < 0:
                 self.closed(1006)
         elif kind == "websocket.accept":
             self._answering()
@@ -669,7 +690,7 @@ def _entry(op, h, a_p, a_n, b_p, b_n, flags, next_p):
             r = _open.get(h)
             if r is not None:
                 if type(r) is _HTTP:
-                    r.gone = True
+                    r.disconnected = True
                     r.wake()
                 else:
                     r.closed(1006)
@@ -690,6 +711,12 @@ def _entry(op, h, a_p, a_n, b_p, b_n, flags, next_p):
             w = _open.get(h)
             if w is not None:
                 w.closed(flags)
+        elif op == ASGI_DRAINED:
+            r = _open.get(h)
+            if r is not None:
+                d = r.drain
+                if d is not None and not d.done():
+                    d.set_result(None)
         loop.pass_ready(flags & ASGI_POLL and op == ASGI_RUN)
         if op == ASGI_HTTP or op == ASGI_WEBSOCKET:
             rc = _driving_rc

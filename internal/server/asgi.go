@@ -45,6 +45,14 @@ const asgiWholeBody = 64 << 10
 // asgiPiece is the most body handed to the app in one message.
 const asgiPiece = 64 << 10
 
+// A response (or WebSocket) whose backlog for its client passes asgiHighWater makes the
+// app's send() wait until it is down to asgiLowWater: a slow reader holds its own
+// handler, never the loop, and costs the worker this much at most.
+const (
+	asgiHighWater = 1 << 20
+	asgiLowWater  = 256 << 10
+)
+
 type asgiLoop struct {
 	s    *Server
 	core *scoreboard.Core // shows a call in progress: --harakiri bounds a blocked loop
@@ -219,6 +227,18 @@ func signal(ch chan struct{}) {
 	case ch <- struct{}{}:
 	default:
 	}
+}
+
+// backPressure answers a send of more body: pypy.ASGISendWait when the response's
+// backlog is too large, then the app waits for ASGIDrained before it sends more.
+func (l *asgiLoop) backPressure(x *exchange, handle int) int {
+	x.mu.Lock() // the hold timer may start the stream
+	st := x.stream
+	x.mu.Unlock()
+	if st != nil && st.whenDrained(asgiHighWater, asgiLowWater, func() { l.drive(pypy.ASGIDrained, handle, nil, nil, 0) }) {
+		return pypy.ASGISendWait
+	}
+	return pypy.SendOK
 }
 
 // sent is told that Python handed over the last of a response (Send or SendFile).

@@ -74,6 +74,10 @@ func (r *asgiReq) wsSend(payload []byte, binaryMsg bool) int64 {
 	if ws.st.failed() {
 		return -1
 	}
+	l, handle := r.x.c.s.asgi, r.handle
+	if ws.st.whenDrained(asgiHighWater, asgiLowWater, func() { l.drive(pypy.ASGIDrained, handle, nil, nil, 0) }) {
+		return pypy.ASGISendWait
+	}
 	return 0
 }
 

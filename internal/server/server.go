@@ -432,8 +432,12 @@ func (s *Server) Send(handle int, head, body []byte, final bool) (rc int) {
 	}
 	defer x.containPanic(&rc)
 	rc = x.send(head, body, final)
-	if final && handle&asgiBit != 0 {
-		s.asgi.sent(handle)
+	if handle&asgiBit != 0 {
+		if final {
+			s.asgi.sent(handle)
+		} else if rc == pypy.SendOK {
+			rc = s.asgi.backPressure(x, handle)
+		}
 	}
 	return rc
 }
