@@ -79,7 +79,7 @@ func TestASGIScope(t *testing.T) {
 	want := map[string]any{
 		"type": "http", "http_version": "1.1", "method": "GET", "scheme": "http",
 		"path": "/scope/café x", "raw_path": "/scope/caf%C3%A9%20x", "query_string": "q=a%20b&r=1",
-		"root_path": "", "body": "", "messages": 1.0, "running_loop": true,
+		"root_path": "", "body": "", "messages": 1.0, "running_loop": true, "in_all_tasks": true,
 	}
 	for k, v := range want {
 		if sc[k] != v {

@@ -62,6 +62,7 @@ async def show_scope(scope, receive, send):
     s["body"] = body.decode("latin-1")
     s["messages"] = messages
     s["running_loop"] = asyncio.get_running_loop() is not None
+    s["in_all_tasks"] = asyncio.current_task() in asyncio.all_tasks()
     await respond(send, 200, json.dumps(s).encode(), [(b"content-type", b"application/json")])
 
 
