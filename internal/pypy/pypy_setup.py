@@ -2,12 +2,15 @@
 
 uwsgo runs this file once per process with pypy_execute_source_ptr(); the global
 `c_argument` is then the address of `struct uwsgo_api` (internal/pypy/boundary.h). Go
-has filled in the functions Python calls (send, sendfile, log, report); this module fills
-in the two Go calls (handle, step). cffi is used in ABI mode only (cdef + cast +
-callback): nothing is compiled, so no C compiler or header is needed at run time.
+has filled in the functions Python calls (send, sendfile, log, report, call ...); this
+module fills in the ones Go calls (handle, step, rpc, the signal deliveries). cffi is used
+in ABI mode only (cdef + cast + callback): nothing is compiled, so no C compiler or header
+is needed at run time.
 
 Replace this file with `--pypy-setup FILE`; `uwsgo --print-sym uwsgi_pypy_setup` prints
-it. A replacement must keep the struct layout and the numbers below.
+it. A replacement finds the contract already in its namespace, as this file does:
+UWSGO_API_CDEF (struct uwsgo_api, from boundary.h), the operations (OP_*) and every
+result code and step number (internal/pypy/contract.go is the table).
 
 The request path is kept short on purpose: Go has already read the whole request and
 encoded its CGI variables as a uwsgi vars block; here it becomes the environ, the app
@@ -28,42 +31,11 @@ import cffi
 from _thread import get_ident as _get_ident
 
 ffi = cffi.FFI()
-ffi.cdef("""
-struct uwsgo_api {
-    long (*send)(long, const char *, long, const char *, long, int);
-    long (*sendfile)(long, const char *, long, int, int64_t, int64_t);
-    void (*log)(const char *, long);
-    void (*report)(int, const char *, long);
-    long (*signal)(int, int);
-    long (*rpc_reply)(long, const char *, long);
-    long (*rpc_call)(const char *, long, const char *, long, char **, long *);
-    void (*free)(void *);
-    long (*call)(int, const char *, long, char **, long *);
-    long (*handle)(long, const char *, long, const char *, long, int);
-    long (*step)(int, const char *, long);
-    long (*deliver_signal)(int);
-    long (*rpc)(long, const char *, long);
-    long (*uwsgi_signal)(int);
-};
-""")
+# The contract's names (UWSGO_API_CDEF, OP_*, STEP_*, SEND_*, HANDLED ...) are in this
+# module's namespace before it runs: Go puts them there from its one table
+# (internal/pypy/contract.go), so this file defines none of them.
+ffi.cdef(UWSGO_API_CDEF)  # noqa: F821 (and so are the names below)
 api = ffi.cast("struct uwsgo_api *", c_argument)  # noqa: F821 (set by PyPy)
-
-# Start-up steps Go asks for (pypy.Step in Go).
-STEP_PATH, STEP_EVAL, STEP_EXEC, STEP_WSGI_MODULE, STEP_WSGI_FILE, STEP_POST_FORK, STEP_CONFIG = range(1, 8)
-STEP_MULE_LOOP, STEP_SPOOLER_LOOP = 20, 21
-STEP_PASTE = 8
-STEP_VIRTUALENV = 9
-STEP_MOUNT = 10
-# What handle() returns (pypy.Handled ... in Go).
-HANDLED, FAILED_BEFORE_HEADERS, FAILED_AFTER_HEADERS, NO_APP = range(4)
-# What send() returns.
-SEND_CLIENT_GONE, SEND_BAD_STATUS, SEND_BAD_HEADER = -1, -2, -3
-# What signal() asks Go for (pypy.Signal* in Go).
-SIGNAL_DEFAULT, SIGNAL_IGNORE, SIGNAL_HANDLE = range(3)
-# What rpc() returns (pypy.RPC* in Go).
-RPC_DONE, RPC_UNKNOWN, RPC_FAILED = 0, -1, -2
-# What report() carries.
-REPORT_ERROR, REPORT_VERSION, REPORT_APP = 1, 2, 3
 
 
 def _log(text):
@@ -176,6 +148,10 @@ def _bad_head(status, headers, code):
     """Names what Go refused, for the traceback the user will read."""
     if code == SEND_BAD_STATUS:
         return "invalid status %r: it must be a 3-digit code, a space and a reason" % (status,)
+    if code == SEND_BAD_CALL:
+        return "send or sendfile refused its arguments: a negative length or descriptor"
+    if code != SEND_BAD_HEADER:
+        return "send or sendfile failed with code %d" % code
     for name, value in headers:
         if not name or any(c in name for c in ' \t\r\n:()<>@,;\\"/[]?={}') or "\r" in value or "\n" in value or "\0" in value:
             return "invalid response header %r" % ((name, value),)
@@ -183,10 +159,10 @@ def _bad_head(status, headers, code):
 
 
 class _Response(object):
-    __slots__ = ("req", "status", "headers", "sent", "upgraded")
+    __slots__ = ("handle", "status", "headers", "sent", "upgraded")
 
-    def __init__(self, req):
-        self.req = req
+    def __init__(self, handle):
+        self.handle = handle
         self.status = None
         self.headers = None
         self.sent = False
@@ -223,10 +199,10 @@ class _Response(object):
 
     def send(self, data, final):
         if self.sent:
-            rc = api.send(self.req, ffi.NULL, 0, data, len(data), final)
+            rc = api.send(self.handle, ffi.NULL, 0, data, len(data), final)
         else:
             head = self.head()
-            rc = api.send(self.req, head, len(head), data, len(data), final)
+            rc = api.send(self.handle, head, len(head), data, len(data), final)
         if rc < 0:
             if rc == SEND_CLIENT_GONE:
                 raise _ClientGone()
@@ -247,10 +223,10 @@ class _Response(object):
         except (AttributeError, OSError, io.UnsupportedOperation):
             return False
         head = b"" if self.sent else self.head()
-        rc = api.sendfile(self.req, head, len(head), fd, offset, -1)
-        if rc == 1:  # not a regular file: iterate instead
+        rc = api.sendfile(self.handle, head, len(head), fd, offset, -1)
+        if rc == SEND_NOT_REGULAR:
             return False
-        if rc < 0:
+        if rc != SEND_OK:
             if rc == SEND_CLIENT_GONE:
                 raise _ClientGone()
             raise ValueError(_bad_head(self.status, self.headers, rc))
@@ -280,7 +256,7 @@ class _Response(object):
 
 
 @ffi.callback("long(long, const char *, long, const char *, long, int)")
-def _handle(req, vars_p, vars_n, body_p, body_n, body_fd):
+def _handle(handle, vars_p, vars_n, body_p, body_n, body_fd):
     env = None
     resp = None
     inp = _no_body
@@ -299,8 +275,8 @@ def _handle(req, vars_p, vars_n, body_p, body_n, body_fd):
         app = _app
         if app is None:
             return NO_APP
-        resp = _Response(req)
-        _current[_get_ident()] = (req, env, resp, next(_request_ids))
+        resp = _Response(handle)
+        _current[_get_ident()] = (handle, env, resp, next(_request_ids))
         result = app(env, resp.start_response)
         if resp.upgraded:
             # The app spoke WebSocket on the connection: no HTTP response follows.
@@ -457,7 +433,7 @@ uwsgi.rpc_list = _rpc_list
 
 
 @ffi.callback("long(long, const char *, long)")
-def _rpc_dispatch(req, items_p, n):
+def _rpc_dispatch(handle, items_p, n):
     data = ffi.unpack(items_p, n)
     items = []
     i = 0
@@ -473,29 +449,19 @@ def _rpc_dispatch(req, items_p, n):
     except BaseException:
         _log("exception in RPC function %r:\n%s" % (items[0], traceback.format_exc()))
         return RPC_FAILED
-    api.rpc_reply(req, result, len(result))
+    api.rpc_reply(handle, result, len(result))
     return RPC_DONE
 
 
 # ---------------------------------------------------------------- the rest of the uwsgi module
 # Shared state (locks, caches, shared areas, metrics), uWSGI signals and control are
 # carried out by Go (worker/uwsgiapi.go) through one call: an operation number and a
-# list of byte strings. Numbers travel in decimal.
+# list of byte strings. Numbers travel in decimal. Go checks each call against its
+# table (internal/pypy/contract.go: each operation's arguments and result) first.
 
-OP_LOCK, OP_UNLOCK, OP_IS_LOCKED = 1, 2, 3
-OP_CACHE_GET, OP_CACHE_SET, OP_CACHE_UPDATE, OP_CACHE_DEL = 10, 11, 12, 13
-OP_CACHE_EXISTS, OP_CACHE_CLEAR, OP_CACHE_KEYS, OP_CACHE_MATH = 14, 15, 16, 17
-OP_AREA_READ, OP_AREA_WRITE, OP_AREA_ADDLONG, OP_AREA_WRITELONG = 20, 21, 22, 23
-OP_METRIC = 30
-OP_RAISE, OP_REGISTER, OP_ADD_SOURCE, OP_REGISTERED, OP_WAIT = 40, 41, 42, 43, 44
-OP_RELOAD, OP_STOP, OP_WORKERS, OP_HARAKIRI, OP_LISTEN_QUEUE = 50, 51, 52, 53, 54
-OP_MULE_MSG, OP_MULE_GET, OP_IN_FARM = 60, 61, 62
-OP_SPOOL, OP_SPOOL_NEXT, OP_SPOOL_DONE, OP_SPOOLER_PID = 70, 71, 72, 73
-OP_WS_HANDSHAKE, OP_WS_RECV, OP_WS_SEND, OP_DISCONNECT, OP_CONNECTION_FD = 80, 81, 82, 83, 84
-OP_SET_LOGVAR, OP_GET_LOGVAR = 85, 86
 SPOOL_OK, SPOOL_RETRY, SPOOL_IGNORE = -2, -1, 0
 
-_current = {}  # thread ident -> (slot, environ, response, request id) of the request it runs
+_current = {}  # thread ident -> (handle, environ, response, request id) of the request it runs
 _request_ids = __import__("itertools").count(1)
 
 
@@ -813,7 +779,7 @@ def _total_requests():
 
 
 def _request():
-    """The request this thread runs: (slot, environ, response, id); the request
+    """The request this thread runs: (handle, environ, response, id); the request
     functions of the uwsgi module only have a meaning inside one."""
     current = _current.get(_get_ident())
     if current is None:
@@ -832,9 +798,9 @@ def request_id():
 
 
 def websocket_handshake(key=None, origin=None, proto=None):
-    slot, env, resp, _ = _request()
+    handle, env, resp, _ = _request()
     key = key or env.get("HTTP_SEC_WEBSOCKET_KEY", "")
-    _go(OP_WS_HANDSHAKE, slot, key, proto or "")
+    _go(OP_WS_HANDSHAKE, handle, key, proto or "")
     resp.upgraded = True
 
 
@@ -874,7 +840,7 @@ def chunked_read(timeout=0):
 def sendfile(f, chunk=0, pos=0, filesize=0):
     """Sends a file (a path, a file object or a descriptor) as the response body, with
     sendfile(2)."""
-    slot, env, resp, _ = _request()
+    handle, env, resp, _ = _request()
     if isinstance(f, (str, bytes)):
         f = open(f, "rb")
     elif isinstance(f, int):
@@ -1623,18 +1589,23 @@ _steps = {
 }
 
 
-@ffi.callback("long(int, const char *, long)")
-def _step(what, arg_p, arg_n):
+def _failed(err_p, errcap, text):
+    """A step's failure goes back with the call: as much as fits, and the whole length."""
+    data = text.encode("utf-8", "replace") or b"?"
+    ffi.memmove(err_p, data, min(len(data), errcap))
+    return len(data)
+
+
+@ffi.callback("long(int, const char *, long, char *, long)")
+def _step(what, arg_p, arg_n, err_p, errcap):
     try:
         arg = ffi.unpack(arg_p, arg_n).decode("utf-8", "surrogateescape") if arg_n else ""
         _steps[what](arg)
         return 0
     except _UserError as e:
-        _report(REPORT_ERROR, "%s\n" % e)
-        return -1
+        return _failed(err_p, errcap, "%s\n" % e)
     except BaseException:
-        _report(REPORT_ERROR, traceback.format_exc())
-        return -1
+        return _failed(err_p, errcap, traceback.format_exc())
 
 
 api.handle = _handle

@@ -130,7 +130,6 @@ func New(cfg Config) *Server {
 	for i := 0; i < cfg.Threads; i++ {
 		s.slots <- i
 	}
-	pypy.SetSink(s)
 	return s
 }
 
