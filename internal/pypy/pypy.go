@@ -4,8 +4,21 @@
 // any PyPy), starts it through PyPy's embedding API, and runs the setup module
 // (pypy_setup.py) with the address of one C struct, struct uwsgo_api in boundary.h. That
 // struct is the whole contract: Go fills in the functions Python may call (send a response,
-// log, report), the setup module fills in the ones Go calls (handle a request, run a start-up
-// step). The setup module reads it with cffi in ABI mode, so nothing is compiled at run time.
+// log, report, carry out an operation of the uwsgi module), the setup module fills in the
+// ones Go calls (handle a request, run a start-up step). The setup module reads it with
+// cffi in ABI mode, so nothing is compiled at run time.
+//
+// The numbers the two sides share are written once, in contract.go: Ops (each operation of
+// the uwsgi module, with its arguments and result) and Constants (steps, result codes).
+// Go puts them, with boundary.h's struct as cffi's cdef, into the setup module's namespace
+// before it runs, so the setup module defines none of them and a --pypy-setup replacement
+// gets them the same way. What Python may ask of Go is one Host, handed to Runtime.Start.
+//
+// Python is not trusted to call correctly (a --pypy-setup file is a public interface):
+// every argument it hands Go is checked before use. An operation is checked against its
+// row of Ops and refused with an error naming it, which Python raises; send and sendfile
+// with a negative length or descriptor answer SendBadCall. A request is named by its
+// handle on both sides, a number the Sink checks when it comes back.
 //
 // Threads: Go calls Python from whatever OS thread a goroutine happens to run on. Every call
 // goes through a C trampoline that attaches that thread to PyPy on first use; the caller
@@ -14,7 +27,7 @@
 //
 // Signals belong to Go. Python's signal.signal() would install libpypy's handler and take
 // the signal away from Go silently, so the setup module replaces it with a shim that asks
-// Go (SetSignalRouter) to watch the signal and to call the handler back (DeliverSignal);
+// Go (Host.Signal) to watch the signal and to call the handler back (DeliverSignal);
 // and, for code that reaches the C level anyway, the handlers Go installed are saved
 // before Python runs and put back after each start-up step.
 package pypy
