@@ -19,7 +19,7 @@ func TestBoundaryRefusesBadCalls(t *testing.T) {
 		t.Fatalf("--print-sym: exit %d: %s", code, embedded)
 	}
 	setup := filepath.Join(t.TempDir(), "raw_setup.py")
-	startupWrite(t, setup, embedded+"\nuwsgi._uwsgo_raw = (api, ffi, _go, globals())\n")
+	startupWrite(t, setup, embedded+"\nuwsgi._uwsgo_raw = (api, ffi, uwsgi._go, globals())\n")
 	s := Start(t, "--pypy-setup", setup, "--pypy-wsgi-file", testdata("boundary_badcalls.py"))
 
 	var got map[string]any

@@ -1,5 +1,5 @@
 # Makes bad raw calls across the boundary and answers what each gave back. It needs a
-# --pypy-setup that exposes the boundary: uwsgi._uwsgo_raw = (api, ffi, _go, globals()).
+# --pypy-setup that exposes the boundary: uwsgi._uwsgo_raw = (api, ffi, uwsgi._go, globals()).
 import json
 
 import uwsgi

@@ -22,13 +22,14 @@ func tableNames() map[string]bool {
 	return names
 }
 
-// The setup module and the table must agree both ways: every contract name the module
-// uses comes from the table, and every name in the table is used (one it never uses is a
-// number Go keeps for nothing, or a sign that the module spells it differently).
+// The embedded Python (the setup module and the uwsgi module's body) and the table must
+// agree both ways: every contract name it uses comes from the table, and every name in
+// the table is used (one it never uses is a number Go keeps for nothing, or a sign that
+// the Python spells it differently).
 func TestSetupUsesExactlyTheTable(t *testing.T) {
 	table := tableNames()
 	used := map[string]bool{}
-	for _, n := range contractName.FindAllString(SetupSource, -1) {
+	for _, n := range contractName.FindAllString(SetupSource+ModuleSource, -1) {
 		used[n] = true
 	}
 	var unknown, unused []string
@@ -45,20 +46,20 @@ func TestSetupUsesExactlyTheTable(t *testing.T) {
 	sort.Strings(unknown)
 	sort.Strings(unused)
 	if len(unknown) > 0 {
-		t.Errorf("pypy_setup.py uses names contract.go does not define: %v", unknown)
+		t.Errorf("the embedded Python uses names contract.go does not define: %v", unknown)
 	}
 	if len(unused) > 0 {
-		t.Errorf("contract.go defines names pypy_setup.py never uses: %v", unused)
+		t.Errorf("contract.go defines names the embedded Python never uses: %v", unused)
 	}
 }
 
 // A number the module assigned itself would shadow the table's and could drift from it.
 func TestSetupDefinesNoContractName(t *testing.T) {
 	assign := regexp.MustCompile(`(?m)^([A-Z_][A-Z_, ]*)=`)
-	for _, m := range assign.FindAllStringSubmatch(SetupSource, -1) {
+	for _, m := range assign.FindAllStringSubmatch(SetupSource+ModuleSource, -1) {
 		for _, n := range strings.Split(m[1], ",") {
 			if n = strings.TrimSpace(n); contractName.MatchString(n) {
-				t.Errorf("pypy_setup.py assigns %s, which contract.go gives it", n)
+				t.Errorf("the embedded Python assigns %s, which contract.go gives it", n)
 			}
 		}
 	}

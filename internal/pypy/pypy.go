@@ -2,7 +2,9 @@
 //
 // It loads libpypy-c at run time (dlopen: no link-time dependency, so one uwsgo binary runs
 // any PyPy), starts it through PyPy's embedding API, and runs the setup module
-// (pypy_setup.py) with the address of one C struct, struct uwsgo_api in boundary.h. That
+// (pypy_setup.py: the boundary's Python half and the WSGI request path), which builds the
+// uwsgi module from its own file (uwsgi_module.py, whose public top-level names are the
+// module's API), with the address of one C struct, struct uwsgo_api in boundary.h. That
 // struct is the whole contract: Go fills in the functions Python may call (send a response,
 // log, report, carry out an operation of the uwsgi module), the setup module fills in the
 // ones Go calls (handle a request, run a start-up step). The setup module reads it with
@@ -56,6 +58,12 @@ import (
 //
 //go:embed pypy_setup.py
 var SetupSource string
+
+// ModuleSource is the body of the uwsgi module, which the setup module runs: it reaches
+// every setup module, the embedded one or a --pypy-setup file, as UWSGI_MODULE_SOURCE.
+//
+//go:embed uwsgi_module.py
+var ModuleSource string
 
 // boundaryHeader is boundary.h, whose struct uwsgo_api the setup module declares to cffi.
 //
@@ -302,6 +310,7 @@ func bootstrap(setup, name string) string {
     source = base64.b64decode("` + enc([]byte(setup)) + `")
     namespace = ` + pythonNames() + `
     namespace.update({"__name__": "uwsgi_pypy_setup", "__file__": name, "c_argument": c_argument})
+    namespace["UWSGI_MODULE_SOURCE"] = base64.b64decode("` + enc([]byte(ModuleSource)) + `").decode("utf-8")
     try:
         exec(compile(source, name, "exec"), namespace)
     except BaseException:
