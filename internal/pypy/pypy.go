@@ -25,7 +25,8 @@
 // Threads: Go calls Python from whatever OS thread a goroutine happens to run on. Every call
 // goes through a C trampoline that attaches that thread to PyPy on first use; the caller
 // (the dispatcher) bounds how many goroutines are inside Python at once. Requests are named
-// by small integers (the dispatcher's slot numbers), never by Go pointers.
+// by handles (integers the dispatcher makes of a slot and its generation), never by Go
+// pointers.
 //
 // Signals belong to Go. Python's signal.signal() would install libpypy's handler and take
 // the signal away from Go silently, so the setup module replaces it with a shim that asks
