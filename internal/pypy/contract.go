@@ -61,8 +61,8 @@ const (
 	OpGetLogvar     Op = 86
 )
 
-// OpSpec describes one operation: Python calls _go(OP_NAME, args...), Go's Host.Call
-// (worker.uwsgiAPI.call) carries it out.
+// OpSpec describes one operation: Python calls _go(OP_NAME, args...); Go's Host.Call
+// (worker.uwsgiAPI.call) takes it and hands it to the function named by Go.
 //
 // Args names the arguments in order, space-separated: "#name" is a decimal integer,
 // "name" any bytes, a last "name..." any number more. The boundary checks a call
@@ -75,6 +75,7 @@ type OpSpec struct {
 	Args   string
 	Result string
 	Uwsgi  string // the uwsgi module's functions that use it
+	Go     string // what carries it out, behind worker.uwsgiAPI.call
 
 	args     []string // Args split
 	variadic bool
@@ -82,46 +83,46 @@ type OpSpec struct {
 
 // Ops is each Python operation in one list.
 var Ops = []OpSpec{
-	{Op: OpLock, Name: "OP_LOCK", Args: "#lock", Result: "-", Uwsgi: "lock"},
-	{Op: OpUnlock, Name: "OP_UNLOCK", Args: "#lock", Result: "-", Uwsgi: "unlock"},
-	{Op: OpIsLocked, Name: "OP_IS_LOCKED", Args: "#lock", Result: "status", Uwsgi: "is_locked"},
-	{Op: OpCacheGet, Name: "OP_CACHE_GET", Args: "cache key", Result: "status, the value", Uwsgi: "cache_get"},
-	{Op: OpCacheSet, Name: "OP_CACHE_SET", Args: "cache key value #expires", Result: "status", Uwsgi: "cache_set"},
-	{Op: OpCacheUpdate, Name: "OP_CACHE_UPDATE", Args: "cache key value #expires", Result: "status", Uwsgi: "cache_update"},
-	{Op: OpCacheDel, Name: "OP_CACHE_DEL", Args: "cache key", Result: "status", Uwsgi: "cache_del"},
-	{Op: OpCacheExists, Name: "OP_CACHE_EXISTS", Args: "cache key", Result: "status", Uwsgi: "cache_exists"},
-	{Op: OpCacheClear, Name: "OP_CACHE_CLEAR", Args: "cache", Result: "status", Uwsgi: "cache_clear"},
-	{Op: OpCacheKeys, Name: "OP_CACHE_KEYS", Args: "cache", Result: "the keys, each u32-LE length-prefixed", Uwsgi: "cache_keys"},
-	{Op: OpCacheMath, Name: "OP_CACHE_MATH", Args: "cache key operator #value #expires", Result: "status, the new value in decimal", Uwsgi: "cache_inc, cache_dec, cache_mul, cache_div"},
-	{Op: OpAreaRead, Name: "OP_AREA_READ", Args: "#area #pos #length", Result: "the bytes", Uwsgi: "sharedarea_read*"},
-	{Op: OpAreaWrite, Name: "OP_AREA_WRITE", Args: "#area #pos data", Result: "-", Uwsgi: "sharedarea_write*"},
-	{Op: OpAreaAddLong, Name: "OP_AREA_ADDLONG", Args: "#area #pos #amount", Result: "the new value in decimal", Uwsgi: "sharedarea_inclong, sharedarea_readlong"},
-	{Op: OpAreaWriteLong, Name: "OP_AREA_WRITELONG", Args: "#area #pos #value", Result: "-", Uwsgi: "sharedarea_writelong"},
-	{Op: OpMetric, Name: "OP_METRIC", Args: "name operator #value", Result: "status, the value in decimal", Uwsgi: "metric_*"},
-	{Op: OpRaise, Name: "OP_RAISE", Args: "#signal", Result: "-", Uwsgi: "signal"},
-	{Op: OpRegister, Name: "OP_REGISTER", Args: "#signal target", Result: "status", Uwsgi: "register_signal"},
-	{Op: OpAddSource, Name: "OP_ADD_SOURCE", Args: "source", Result: "-", Uwsgi: "add_timer, add_rb_timer, add_file_monitor, add_cron"},
-	{Op: OpRegistered, Name: "OP_REGISTERED", Args: "#signal", Result: "status", Uwsgi: "signal_registered"},
-	{Op: OpWait, Name: "OP_WAIT", Args: "#signal", Result: "the signal that came, in decimal", Uwsgi: "signal_wait"},
-	{Op: OpReload, Name: "OP_RELOAD", Args: "", Result: "-", Uwsgi: "reload"},
-	{Op: OpStop, Name: "OP_STOP", Args: "", Result: "-", Uwsgi: "stop"},
-	{Op: OpWorkers, Name: "OP_WORKERS", Args: "", Result: "the workers as JSON", Uwsgi: "workers"},
-	{Op: OpHarakiri, Name: "OP_HARAKIRI", Args: "#seconds #handle", Result: "status", Uwsgi: "set_user_harakiri"},
-	{Op: OpListenQueue, Name: "OP_LISTEN_QUEUE", Args: "", Result: "the backlog in decimal", Uwsgi: "listen_queue"},
-	{Op: OpMuleMsg, Name: "OP_MULE_MSG", Args: "message target", Result: "-", Uwsgi: "mule_msg"},
-	{Op: OpMuleGet, Name: "OP_MULE_GET", Args: "kind #timeout", Result: "status, the message", Uwsgi: "mule_get_msg, farm_get_msg"},
-	{Op: OpInFarm, Name: "OP_IN_FARM", Args: "farm", Result: "status", Uwsgi: "in_farm"},
-	{Op: OpSpool, Name: "OP_SPOOL", Args: "directory pairs...", Result: "the job's file name", Uwsgi: "spool, send_to_spooler"},
-	{Op: OpSpoolNext, Name: "OP_SPOOL_NEXT", Args: "", Result: "the next job's file and contents", Uwsgi: "the spooler loop"},
-	{Op: OpSpoolDone, Name: "OP_SPOOL_DONE", Args: "path #result", Result: "-", Uwsgi: "the spooler loop"},
-	{Op: OpSpoolerPID, Name: "OP_SPOOLER_PID", Args: "", Result: "the pid in decimal", Uwsgi: "spooler_pid"},
-	{Op: OpWSHandshake, Name: "OP_WS_HANDSHAKE", Args: "#handle key protocol", Result: "-", Uwsgi: "websocket_handshake"},
-	{Op: OpWSRecv, Name: "OP_WS_RECV", Args: "#handle block", Result: "status, the message", Uwsgi: "websocket_recv, websocket_recv_nb"},
-	{Op: OpWSSend, Name: "OP_WS_SEND", Args: "#handle message binary", Result: "-", Uwsgi: "websocket_send, websocket_send_binary"},
-	{Op: OpDisconnect, Name: "OP_DISCONNECT", Args: "#handle", Result: "-", Uwsgi: "disconnect"},
-	{Op: OpConnectionFD, Name: "OP_CONNECTION_FD", Args: "#handle", Result: "the descriptor in decimal", Uwsgi: "connection_fd"},
-	{Op: OpSetLogvar, Name: "OP_SET_LOGVAR", Args: "#handle name value", Result: "-", Uwsgi: "set_logvar"},
-	{Op: OpGetLogvar, Name: "OP_GET_LOGVAR", Args: "#handle name", Result: "status, the value", Uwsgi: "get_logvar"},
+	{Op: OpLock, Name: "OP_LOCK", Args: "#lock", Result: "-", Uwsgi: "lock", Go: "shm.Lock.Lock"},
+	{Op: OpUnlock, Name: "OP_UNLOCK", Args: "#lock", Result: "-", Uwsgi: "unlock", Go: "shm.Lock.Unlock"},
+	{Op: OpIsLocked, Name: "OP_IS_LOCKED", Args: "#lock", Result: "status", Uwsgi: "is_locked", Go: "shm.Lock.Locked"},
+	{Op: OpCacheGet, Name: "OP_CACHE_GET", Args: "cache key", Result: "status, the value", Uwsgi: "cache_get", Go: "cache.Cache.Get"},
+	{Op: OpCacheSet, Name: "OP_CACHE_SET", Args: "cache key value #expires", Result: "status", Uwsgi: "cache_set", Go: "cache.Cache.Set"},
+	{Op: OpCacheUpdate, Name: "OP_CACHE_UPDATE", Args: "cache key value #expires", Result: "status", Uwsgi: "cache_update", Go: "cache.Cache.Set"},
+	{Op: OpCacheDel, Name: "OP_CACHE_DEL", Args: "cache key", Result: "status", Uwsgi: "cache_del", Go: "cache.Cache.Del"},
+	{Op: OpCacheExists, Name: "OP_CACHE_EXISTS", Args: "cache key", Result: "status", Uwsgi: "cache_exists", Go: "cache.Cache.Exists"},
+	{Op: OpCacheClear, Name: "OP_CACHE_CLEAR", Args: "cache", Result: "status", Uwsgi: "cache_clear", Go: "cache.Cache.Clear"},
+	{Op: OpCacheKeys, Name: "OP_CACHE_KEYS", Args: "cache", Result: "the keys, each u32-LE length-prefixed", Uwsgi: "cache_keys", Go: "cache.Cache.Keys"},
+	{Op: OpCacheMath, Name: "OP_CACHE_MATH", Args: "cache key operator #value #expires", Result: "status, the new value in decimal", Uwsgi: "cache_inc, cache_dec, cache_mul, cache_div", Go: "cache.Cache.Math"},
+	{Op: OpAreaRead, Name: "OP_AREA_READ", Args: "#area #pos #length", Result: "the bytes", Uwsgi: "sharedarea_read*", Go: "sharedarea.Area.Read"},
+	{Op: OpAreaWrite, Name: "OP_AREA_WRITE", Args: "#area #pos data", Result: "-", Uwsgi: "sharedarea_write*", Go: "sharedarea.Area.Write"},
+	{Op: OpAreaAddLong, Name: "OP_AREA_ADDLONG", Args: "#area #pos #amount", Result: "the new value in decimal", Uwsgi: "sharedarea_inclong, sharedarea_readlong", Go: "sharedarea.Area.AddLong"},
+	{Op: OpAreaWriteLong, Name: "OP_AREA_WRITELONG", Args: "#area #pos #value", Result: "-", Uwsgi: "sharedarea_writelong", Go: "sharedarea.Area.WriteLong"},
+	{Op: OpMetric, Name: "OP_METRIC", Args: "name operator #value", Result: "status, the value in decimal", Uwsgi: "metric_*", Go: "metrics.Set.Get, metrics.Set.Apply"},
+	{Op: OpRaise, Name: "OP_RAISE", Args: "#signal", Result: "-", Uwsgi: "signal", Go: "master.Raise (the control socket, or signals.Router.Raise alone)"},
+	{Op: OpRegister, Name: "OP_REGISTER", Args: "#signal target", Result: "status", Uwsgi: "register_signal", Go: "shared.SignalTable.Register"},
+	{Op: OpAddSource, Name: "OP_ADD_SOURCE", Args: "source", Result: "-", Uwsgi: "add_timer, add_rb_timer, add_file_monitor, add_cron", Go: "master.AddSource"},
+	{Op: OpRegistered, Name: "OP_REGISTERED", Args: "#signal", Result: "status", Uwsgi: "signal_registered", Go: "shared.SignalTable.Target"},
+	{Op: OpWait, Name: "OP_WAIT", Args: "#signal", Result: "the signal that came, in decimal", Uwsgi: "signal_wait", Go: "uwsgiAPI.wait"},
+	{Op: OpReload, Name: "OP_RELOAD", Args: "", Result: "-", Uwsgi: "reload", Go: "master.Reload"},
+	{Op: OpStop, Name: "OP_STOP", Args: "", Result: "-", Uwsgi: "stop", Go: "master.Stop"},
+	{Op: OpWorkers, Name: "OP_WORKERS", Args: "", Result: "the workers as JSON", Uwsgi: "workers", Go: "stats.Document"},
+	{Op: OpHarakiri, Name: "OP_HARAKIRI", Args: "#seconds #handle", Result: "status", Uwsgi: "set_user_harakiri", Go: "scoreboard core UserHarakiri"},
+	{Op: OpListenQueue, Name: "OP_LISTEN_QUEUE", Args: "", Result: "the backlog in decimal", Uwsgi: "listen_queue", Go: "stats.Document"},
+	{Op: OpMuleMsg, Name: "OP_MULE_MSG", Args: "message target", Result: "-", Uwsgi: "mule_msg", Go: "master.MuleMsg"},
+	{Op: OpMuleGet, Name: "OP_MULE_GET", Args: "kind #timeout", Result: "status, the message", Uwsgi: "mule_get_msg, farm_get_msg", Go: "uwsgiAPI.muleGet"},
+	{Op: OpInFarm, Name: "OP_IN_FARM", Args: "farm", Result: "status", Uwsgi: "in_farm", Go: "uwsgiAPI.inFarm"},
+	{Op: OpSpool, Name: "OP_SPOOL", Args: "directory pairs...", Result: "the job's file name", Uwsgi: "spool, send_to_spooler", Go: "uwsgiAPI.spool"},
+	{Op: OpSpoolNext, Name: "OP_SPOOL_NEXT", Args: "", Result: "the next job's file and contents", Uwsgi: "the spooler loop", Go: "uwsgiAPI.spoolNext"},
+	{Op: OpSpoolDone, Name: "OP_SPOOL_DONE", Args: "path #result", Result: "-", Uwsgi: "the spooler loop", Go: "os.Remove"},
+	{Op: OpSpoolerPID, Name: "OP_SPOOLER_PID", Args: "", Result: "the pid in decimal", Uwsgi: "spooler_pid", Go: "shared.State.SpoolerPID"},
+	{Op: OpWSHandshake, Name: "OP_WS_HANDSHAKE", Args: "#handle key protocol", Result: "-", Uwsgi: "websocket_handshake", Go: "server.Server.WebSocketHandshake"},
+	{Op: OpWSRecv, Name: "OP_WS_RECV", Args: "#handle block", Result: "status, the message", Uwsgi: "websocket_recv, websocket_recv_nb", Go: "server.Server.WebSocketRecv"},
+	{Op: OpWSSend, Name: "OP_WS_SEND", Args: "#handle message binary", Result: "-", Uwsgi: "websocket_send, websocket_send_binary", Go: "server.Server.WebSocketSend"},
+	{Op: OpDisconnect, Name: "OP_DISCONNECT", Args: "#handle", Result: "-", Uwsgi: "disconnect", Go: "server.Server.Disconnect"},
+	{Op: OpConnectionFD, Name: "OP_CONNECTION_FD", Args: "#handle", Result: "the descriptor in decimal", Uwsgi: "connection_fd", Go: "server.Server.ConnectionFD"},
+	{Op: OpSetLogvar, Name: "OP_SET_LOGVAR", Args: "#handle name value", Result: "-", Uwsgi: "set_logvar", Go: "server.Server.SetLogvar"},
+	{Op: OpGetLogvar, Name: "OP_GET_LOGVAR", Args: "#handle name", Result: "status, the value", Uwsgi: "get_logvar", Go: "server.Server.Logvar"},
 }
 
 // opTable finds an operation's spec by number without a map look-up.

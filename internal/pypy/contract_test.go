@@ -75,8 +75,8 @@ func TestOpsTable(t *testing.T) {
 		if OpByNumber(int(s.Op)) != &Ops[indexOf(s.Op)] {
 			t.Errorf("%s: OpByNumber does not find it", s.Name)
 		}
-		if s.Result == "" || s.Uwsgi == "" {
-			t.Errorf("%s: its result and its uwsgi functions must be written down", s.Name)
+		if s.Result == "" || s.Uwsgi == "" || s.Go == "" {
+			t.Errorf("%s: its result, its uwsgi functions and its Go side must be written down", s.Name)
 		}
 	}
 	for _, op := range []int{-1, 0, 5, 99, 100, 1 << 30} {
