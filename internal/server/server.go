@@ -107,7 +107,7 @@ type Server struct {
 }
 
 // New makes a server. The app's answers must reach its Send, SendFile and RPCReply
-// (pypy.SetSink) before it serves.
+// before it serves (in uwsgo, the worker's pypy.Host.Sink forwards them).
 func New(cfg Config) *Server {
 	s := &Server{
 		cfg:      cfg,
