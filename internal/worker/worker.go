@@ -22,7 +22,6 @@ import (
 	"syscall"
 	"time"
 
-	"uwsgo/internal/accesslog"
 	"uwsgo/internal/hooks"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
@@ -158,16 +157,6 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	default:
 	}
 
-	var logFormat *accesslog.Format
-	if f := cfg.Get("log-format"); f != "" {
-		if logFormat, err = accesslog.Compile(f, cfg.Bool("log-x-forwarded-for")); err != nil {
-			return fail(1, "%v", err)
-		}
-	}
-	trusted, err := server.ParseTrusted(cfg.All("trusted-proxy"))
-	if err != nil {
-		return fail(1, "%v", err)
-	}
 	files, err := static.New(cfg, logger)
 	if err != nil {
 		return fail(1, "%v", err)
@@ -192,13 +181,13 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 			Slower: time.Duration(cfg.Int("log-slow")) * time.Millisecond, Bigger: cfg.Int("log-big"),
 		},
 		HealthPath: cfg.Get("health-path"),
-		Trusted:    trusted,
+		Trusted:    cfg.HTTP.Trusted,
 		Static:     files,
 		Log:        logger,
 		Board:      env.Board,
 		Record:     env.Record,
 
-		LogFormat:        logFormat,
+		LogFormat:        cfg.Logging.Format,
 		LogXForwardedFor: cfg.Bool("log-x-forwarded-for"),
 		WorkerID:         env.ID,
 	})
