@@ -55,7 +55,7 @@ func (j cronJob) due(t time.Time) bool {
 }
 
 func (m *Master) planCron() error {
-	for _, spec := range m.cfg.All("cron") {
+	for _, spec := range m.cfg.Processes.Cron {
 		j, err := parseCron(spec)
 		if err != nil {
 			return err

@@ -2,7 +2,6 @@ package master
 
 import (
 	"encoding/json"
-	"time"
 
 	"uwsgo/internal/worker"
 )
@@ -16,6 +15,6 @@ func (m *Master) drain(p *proc) bool {
 	if _, err := p.ctl.Write(append(b, '\n')); err != nil {
 		return false
 	}
-	p.killAt = p.killAt.Add(time.Duration(m.cfg.Int("shutdown-delay")) * time.Second)
+	p.killAt = p.killAt.Add(m.cfg.Processes.ShutdownDelay)
 	return true
 }

@@ -195,95 +195,12 @@ func lookupShort(c byte) *Option {
 	return nil
 }
 
-// mustLookup panics on an unknown name: the accessors are called with
-// constant names from Go code, and a typo there is a programming error that
-// should fail the first test that reaches it, not read as "not set".
+// mustLookup panics on an unknown name: it is called with constant names from Go code,
+// and a typo there is a programming error that should fail the first test reaching it.
 func mustLookup(name string) *Option {
 	o := Lookup(name)
 	if o == nil {
 		panic(fmt.Sprintf("options: no option named %q in Table", name))
 	}
 	return o
-}
-
-func (c *Config) settings() []Setting {
-	if c == nil {
-		return nil
-	}
-	return c.Settings
-}
-
-// last returns the last value given for the option, if any. Options are
-// matched by canonical name rather than pointer so that a Config built by
-// hand (in tests of other packages) behaves like a parsed one.
-func (c *Config) last(o *Option) (string, bool) {
-	s := c.settings()
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i].Opt != nil && s[i].Opt.Name == o.Name {
-			return s[i].Value, true
-		}
-	}
-	return "", false
-}
-
-// Has reports whether the option was given at all (name or alias).
-func (c *Config) Has(name string) bool {
-	_, ok := c.last(mustLookup(name))
-	return ok
-}
-
-// Get returns the last value given, else the option's Default.
-func (c *Config) Get(name string) string {
-	o := mustLookup(name)
-	if v, ok := c.last(o); ok {
-		return v
-	}
-	return o.Default
-}
-
-// All returns every value given, in order; meant for List options.
-func (c *Config) All(name string) []string {
-	o := mustLookup(name)
-	var out []string
-	for _, s := range c.settings() {
-		if s.Opt != nil && s.Opt.Name == o.Name {
-			out = append(out, s.Value)
-		}
-	}
-	return out
-}
-
-// Int returns the last value given, else Default, else 0.
-func (c *Config) Int(name string) int64 {
-	n, err := strconv.ParseInt(c.Get(name), 10, 64)
-	if err != nil {
-		return 0
-	}
-	return n
-}
-
-// Bool returns the last value of a Flag, else Default == "true".
-func (c *Config) Bool(name string) bool {
-	o := mustLookup(name)
-	if v, ok := c.last(o); ok {
-		b, _ := parseBool(v)
-		return b
-	}
-	return o.Default == "true"
-}
-
-// Seq returns the settings of any of the named options, interleaved in the
-// order they were given; --pypy-eval and --pypy-exec must run in that order.
-func (c *Config) Seq(names ...string) []Setting {
-	want := make(map[string]bool, len(names))
-	for _, n := range names {
-		want[mustLookup(n).Name] = true
-	}
-	var out []Setting
-	for _, s := range c.settings() {
-		if s.Opt != nil && want[s.Opt.Name] {
-			out = append(out, s)
-		}
-	}
-	return out
 }

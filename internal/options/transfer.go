@@ -9,8 +9,8 @@ import (
 // order, already resolved. A worker must not parse the command line again: ini files,
 // placeholders and relative paths could mean something else after --chdir.
 func (c *Config) Encode() string {
-	pairs := make([][2]string, 0, len(c.settings()))
-	for _, s := range c.settings() {
+	pairs := make([][2]string, 0, len(c.Settings))
+	for _, s := range c.Settings {
 		pairs = append(pairs, [2]string{s.Opt.Name, s.Value})
 	}
 	b, _ := json.Marshal(pairs)

@@ -76,7 +76,7 @@ func Child(logger *log.Logger) error {
 	logger.SetPrefix(name + " " + strconv.Itoa(id) + ": ")
 	logger.SetFlags(logger.Flags() | log.Lmsgprefix)
 
-	board, err := scoreboard.Open(os.NewFile(fdBoard, "scoreboard"), records, int(cfg.Int("threads")))
+	board, err := scoreboard.Open(os.NewFile(fdBoard, "scoreboard"), records, cfg.Processes.Threads)
 	if err != nil {
 		return fail(1, "%v", err)
 	}
@@ -86,7 +86,7 @@ func Child(logger *log.Logger) error {
 	}
 	ctl := os.NewFile(fdControl, "master")
 	drain := make(chan struct{}, 1)
-	env := Env{Board: board, Record: record, ID: id, Processes: int(cfg.Int("processes")), MasterPID: os.Getppid(),
+	env := Env{Board: board, Record: record, ID: id, Processes: cfg.Processes.Workers, MasterPID: os.Getppid(),
 		State: state, Control: ctl, Drain: drain, drain: drain}
 	if role != "" {
 		env.Role = role
