@@ -369,7 +369,7 @@ func toPages(c *Config, s Setting) {
 func parseFarm(value string) (Farm, error) {
 	name, ids, ok := strings.Cut(value, ":")
 	if !ok || name == "" {
-		return Farm{}, errors.New("wants NAME:MULE_ID,MULE_ID...")
+		return Farm{}, errors.New("wants NAME:MULE_ID[,MULE_ID]")
 	}
 	f := Farm{Name: name}
 	for _, s := range strings.Split(ids, ",") {

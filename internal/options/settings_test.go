@@ -102,7 +102,7 @@ func TestFarms(t *testing.T) {
 	wantError(t, parseError(t, []string{"--mule", "--farm", "f:1,2"}),
 		"--farm f:1,2 (command line): 2 is not a mule id (mules are 1 to 1)")
 	wantError(t, parseError(t, []string{"--mule", "--farm", "f"}),
-		"--farm f (command line): wants NAME:MULE_ID,MULE_ID...")
+		"--farm f (command line): wants NAME:MULE_ID[,MULE_ID]")
 }
 
 func TestCompiledOnce(t *testing.T) {
