@@ -326,9 +326,10 @@ func checkOctal(eg string) func(string) error {
 	}
 }
 
+// toUmask keeps a pointer: a mask of 0 is a mask too.
 func toUmask(c *Config, s Setting) {
-	var m os.FileMode
-	toOctal(func(*Config) *os.FileMode { return &m })(c, s)
+	n, _ := strconv.ParseUint(s.Value, 8, 32)
+	m := os.FileMode(n)
 	c.Sockets.Umask = &m
 }
 
