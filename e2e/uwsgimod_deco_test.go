@@ -83,7 +83,7 @@ func TestUwsgiModDecorators(t *testing.T) {
 
 	t.Run("signal numbers", func(t *testing.T) {
 		// get_free_signal() gives every worker the same numbers for the same decorators,
-		// and they are registered (the cron's firing is unit-tested in internal/signals).
+		// and they are registered (the cron's firing is unit-tested in internal/uwsgisignal).
 		code := "import uwsgimod_deco as d; ns = [d.TIMER_NUM, d.RBTIMER_NUM, d.FILEMON_NUM, d.CRON_NUM]; out = [ns, len(set(ns)), [uwsgi.signal_registered(n) for n in ns]]"
 		r1 := umodRepr(t, s, 1, code)
 		r2 := umodRepr(t, s, 2, code)

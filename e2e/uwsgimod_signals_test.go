@@ -234,7 +234,7 @@ func TestUwsgiModSignalUnregistered(t *testing.T) {
 }
 
 // add_cron with every field -1 is accepted (it fires at the next minute: the matching is
-// unit-tested in internal/signals).
+// unit-tested in internal/uwsgisignal).
 func TestUwsgiModSignalCronRegistration(t *testing.T) {
 	t.Parallel()
 	s, _ := umodSignalServer(t)

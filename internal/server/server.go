@@ -29,7 +29,7 @@ import (
 
 	"uwsgo/internal/accesslog"
 	"uwsgo/internal/pypy"
-	"uwsgo/internal/scoreboard"
+	"uwsgo/internal/shm/scoreboard"
 	"uwsgo/internal/static"
 	"uwsgo/internal/trustedproxy"
 )

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -13,16 +12,17 @@ import (
 	"syscall"
 	"time"
 
-	"uwsgo/internal/cache"
+	"uwsgo/internal/child"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
-	"uwsgo/internal/scoreboard"
 	"uwsgo/internal/server"
-	"uwsgo/internal/shared"
-	"uwsgo/internal/signals"
+	"uwsgo/internal/shm/cache"
+	"uwsgo/internal/shm/scoreboard"
+	"uwsgo/internal/shm/shared"
 	"uwsgo/internal/spooler"
 	"uwsgo/internal/stats"
+	"uwsgo/internal/uwsgisignal"
 )
 
 // Operations of the uwsgi module that Go carries out, numbered as OP_* in pypy_setup.py.
@@ -74,7 +74,7 @@ const (
 // its master over the control socket, or itself when it is the single process.
 type master interface {
 	Raise(num int) error
-	AddSource(signals.Source) error
+	AddSource(uwsgisignal.Source) error
 	Reload() error
 	Stop() error
 	MuleMsg(target string, data []byte) error
@@ -92,12 +92,13 @@ type uwsgiAPI struct {
 	cfg      *options.Config
 	server   *server.Server // set once serving: the request functions act on its connections
 
-	role, roleArg string      // "" for a worker; mule (script) or spooler (directory)
-	muleMsgs      chan []byte // messages for this mule
-	farmMsgs      chan []byte // messages for this mule through one of its farms
-	wake          chan struct{}
-	pass          []string // the spooler's jobs of the current scan
-	scanned       bool     // a scan happened: the next one waits for a job or the clock
+	role     child.Role
+	roleArg  string      // a mule's script or a spooler's directory
+	muleMsgs chan []byte // messages for this mule
+	farmMsgs chan []byte // messages for this mule through one of its farms
+	wake     chan struct{}
+	pass     []string // the spooler's jobs of the current scan
+	scanned  bool     // a scan happened: the next one waits for a job or the clock
 
 	waitMu  sync.Mutex
 	waiters []chan int // signal_wait() calls waiting for the next signal
@@ -122,7 +123,7 @@ func newUwsgiAPI(cfg *options.Config, env *Env, logger *log.Logger) *uwsgiAPI {
 		return a
 	}
 	// A single process routes its own signals: every target that names a worker is it.
-	router := signals.New(env.State.Signals, func(num int, target string) int {
+	router := uwsgisignal.New(env.State.UwsgiSignals, func(num int, target string) int {
 		switch target {
 		case "worker", "worker0", "worker1", "workers", "active-workers":
 			go a.arrived(num) // not on the caller's thread: it may be Python's, raising it
@@ -141,35 +142,29 @@ func newUwsgiAPI(cfg *options.Config, env *Env, logger *log.Logger) *uwsgiAPI {
 
 // listen reads the master's messages; its end means the master is gone, and so must the
 // worker be.
-func (a *uwsgiAPI) listen(ctl *os.File, masterPID int) {
-	sc := bufio.NewScanner(ctl)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for sc.Scan() {
-		var msg ControlMessage
-		if json.Unmarshal(sc.Bytes(), &msg) != nil {
-			continue
-		}
-		switch msg.Type {
-		case "signal":
+func (a *uwsgiAPI) listen(ctl *child.Conn, masterPID int) {
+	ctl.Receive(func(msg child.Message) {
+		switch msg.Kind {
+		case child.Signal:
 			a.arrived(msg.Num)
-		case "mulemsg":
+		case child.MuleMessage:
 			if msg.Farm {
 				a.farmMsgs <- msg.Data
 			} else {
 				a.muleMsgs <- msg.Data
 			}
-		case "wake":
+		case child.Wake:
 			select {
 			case a.wake <- struct{}{}:
 			default:
 			}
-		case "drain":
+		case child.Drain:
 			select {
 			case a.env.drain <- struct{}{}:
 			default:
 			}
 		}
-	}
+	})
 	a.log.Printf("the master (pid %d) is gone: stopping", masterPID)
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
 }
@@ -268,13 +263,13 @@ func (a *uwsgiAPI) call(op int, args [][]byte) (int, []byte, error) {
 		if len(args) < 2 {
 			return 0, nil, errBadArgs
 		}
-		return boolean(a.state.Signals.Register(int(num(0)), string(args[1]))), nil, nil
+		return boolean(a.state.UwsgiSignals.Register(int(num(0)), string(args[1]))), nil, nil
 	case opRegistered:
-		return boolean(a.state.Signals.Target(int(num(0))) != ""), nil, nil
+		return boolean(a.state.UwsgiSignals.Target(int(num(0))) != ""), nil, nil
 	case opRaise:
 		return 0, nil, a.master.Raise(int(num(0)))
 	case opAddSource:
-		var s signals.Source
+		var s uwsgisignal.Source
 		if len(args) < 1 || json.Unmarshal(args[0], &s) != nil {
 			return 0, nil, errBadArgs
 		}
@@ -476,51 +471,28 @@ func (a *uwsgiAPI) wait(num int) int {
 }
 
 // remoteMaster reaches the master over the control socket.
-type remoteMaster struct {
-	mu  sync.Mutex
-	ctl *os.File
-}
-
-// ControlMessage is a line on the control socket, in either direction.
-type ControlMessage struct {
-	Type   string          `json:"t"`
-	PID    int             `json:"pid,omitempty"`
-	App    string          `json:"app,omitempty"`
-	Num    int             `json:"num,omitempty"`
-	Source *signals.Source `json:"source,omitempty"`
-	Arg    string          `json:"arg,omitempty"`  // a mule message's target; a spooler's directory
-	Data   []byte          `json:"data,omitempty"` // a mule message
-	Farm   bool            `json:"farm,omitempty"` // the mule message came through a farm
-}
-
-func (m *remoteMaster) send(msg ControlMessage) error {
-	b, _ := json.Marshal(msg)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, err := m.ctl.Write(append(b, '\n'))
-	return err
-}
+type remoteMaster struct{ ctl *child.Conn }
 
 func (m *remoteMaster) Raise(num int) error {
-	return m.send(ControlMessage{Type: "raise", Num: num})
+	return m.ctl.Send(child.Message{Kind: child.Raise, Num: num})
 }
-func (m *remoteMaster) AddSource(s signals.Source) error {
-	return m.send(ControlMessage{Type: "source", Source: &s})
+func (m *remoteMaster) AddSource(s uwsgisignal.Source) error {
+	return m.ctl.Send(child.Message{Kind: child.AddSource, Source: &s})
 }
-func (m *remoteMaster) Reload() error { return m.send(ControlMessage{Type: "reload"}) }
+func (m *remoteMaster) Reload() error { return m.ctl.Send(child.Message{Kind: child.Reload}) }
 func (m *remoteMaster) MuleMsg(target string, data []byte) error {
-	return m.send(ControlMessage{Type: "mule", Arg: target, Data: data})
+	return m.ctl.Send(child.Message{Kind: child.MuleSend, Arg: target, Data: data})
 }
 func (m *remoteMaster) Spooled(dir string) error {
-	return m.send(ControlMessage{Type: "spooled", Arg: dir})
+	return m.ctl.Send(child.Message{Kind: child.Spooled, Arg: dir})
 }
-func (m *remoteMaster) Stop() error { return m.send(ControlMessage{Type: "stop"}) }
+func (m *remoteMaster) Stop() error { return m.ctl.Send(child.Message{Kind: child.Stop}) }
 
 // selfMaster is the single process's own router.
-type selfMaster struct{ router *signals.Router }
+type selfMaster struct{ router *uwsgisignal.Router }
 
-func (m *selfMaster) Raise(num int) error              { return m.router.Raise(num) }
-func (m *selfMaster) AddSource(s signals.Source) error { return m.router.Add(s) }
+func (m *selfMaster) Raise(num int) error                  { return m.router.Raise(num) }
+func (m *selfMaster) AddSource(s uwsgisignal.Source) error { return m.router.Add(s) }
 func (m *selfMaster) Reload() error {
 	return errors.New("uwsgi.reload() needs a master (--master): a single process cannot replace itself without dropping requests")
 }

@@ -20,14 +20,15 @@ import (
 	"syscall"
 	"time"
 
+	"uwsgo/internal/child"
 	"uwsgo/internal/hooks"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
 	"uwsgo/internal/rpc"
-	"uwsgo/internal/scoreboard"
 	"uwsgo/internal/server"
-	"uwsgo/internal/shared"
+	"uwsgo/internal/shm/scoreboard"
+	"uwsgo/internal/shm/shared"
 	"uwsgo/internal/static"
 	"uwsgo/internal/stats"
 	"uwsgo/internal/systemd"
@@ -62,8 +63,8 @@ type Env struct {
 	MasterPID int          // 0 without a master
 	Ready     func(string) // told once serving, with the app loaded ("" for none)
 	State     *shared.State
-	Control   *os.File // the socket to the master; nil in a single process
-	Role      string   // "" for a worker, else RoleMule or RoleSpooler
+	Control   *child.Conn // the socket to the master; nil in a single process
+	Role      child.Role
 	// Drain is the master's request to stop as part of stopping the whole instance
 	// (nil for a single process, which learns it from its signals).
 	Drain <-chan struct{}
@@ -107,7 +108,7 @@ func stopSignals() chan os.Signal {
 	return stop
 }
 
-func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uwsgiAPI, *appSignals, error) {
+func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uwsgiAPI, *unixSignals, error) {
 	if !cfg.Processes.HonourStdin {
 		if err := stdinFromDevNull(); err != nil {
 			return nil, nil, nil, fail(1, "replacing stdin with /dev/null: %v", err)
@@ -119,7 +120,7 @@ func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uw
 	}
 	env.reqLog = rl
 	reopenLogOnSignal(cfg, logger, env.MasterPID == 0, rl)
-	appSigs := newAppSignals(logger)
+	appSigs := newUnixSignals(logger)
 	pypy.SetSignalRouter(appSigs.route)
 	pypy.SetRPCClient(rpc.Call)
 	api := newUwsgiAPI(cfg, env, logger)
