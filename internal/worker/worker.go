@@ -121,11 +121,10 @@ func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uw
 	env.reqLog = rl
 	reopenLogOnSignal(cfg, logger, env.MasterPID == 0, rl)
 	appSigs := newUnixSignals(logger)
-	pypy.SetSignalRouter(appSigs.route)
-	pypy.SetRPCClient(rpc.Call)
 	api := newUwsgiAPI(cfg, env, logger)
-	pypy.SetCallHandler(api.call)
-	rt, err := startPyPy(cfg, logger)
+	rt, err := startPyPy(cfg, logger, pypy.Host{
+		Sink: api, Log: pythonLog(logger), Signal: appSigs.route, RPC: rpc.Call, Call: api.call,
+	})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -189,6 +188,8 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		LogFormat:        cfg.Logging.Format,
 		LogXForwardedFor: cfg.Logging.XForwardedFor,
 		WorkerID:         env.ID,
+
+		App: server.App{Handle: pypy.Handle, RPC: pypy.RPC},
 	})
 	go appSigs.deliver(s.InPython)
 	api.server = s
@@ -313,7 +314,8 @@ func stdinFromDevNull() error {
 	return syscall.Dup3(int(f.Fd()), 0, 0)
 }
 
-func startPyPy(cfg *options.Config, logger *log.Logger) (*pypy.Runtime, error) {
+// startPyPy starts PyPy and its setup module, with host serving Python's calls.
+func startPyPy(cfg *options.Config, logger *log.Logger, host pypy.Host) (*pypy.Runtime, error) {
 	// In library mode the PyPy that loaded uwsgo is the one: there is nothing to locate.
 	in := &pypy.Install{HomeSource: "the running PyPy"}
 	if !pypy.InProcess() {
@@ -335,8 +337,7 @@ func startPyPy(cfg *options.Config, logger *log.Logger) (*pypy.Runtime, error) {
 		}
 		setup, name = string(b), f
 	}
-	pypy.SetLog(pythonLog(logger))
-	if err := rt.Start(setup, name); err != nil {
+	if err := rt.Start(setup, name, host); err != nil {
 		return nil, fail(1, "%v", err)
 	}
 	if rt.Lib == "" {
