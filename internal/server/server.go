@@ -39,6 +39,7 @@ import (
 	"uwsgo/internal/pypy"
 	"uwsgo/internal/shm/scoreboard"
 	"uwsgo/internal/static"
+	"uwsgo/internal/trustedproxy"
 )
 
 // Config is what the server needs from the options.
@@ -62,8 +63,8 @@ type Config struct {
 	Record       int               // this process's record on Board
 
 	// --log-format (nil: uwsgo's own line) and --log-x-forwarded-for; WorkerID is %(wid).
-	HealthPath string   // answered without Python (health.go); "" for none
-	Trusted    *Trusted // --trusted-proxy (proxy.go); nil: none
+	HealthPath string            // answered without Python (health.go); "" for none
+	Trusted    *trustedproxy.Set // --trusted-proxy; nil: none
 
 	Static *static.Handler // --static-map and its family (static.go); nil: none
 
