@@ -48,11 +48,16 @@ func Main(args []string) int {
 		fmt.Println("uwsgo", worker.Version)
 		return 0
 	case cfg.General.PrintSym != "":
-		if sym := cfg.General.PrintSym; sym != "uwsgi_pypy_setup" {
-			fmt.Fprintf(os.Stderr, "uwsgo: --print-sym %s: no such symbol; uwsgo embeds uwsgi_pypy_setup\n", sym)
+		// The two embedded Python files, by the names a replacement setup module knows.
+		switch cfg.General.PrintSym {
+		case "uwsgi_pypy_setup":
+			fmt.Print(pypy.SetupSource)
+		case "uwsgi_pypy_module":
+			fmt.Print(pypy.ModuleSource)
+		default:
+			fmt.Fprintf(os.Stderr, "uwsgo: --print-sym %s: no such symbol; uwsgo embeds uwsgi_pypy_setup (the setup module) and uwsgi_pypy_module (the uwsgi module's body)\n", cfg.General.PrintSym)
 			return 1
 		}
-		fmt.Print(pypy.SetupSource)
 		return 0
 	}
 
