@@ -68,6 +68,8 @@ type Config struct {
 
 	Static *static.Handler // --static-map and its family (static.go); nil: none
 
+	AddHeaders [][2]string // --add-header: on every app response (static files add their own)
+
 	LogFormat        *accesslog.Format
 	LogXForwardedFor bool
 	WorkerID         int
@@ -104,6 +106,7 @@ type Server struct {
 	refusals  refusals      // logging.go
 
 	healthPath []byte      // nil: no health check
+	addedHead  []byte      // Config.AddHeaders as header lines, rendered once
 	unhealthy  atomic.Bool // the instance is stopping: the health check answers 503
 }
 
@@ -120,6 +123,9 @@ func New(cfg Config) *Server {
 		pid:      os.Getpid(),
 
 		holdDelay: holdDelay,
+	}
+	for _, nv := range cfg.AddHeaders {
+		s.addedHead = append(s.addedHead, nv[0]+": "+nv[1]+"\r\n"...)
 	}
 	// Most requests end within kickDelay: only a gate closed longer takes the accept loops
 	// out of accept(2), which costs them a wake-up each.

@@ -181,6 +181,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		HealthPath: cfg.HTTP.HealthPath,
 		Trusted:    cfg.HTTP.Trusted,
 		Static:     files,
+		AddHeaders: cfg.HTTP.AddHeaders,
 		Log:        logger,
 		Board:      env.Board,
 		Record:     env.Record,
