@@ -24,8 +24,8 @@ import (
 //go:embed asgi.py
 var ASGISource string
 
-// The steps of an ASGI app (STEP_* in asgi.py); StepPart runs another embedded file of
-// the boundary (STEP_PART in pypy_setup.py).
+// The steps of an ASGI app; StepPart runs another embedded file of the boundary. Python
+// knows them by the names contract.go gives them (STEP_PART, STEP_ASGI_*).
 const (
 	StepPart         Step = 11 // arg: the file's module name, a newline, its source
 	StepASGIModule   Step = 12 // arg: executor threads (0: asyncio's default), a newline, MODULE[:CALLABLE]
@@ -42,7 +42,7 @@ func init() {
 	stepNames[StepASGIShutdown] = "the ASGI lifespan shutdown"
 }
 
-// ASGIOp is what Go asks of the loop (OP_* in asgi.py).
+// ASGIOp is what Go asks of the loop (ASGI_HTTP ... in contract.go's table).
 type ASGIOp int
 
 const (
@@ -56,7 +56,7 @@ const (
 	ASGIDrained    ASGIOp = 8 // what the request's client had to read is down: send on
 )
 
-// Flags of an ASGIOp (F_* in asgi.py).
+// Flags of an ASGIOp (ASGI_MORE ...).
 const (
 	ASGIMore   = 1
 	ASGIPoll   = 2
@@ -64,7 +64,7 @@ const (
 	ASGIVars   = 8 // ASGIHTTP: a is a CGI vars block (the uwsgi protocol's), not a scope block
 )
 
-// What the loop tells Go (EV_* in asgi.py), through ASGISink.ASGIEvent.
+// What the loop tells Go (ASGI_EVENT_*), through Host.ASGI.
 const (
 	asgiEventLoop     = 1 // arg: the descriptor of the loop's selector (handled here)
 	ASGIEventDone     = 2 // the request's task ended; arg: its outcome (Handled ...)
@@ -90,13 +90,7 @@ type ASGISink interface {
 	ASGIEvent(what, handle int, arg int64, data []byte) int64
 }
 
-var (
-	asgiSink   ASGISink
-	asgiLoopFD atomic.Int64
-)
-
-// SetASGISink names the receiver of the loop's events; set it before the first ASGI call.
-func SetASGISink(s ASGISink) { asgiSink = s }
+var asgiLoopFD atomic.Int64
 
 // ASGILoopFD is the descriptor of the loop's selector (an epoll descriptor): readable when
 // something the app waits on with asyncio's own I/O is ready. -1 without an ASGI app.
@@ -146,8 +140,8 @@ func uwsgoASGIEvent(what C.int, handle, arg C.long, data *C.char, n C.long) C.lo
 		asgiLoopFD.Store(int64(handle))
 		return 0
 	}
-	if asgiSink == nil {
+	if host.ASGI == nil {
 		return -1
 	}
-	return C.long(asgiSink.ASGIEvent(int(what), int(handle), int64(arg), bytesOf(data, n)))
+	return C.long(host.ASGI.ASGIEvent(int(what), int(handle), int64(arg), bytesOf(data, n)))
 }

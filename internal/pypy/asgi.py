@@ -31,17 +31,9 @@ api = setup["api"]  # noqa: F821 (set by the setup module)
 ffi = setup["ffi"]  # noqa: F821
 _log = setup["_log"]  # noqa: F821
 
-# The contract's numbers (internal/pypy/asgi.go; STEP_ASGI_*, ASGI_*): what Go asks of
-# the loop, the flags of an op, what the loop tells Go, and a request's outcomes.
-STEP_ASGI_MODULE, STEP_ASGI_FILE, STEP_ASGI_STARTUP, STEP_ASGI_SHUTDOWN = 12, 13, 14, 15
-ASGI_HTTP, ASGI_BODY, ASGI_DISCONNECT, ASGI_RUN, ASGI_WEBSOCKET, ASGI_WS_MESSAGE, ASGI_WS_CLOSED, ASGI_DRAINED = range(1, 9)
-ASGI_MORE, ASGI_POLL, ASGI_BINARY, ASGI_VARS = 1, 2, 4, 8
-ASGI_EVENT_LOOP, ASGI_EVENT_DONE, ASGI_EVENT_WANT, ASGI_EVENT_WS_ACCEPT, ASGI_EVENT_WS_SEND, ASGI_EVENT_WS_CLOSE = range(1, 7)
-ASGI_PENDING = -1
-ASGI_SEND_WAIT = 2
-HANDLED, FAILED_BEFORE_HEADERS, FAILED_AFTER_HEADERS = setup["HANDLED"], setup["FAILED_BEFORE_HEADERS"], setup["FAILED_AFTER_HEADERS"]  # noqa: F821
-SEND_CLIENT_GONE = setup["SEND_CLIENT_GONE"]  # noqa: F821
-SEND_FILE_NOT_REGULAR = 1
+# The contract's names (the ASGI steps and ops, HANDLED, SEND_CLIENT_GONE ...) are in this
+# module's namespace before it runs, from internal/pypy/contract.go's table, as in the
+# setup module's; this file defines none of them.
 
 # A request body's bytes queued for the app beyond this pause Go's reading of it until
 # the app has taken them.
@@ -240,7 +232,7 @@ def _set_app(found, threads):
     uwsgi = sys.modules["uwsgi"]
     uwsgi.applications = {"": found[0]}
     uwsgi.applist = (what,)
-    setup["_report"](setup["REPORT_APP"], "%s (ASGI)" % what)  # noqa: F821
+    setup["_report"](REPORT_APP, "%s (ASGI)" % what)  # noqa: F821
     _event(ASGI_EVENT_LOOP, _loop._selector.fileno())
 
 
@@ -549,7 +541,7 @@ class _HTTP(object):
             rc = api.sendfile(self.h, head, len(head), fd, 0, -1)
         finally:
             os.close(fd)
-        if rc == SEND_FILE_NOT_REGULAR:
+        if rc == SEND_NOT_REGULAR:
             raise ValueError("http.response.pathsend: %s is not a regular file" % (path,))
         self.sent = True
         self._sent(rc, True)

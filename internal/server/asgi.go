@@ -318,7 +318,7 @@ func (c *conn) serveASGI(x *exchange, start time.Time) bool {
 	}
 	ci := c.ci
 	if c.proxied {
-		ci = c.s.cfg.Trusted.forwarded(req, c.ci)
+		ci = c.s.cfg.Trusted.Forwarded(req, c.ci)
 	}
 	x.vars = appendScope(x.vars[:0], req, &ci, ws)
 	x.begin(!req.Close && c.s.cfg.KeepAlive > 0 && !c.s.draining.Load())

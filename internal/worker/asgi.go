@@ -1,10 +1,8 @@
 package worker
 
 import (
-	"errors"
 	"log"
 
-	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
 	"uwsgo/internal/server"
 )
@@ -12,27 +10,6 @@ import (
 // ASGI apps: loaded instead of a WSGI app, started (lifespan startup) once the post-fork
 // steps ran, and stopped (lifespan shutdown) once the last request of the worker ended.
 // The loop and its design are internal/server/asgi.go's.
-
-// loadASGI loads the ASGI app if one is given; asgi says whether one was.
-func loadASGI(cfg *options.Config) (asgi bool, err error) {
-	module, file := cfg.Get("pypy-asgi"), cfg.Get("pypy-asgi-file")
-	if module == "" && file == "" {
-		return false, nil
-	}
-	if cfg.Has("pypy-wsgi") || cfg.Has("pypy-wsgi-file") || cfg.Has("pypy-paste") || cfg.Has("mount") {
-		return true, errors.New("an ASGI app (--pypy-asgi, --pypy-asgi-file) is served alone: give no --pypy-wsgi, --pypy-wsgi-file, --pypy-paste or --mount with it")
-	}
-	// --threads sizes the loop's executor (asyncio.to_thread, run_in_executor(None));
-	// without it, asyncio's own default.
-	threads := 0
-	if cfg.Has("threads") {
-		threads = int(cfg.Int("threads"))
-	}
-	if module != "" {
-		return true, pypy.LoadASGI(module, false, threads)
-	}
-	return true, pypy.LoadASGI(file, true, threads)
-}
 
 // startASGI runs the app's lifespan startup, if an ASGI app loaded: a failed startup is a
 // start-up error of the worker.
@@ -53,6 +30,15 @@ func appOf() server.App {
 		app.ASGI = pypy.ASGI
 	}
 	return app
+}
+
+// ASGIEvent passes the ASGI loop's events to the server, as Send passes responses
+// (uwsgiapi.go).
+func (a *uwsgiAPI) ASGIEvent(what, handle int, arg int64, data []byte) int64 {
+	if a.server == nil {
+		return -1
+	}
+	return a.server.ASGIEvent(what, handle, arg, data)
 }
 
 // stopASGI runs the app's lifespan shutdown, holding the loop.
