@@ -7,6 +7,7 @@ import "C"
 
 import (
 	_ "embed"
+	"errors"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -105,13 +106,22 @@ func ASGILoopFD() int {
 // threads is the size of the loop's default executor (0: asyncio's default).
 func LoadASGI(spec string, file bool, threads int) error {
 	if err := Do(StepPart, "uwsgo_asgi\n"+ASGISource); err != nil {
-		return err
+		return named(err, "(STEP_PART: a replacement setup module must run it to serve ASGI apps)")
 	}
 	step := StepASGIModule
 	if file {
 		step = StepASGIFile
 	}
-	return Do(step, strconv.Itoa(threads)+"\n"+spec)
+	return named(Do(step, strconv.Itoa(threads)+"\n"+spec), spec)
+}
+
+// named makes a failed step's message show arg, not the text the step was handed.
+func named(err error, arg string) error {
+	var se *StepError
+	if errors.As(err, &se) {
+		se.Arg = arg
+	}
+	return err
 }
 
 // ASGI hands the loop one op and runs it until nothing is ready. It returns the started
