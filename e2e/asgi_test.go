@@ -61,6 +61,10 @@ func TestASGIHello(t *testing.T) {
 	if !strings.Contains(s.Log(), "asgi_app.py:app (ASGI)") {
 		t.Errorf("the start-up log does not name the ASGI app:\n%s", s.Log())
 	}
+	// What the module made as it loaded belongs to the loop that serves.
+	if resp, body := s.Get("/module-event"); resp.StatusCode != 200 || body != "waited" {
+		t.Errorf("GET /module-event: %d %q\n%s", resp.StatusCode, body, s.Log())
+	}
 }
 
 // The scope has every key the spec names, with the values the request gave: the path

@@ -6,6 +6,11 @@ import json
 import os
 
 
+# Made as the module loads: on Python 3.9 it belongs to asyncio.get_event_loop() then,
+# which must be the loop that serves (module_event below).
+EVENT = asyncio.Event()
+
+
 def record(line):
     path = os.environ.get("ASGI_RECORD")
     if path:
@@ -206,6 +211,16 @@ async def block(scope, receive, send):
     await respond(send, 200, b"unblocked")
 
 
+async def module_event(scope, receive, send):
+    """Waits on an Event made at import time: a loop of its own would fail here."""
+    await receive()
+    try:
+        await asyncio.wait_for(EVENT.wait(), 0.01)
+    except asyncio.TimeoutError:
+        pass
+    await respond(send, 200, b"waited")
+
+
 async def pid(scope, receive, send):
     await receive()
     await respond(send, 200, str(os.getpid()).encode())
@@ -265,6 +280,7 @@ routes = {
     "/pathsend": pathsend,
     "/blocking": blocking,
     "/pid": pid,
+    "/module-event": module_event,
     "/block": block,
     "/uwsgi-cache": uwsgi_cache,
 }

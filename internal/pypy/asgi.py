@@ -217,28 +217,26 @@ class _Loop(asyncio.SelectorEventLoop):
         return max(0, int((scheduled[0]._when - self.time()) * 1e9))
 
 
-def _set_app(found, threads):
+def _load(text, how):
+    """Makes the loop, then imports the app: what a module creates as it loads
+    (asyncio.Lock(), Queue(), Event() bind to asyncio.get_event_loop() on Python 3.9) must
+    belong to the loop that will run it, as under uvicorn."""
     global _app, _loop
-    app, what = found
-    if inspect.isclass(app):
-        app = _asgi2(app)
-    _app = app
-    _loop = _Loop()
-    if threads > 0:
-        import concurrent.futures
+    threads, _, spec = text.partition("\n")
+    if _loop is None:
+        _loop = _Loop()
+        if int(threads) > 0:
+            import concurrent.futures
 
-        _loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(threads, "asgi"))
-    asyncio.set_event_loop(_loop)
+            _loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(int(threads), "asgi"))
+        asyncio.set_event_loop(_loop)
+    app, what = how(spec)
     uwsgi = sys.modules["uwsgi"]
-    uwsgi.applications = {"": found[0]}
+    uwsgi.applications = {"": app}
     uwsgi.applist = (what,)
+    _app = _asgi2(app) if inspect.isclass(app) else app
     setup["_report"](REPORT_APP, "%s (ASGI)" % what)  # noqa: F821
     _event(ASGI_EVENT_LOOP, _loop._selector.fileno())
-
-
-def _load(text, how):
-    threads, _, spec = text.partition("\n")
-    _set_app(how(spec), int(threads))
 
 
 # ---------------------------------------------------------------- lifespan
