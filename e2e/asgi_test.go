@@ -107,8 +107,8 @@ func TestASGIScope(t *testing.T) {
 	if got, want := fmt.Sprint(sc["client"]), fmt.Sprintf("[127.0.0.1 %s]", cport); got != want {
 		t.Errorf("scope['client'] = %s, want %s", got, want)
 	}
-	if got := fmt.Sprint(sc["extensions"]); !strings.Contains(got, "http.response.pathsend") || strings.Contains(got, "trailers") {
-		t.Errorf("scope['extensions'] = %s: want pathsend, and no trailers", got)
+	if got := fmt.Sprint(sc["extensions"]); !strings.Contains(got, "http.response.pathsend") || !strings.Contains(got, "http.response.zerocopysend") || strings.Contains(got, "trailers") {
+		t.Errorf("scope['extensions'] = %s: want pathsend and zerocopysend, and no trailers", got)
 	}
 
 	// HTTP/1.0, and a body with a Content-Length: one message.
@@ -304,7 +304,7 @@ func TestASGIAppFailures(t *testing.T) {
 	}
 }
 
-// http.response.pathsend sends a file (with sendfile(2)).
+// http.response.pathsend and http.response.zerocopysend send a file (with sendfile(2)).
 func TestASGIPathsend(t *testing.T) {
 	t.Parallel()
 	s, _ := asgiStart(t)
@@ -316,6 +316,17 @@ func TestASGIPathsend(t *testing.T) {
 	resp, body := s.Get("/pathsend?" + f)
 	if resp.StatusCode != 200 || body != content || resp.ContentLength != int64(len(content)) {
 		t.Errorf("pathsend: status %d, %d bytes (Content-Length %d), want %d", resp.StatusCode, len(body), resp.ContentLength, len(content))
+	}
+	// zerocopysend from the file's position, whole (sendfile, with a Content-Length) and
+	// in two pieces (read and sent, chunked).
+	for _, q := range []string{"", "&pieces"} {
+		resp, body = s.Get("/zerocopy?" + f + q)
+		if resp.StatusCode != 200 || body != content[5:] {
+			t.Errorf("zerocopysend%s: status %d, %d bytes, want %d", q, resp.StatusCode, len(body), len(content)-5)
+		}
+		if q == "" && resp.ContentLength != int64(len(content)-5) {
+			t.Errorf("zerocopysend of a whole file: Content-Length %d, want %d", resp.ContentLength, len(content)-5)
+		}
 	}
 }
 

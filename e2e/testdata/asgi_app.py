@@ -180,6 +180,21 @@ async def pathsend(scope, receive, send):
     await send({"type": "http.response.pathsend", "path": scope["query_string"].decode()})
 
 
+async def zerocopy(scope, receive, send):
+    """The file named in the query from byte 5: in one zerocopysend, or (?pieces) in two,
+    the first of 100 bytes with more_body."""
+    await receive()
+    path, _, pieces = scope["query_string"].decode().partition("&")
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    with open(path, "rb") as f:
+        if pieces:
+            await send({"type": "http.response.zerocopysend", "file": f, "offset": 5, "count": 100, "more_body": True})
+            await send({"type": "http.response.zerocopysend", "file": f, "offset": 105})
+        else:
+            f.seek(5)
+            await send({"type": "http.response.zerocopysend", "file": f})
+
+
 async def blocking(scope, receive, send):
     """Sync work in the loop's executor (--threads): it blocks its thread until the file
     named in the query exists."""
@@ -278,6 +293,7 @@ routes = {
     "/raise-midway": raises_midway,
     "/bad-header": bad_header,
     "/pathsend": pathsend,
+    "/zerocopy": zerocopy,
     "/blocking": blocking,
     "/pid": pid,
     "/module-event": module_event,

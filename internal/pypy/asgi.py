@@ -43,7 +43,7 @@ ROUNDS = 64
 
 _ASGI = {"version": "3.0", "spec_version": "2.3"}
 _ASGI_WS = {"version": "3.0", "spec_version": "2.4"}
-_EXTENSIONS = {"http.response.pathsend": {}}
+_EXTENSIONS = {"http.response.pathsend": {}, "http.response.zerocopysend": {}}
 
 _app = None
 _loop = None
@@ -512,6 +512,8 @@ class _HTTP(object):
             self.started = True
         elif kind == "http.response.pathsend":
             self._pathsend(message["path"])
+        elif kind == "http.response.zerocopysend":
+            await self._zerocopysend(message)
         elif kind == "http.response.trailers":
             raise RuntimeError("uwsgo does not send HTTP trailers (no 'http.response.trailers' in scope['extensions'])")
         else:
@@ -535,14 +537,46 @@ class _HTTP(object):
             return
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            head = _head(self.status, self.headers)
-            rc = api.sendfile(self.h, head, len(head), fd, 0, -1)
+            if not self._sendfile(fd, 0, -1):
+                raise ValueError("http.response.pathsend: %s is not a regular file" % (path,))
         finally:
             os.close(fd)
+
+    def _sendfile(self, fd, offset, count):
+        """The whole rest of the response from a file, with sendfile(2) once the app's
+        call has ended; False when fd is not a regular file."""
+        head = _head(self.status, self.headers)
+        rc = api.sendfile(self.h, head, len(head), fd, offset, count)
         if rc == SEND_NOT_REGULAR:
-            raise ValueError("http.response.pathsend: %s is not a regular file" % (path,))
+            return False
         self.sent = True
         self._sent(rc, True)
+        return True
+
+    async def _zerocopysend(self, message):
+        """The last piece of a response from a regular file goes out with sendfile(2);
+        another piece, or a file of another kind, is read and sent as body."""
+        if not self.started:
+            raise RuntimeError("http.response.zerocopysend before http.response.start")
+        if self.complete or self.gone:
+            return
+        fd = message["file"].fileno()
+        offset, count = message.get("offset"), message.get("count")
+        more = message.get("more_body", False)
+        if offset is None:
+            offset = os.lseek(fd, 0, os.SEEK_CUR)
+        if not more and not self.sent and self._sendfile(fd, offset, -1 if count is None else count):
+            return
+        left = -1 if count is None else count
+        while left != 0:
+            data = os.pread(fd, 65536 if left < 0 else min(left, 65536), offset)
+            if not data:
+                break
+            offset += len(data)
+            left = left - len(data) if left > 0 else left
+            await self.send({"type": "http.response.body", "body": data, "more_body": True})
+        if not more:
+            await self.send({"type": "http.response.body", "body": b""})
 
 
 async def _drained(r):
