@@ -542,3 +542,17 @@ func TestASGIBackPressure(t *testing.T) {
 	}
 	asgiWaitRecord(t, rec, "flood done")
 }
+
+// The uwsgi module from an ASGI app: the shared state (a cache), and the request
+// functions, which know the request a task serves even after it awaited
+// (uwsgi.request_id, uwsgi.set_logvar into --log-format).
+func TestASGIUwsgiModule(t *testing.T) {
+	t.Parallel()
+	s, _ := asgiStart(t, "--cache2", "name=default,items=10", "--log-format", "%(method) %(uri) rid=%(rid)")
+	if _, body := s.Get("/uwsgi-cache"); body != "cached by worker 1" {
+		t.Errorf("GET /uwsgi-cache: %q", body)
+	}
+	if !s.WaitLog("GET /uwsgi-cache rid=1", 10*time.Second) {
+		t.Errorf("the request's logvar is not in its log line:\n%s", s.Log())
+	}
+}

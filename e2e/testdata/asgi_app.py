@@ -246,6 +246,8 @@ async def uwsgi_cache(scope, receive, send):
 
     await receive()
     uwsgi.cache_set("k", b"cached")
+    await asyncio.sleep(0)  # the request functions still know the request after a switch
+    uwsgi.set_logvar("rid", str(uwsgi.request_id()))
     await respond(send, 200, uwsgi.cache_get("k") + b" by worker %d" % uwsgi.worker_id())
 
 

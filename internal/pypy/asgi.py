@@ -16,6 +16,7 @@ time, whichever goroutine that is.
 """
 
 import asyncio
+import contextvars
 import heapq
 import http
 import inspect
@@ -588,7 +589,16 @@ async def _drained(r):
         r.drain = None
 
 
+# What the running task serves, for the uwsgi module's request functions (set_logvar,
+# request_id ...): (handle, {}, None, request id), as a WSGI request's minus its environ
+# and response.
+_task_request = contextvars.ContextVar("uwsgo_asgi_request", default=None)
+setup["_current"].task_request = _task_request.get  # noqa: F821
+_request_ids = setup["_request_ids"]  # noqa: F821
+
+
 async def _serve_http(r):
+    _task_request.set((r.h, {}, None, next(_request_ids)))
     rc = HANDLED
     try:
         await _app(r.scope, r.receive, r.send)

@@ -111,7 +111,23 @@ _base = {
     "wsgi.input_terminated": True,
 }
 _app = None
-_current = {}  # thread ident -> (handle, environ, response, request id) of the request it runs
+
+
+class _Current(dict):
+    """Thread ident -> (handle, environ, response, request id) of the WSGI request the
+    thread runs. An ASGI request runs in a task, not a thread: for the uwsgi module's
+    get(), asgi.py sets `task_request` to what the running task serves."""
+
+    task_request = None
+
+    def get(self, key, default=None):
+        current = dict.get(self, key)
+        if current is None and self.task_request is not None:
+            current = self.task_request()
+        return default if current is None else current
+
+
+_current = _Current()
 _request_ids = __import__("itertools").count(1)
 
 
