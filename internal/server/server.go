@@ -409,6 +409,9 @@ func (s *Server) Slot(handle int) (int, error) {
 	if _, err := s.exchangeOf(handle); err != nil {
 		return 0, err
 	}
+	if handle&asgiBit != 0 {
+		return 0, errors.New("an ASGI request runs on the worker's event loop, not in a slot of its own: --harakiri bounds each of the loop's calls")
+	}
 	return handle & (1<<slotBits - 1), nil
 }
 
