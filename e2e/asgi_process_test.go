@@ -196,3 +196,24 @@ func TestASGIHarakiri(t *testing.T) {
 		t.Errorf("after the harakiri: %q", body)
 	}
 }
+
+// Lifespan belongs to the processes that serve: a mule loads the ASGI app (for its
+// uwsgi module) but runs no startup.
+func TestASGIMuleNoLifespan(t *testing.T) {
+	t.Parallel()
+	rec := filepath.Join(t.TempDir(), "record")
+	s := Start(t, "--master", "--processes", "1", "--mules", "1", "--env", "ASGI_RECORD="+rec, "--pypy-asgi-file", testdata("asgi_app.py"))
+	m := masterWaitLogRE(s, regexp.MustCompile(`mule 1: pid (\d+): waiting for messages`), 20*time.Second)
+	if m == nil {
+		t.Fatalf("the mule never waited for messages:\n%s", s.Log())
+	}
+	workers := masterWorkers(t, s, 2) // the worker and the mule
+	for _, p := range workers {
+		if strconv.Itoa(p) != m[1] {
+			asgiWaitRecord(t, rec, "startup "+strconv.Itoa(p))
+		}
+	}
+	if r := asgiRecord(t, rec); strings.Contains(r, "startup "+m[1]+"\n") {
+		t.Errorf("the mule (pid %s) ran the lifespan startup:\n%s", m[1], r)
+	}
+}

@@ -424,6 +424,9 @@ func load(cfg *options.Config, logger *log.Logger, env Env) error {
 	if err := pypy.Do(pypy.StepPostFork, ""); err != nil {
 		return fail(1, "%v", err)
 	}
+	if env.Role != child.Worker {
+		return nil // mules and spoolers serve no requests: no lifespan
+	}
 	return startASGI()
 }
 
