@@ -26,10 +26,10 @@ import (
 // finished by a later call from whichever goroutine drives the loop then; its
 // connection's goroutine sleeps on a channel meanwhile and writes the response.
 //
-// The alternative measured against it, a Python thread of its own that runs
-// loop.run_forever() with requests handed over through a queue, costs two wake-ups per
-// request (one each way) even when the handler never waits: the hand-off that the WSGI
-// path was built to avoid (README.md, "ASGI").
+// The obvious alternative, a Python thread of its own that runs loop.run_forever() with
+// requests handed over through a queue, would cost two wake-ups per request (one each
+// way) even when the handler never waits: the hand-off that the WSGI path was built to
+// avoid (ARCHITECTURE.md, rule 2).
 //
 // Python's own threads (the loop's executor, asyncio.to_thread) wake the loop through its
 // self-pipe, which is registered with its selector, so the watcher sees them too.
@@ -59,8 +59,8 @@ type asgiLoop struct {
 
 	mu    sync.Mutex // held by the goroutine driving the loop
 	timer *time.Timer
-	armed bool      // timer will fire at due
-	due   time.Time //
+	armed bool // the timer is set to fire at due
+	due   time.Time
 
 	tab  sync.Mutex // guards the handle table
 	reqs []*asgiReq
@@ -75,13 +75,13 @@ type asgiReq struct {
 	wake   chan struct{} // cap 1: complete, finished or upgraded changed
 	want   chan struct{} // cap 1: the app took the queued body (ASGIEventWant), or stop
 
-	complete atomic.Bool  // the response's last byte is with Go: it may be written
-	finished atomic.Bool  // the app's task ended; rc is its outcome
-	rc       atomic.Int32 //
-	stopping atomic.Bool  // the reader must stop: the request is over
-	bodyDone atomic.Bool  // the whole body was read
-	tooLarge atomic.Bool  // the body went past --limit-post
-	bodyErr  error        // why reading the body failed: set by the reader before it ends
+	complete atomic.Bool // the response's last byte is with Go: it may be written
+	finished atomic.Bool // the app's task ended; rc is its outcome
+	rc       atomic.Int32
+	stopping atomic.Bool // the reader must stop: the request is over
+	bodyDone atomic.Bool // the whole body was read
+	tooLarge atomic.Bool // the body went past --limit-post
+	bodyErr  error       // why reading the body failed: set by the reader before it ends
 
 	ws atomic.Pointer[wsSession] // an accepted WebSocket (asgi_ws.go)
 }
@@ -197,12 +197,20 @@ func (l *asgiLoop) lookup(handle int) *asgiReq {
 	return nil
 }
 
-// ASGIEvent implements pypy.ASGISink: the loop's news about a request.
-func (s *Server) ASGIEvent(what, handle int, arg int64, data []byte) int64 {
+// ASGIEvent implements pypy.ASGISink: the loop's news about a request. Like Send, it
+// runs in a call from Python: a panic is contained here (panic.go).
+func (s *Server) ASGIEvent(what, handle int, arg int64, data []byte) (rc int64) {
 	r := s.asgi.lookup(handle)
 	if r == nil {
 		return -1
 	}
+	failed := 0
+	defer func() {
+		if failed != 0 {
+			rc = -1
+		}
+	}()
+	defer r.x.containPanic(&failed)
 	switch what {
 	case pypy.ASGIEventDone:
 		r.rc.Store(int32(arg))
