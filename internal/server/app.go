@@ -21,7 +21,8 @@ type App struct {
 
 	// ASGI, for an ASGI app (nil for a WSGI one), runs one op on its event loop and
 	// everything it makes ready (pypy.ASGI; asgi.go); LoopFD is the descriptor of that
-	// loop's selector, readable when asyncio's own I/O has something for it.
+	// loop's selector, readable when asyncio's own I/O has something for it (0 or less:
+	// none to watch).
 	ASGI   func(op pypy.ASGIOp, handle int, a, b []byte, flags int) (int, time.Duration)
 	LoopFD int
 }

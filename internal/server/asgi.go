@@ -93,7 +93,7 @@ func newASGILoop(s *Server) *asgiLoop {
 	l.core.Started.Store(0)
 	l.timer = time.AfterFunc(time.Hour, l.fire)
 	l.timer.Stop()
-	if fd := s.cfg.App.LoopFD; fd >= 0 {
+	if fd := s.cfg.App.LoopFD; fd > 0 {
 		go l.watch(fd)
 	}
 	return l
