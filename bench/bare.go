@@ -51,7 +51,7 @@ func expectedBody(benchDir string, a app) (string, error) {
 		return string(b), err
 	}
 	switch a.Name {
-	case "hello", "gen", "write":
+	case "hello", "gen", "write", "asgi-hello":
 		return helloBody, nil
 	case "mid":
 		return midBody(), nil
@@ -59,7 +59,7 @@ func expectedBody(benchDir string, a app) (string, error) {
 		return bigBody(), nil
 	case "post":
 		return strconv.Itoa(a.BodyBytes) + "\n", nil
-	case "sleep":
+	case "sleep", "asgi-sleep":
 		return sleepBody, nil
 	}
 	return "", fmt.Errorf("no expected answer for the app %q", a.Name)

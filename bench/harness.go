@@ -35,6 +35,7 @@ type Results struct {
 	Loops      []LoopResult
 	RootNote   string `json:",omitempty"` // why the trixie root's servers did not run
 	Slow       []SlowResult
+	WSEcho     []WSResult `json:",omitempty"`
 	Profile    *ProfileResult
 	Failures   []string
 }
@@ -365,6 +366,7 @@ func (h *harness) run(ctx context.Context) error {
 	if h.cfg.Slow {
 		h.total += 2 * h.cfg.Rounds * len(h.slowServers())
 	}
+	h.total += len(h.wsServers())
 	for _, g := range groups {
 		if err := h.runGroup(ctx, g); err != nil {
 			return err
@@ -374,6 +376,9 @@ func (h *harness) run(ctx context.Context) error {
 		if err := h.runSlow(ctx); err != nil {
 			return err
 		}
+	}
+	if err := h.runWSEcho(ctx); err != nil {
+		return err
 	}
 	if h.cfg.Profile && slices.Contains(h.cfg.Servers, "uwsgo") {
 		if err := h.runProfile(ctx); err != nil {
@@ -602,10 +607,9 @@ func (h *harness) progress(r Run) {
 // groupServers are the servers that serve a: the bare Go server renders no template, so
 // that its static answer is no bound for a framework's page.
 func (h *harness) groupServers(a app) []string {
-	if a.Expected == "" {
-		return h.cfg.Servers
-	}
-	return slices.DeleteFunc(slices.Clone(h.cfg.Servers), func(sn string) bool { return sn == "go" })
+	return slices.DeleteFunc(slices.Clone(h.cfg.Servers), func(sn string) bool {
+		return !serverByName(sn).runs(a) || sn == "go" && a.Expected != ""
+	})
 }
 
 func (h *harness) runGroup(ctx context.Context, g group) error {

@@ -83,6 +83,9 @@ func (h *harness) runLoops(ctx context.Context) error {
 	h.logf("== the apps' own cost in a plain loop (apploop.py): %d app(s) × %d interpreter(s)", len(h.cfg.Apps), len(pys))
 	for _, an := range h.cfg.Apps {
 		a := appByName(an)
+		if a.ASGI {
+			continue // apploop.py calls WSGI apps
+		}
 		for _, py := range pys {
 			r := h.runLoop(ctx, a, py)
 			if ctx.Err() != nil {

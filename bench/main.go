@@ -7,8 +7,11 @@
 // bytes, the practical upper bound; uWSGI 2.0 with its CPython 3.11 plugin; gunicorn's sync
 // workers on CPython and on PyPy. Each loads the same app file (apps/: hello world as a
 // list, from a generator and through write(); a mid-weight page; 1 MiB; a POST; a sleep;
-// Flask and Django pages, JSON and an ORM read), and its first answer is checked byte for
-// byte (status, Content-Type, body) against the expected one: built in bare.go, or
+// Flask and Django pages, JSON and an ORM read; and, for the ASGI servers (asgi.go: uwsgo,
+// uvicorn and hypercorn on PyPy, uvicorn with uvloop and httptools on CPython), a raw ASGI
+// hello, Quart's JSON, a 10 ms asyncio.sleep under 256 connections and a WebSocket echo),
+// and its first answer is checked byte for byte (status, Content-Type, body) against the
+// expected one: built in bare.go, or
 // apps/expected/ for the frameworks, whose versions differ between the host (Flask 2.2,
 // Django 3.2) and the root (Flask 3.1, Django 4.2) but whose answers do not. It needs
 // Debian packages only (bench/install-deps installs them, and with --trixie-root makes the
@@ -85,6 +88,9 @@ func main() {
 	slowAddr := flag.String("slow-clients", "", "internal: hold slow clients open on this address")
 	slowN := flag.Int("slow-n", 200, "internal: number of slow clients")
 	slowFor := flag.Duration("slow-for", time.Minute, "internal: stop the slow clients after this long")
+	wsAddr := flag.String("ws-echo", "", "internal: run WebSocket echo clients against this address")
+	wsN := flag.Int("ws-n", wsEchoClients, "internal: number of WebSocket echo clients")
+	wsFor := flag.Duration("ws-for", 10*time.Second, "internal: how long the WebSocket echo clients run")
 
 	smoke := flag.Bool("smoke", false, "smoke mode: 1-second runs, 1 round, fewer combinations (no assertions)")
 	duration := flag.Duration("duration", 0, "length of one measured run (default 10s; smoke 1s)")
@@ -110,6 +116,9 @@ func main() {
 		return
 	case *slowAddr != "":
 		exitOn(runSlowClients(*slowAddr, *slowN, *slowFor))
+		return
+	case *wsAddr != "":
+		exitOn(runWSClients(*wsAddr, *wsN, *wsFor))
 		return
 	}
 

@@ -218,6 +218,7 @@ func (h *harness) markdown(sums map[key]*summary) string {
 	}
 	p("\n")
 
+	h.wsSection(p)
 	if len(r.Slow) > 0 {
 		p("## Slow clients\n\n")
 		p("Hello world, 1 worker, keep-alive, measured alternately without and with %d slow clients (half trickle a request head, half a request body, one byte every %v; `bench -slow-clients`, on wrk's CPU). **kept** is the median with them over the median without.",
@@ -355,7 +356,7 @@ func joinInts(v []int) string {
 
 // targets are the issue's goals, each with what this run measured: [target, measured, verdict].
 func (h *harness) targets(sums map[key]*summary) [][3]string {
-	out := h.seedTargets(sums)
+	out := append(h.seedTargets(sums), h.asgiTargets(sums)...)
 	ratio := func(name, app, other string, want float64) {
 		u, o := sums[key{"uwsgo", app, 1, "keepalive"}], sums[key{other, app, 1, "keepalive"}]
 		if u == nil || o == nil || o.rps == 0 {

@@ -20,6 +20,9 @@ type app struct {
 	// Expected names the file under apps/expected/ holding the answer's body; empty when
 	// bare.go builds it.
 	Expected string
+	ASGI     bool // an ASGI app (asgi.go): its callable is app
+	// Connections, when more than -connections, is what wrk opens for this app.
+	Connections int
 }
 
 const (
@@ -78,6 +81,7 @@ type server struct {
 	Command func(h *harness, a app, workers, port int) []string
 	Env     []string // added to the server's environment
 	Notes   string
+	Runs    kinds // WSGI apps, ASGI apps or both (asgi.go)
 }
 
 // seedPluginArgv is the command line of uWSGI's PyPy plugin in the trixie root.
@@ -91,6 +95,7 @@ func seedPluginArgv(h *harness, a app, workers, port int) []string {
 var servers = []server{
 	{
 		Name: "uwsgo", Label: "uwsgo (PyPy 3.9)", PyPy: true, GoRuntime: true, Python: "pypy3.9",
+		Runs: runsWSGI | runsASGI,
 		Command: func(h *harness, a app, workers, port int) []string {
 			return uwsgoArgv(h.uwsgoBin, h.appFile(a), a, workers, port)
 		},
@@ -98,6 +103,7 @@ var servers = []server{
 	},
 	{
 		Name: "uwsgo-311", Label: "uwsgo (PyPy 3.11)", PyPy: true, GoRuntime: true, InRoot: true, Python: "pypy3.11",
+		Runs: runsWSGI | runsASGI,
 		Command: func(h *harness, a app, workers, port int) []string {
 			return h.chroot(uwsgoArgv(h.stageIn("uwsgo"), h.rootAppFile(a), a, workers, port))
 		},
@@ -159,7 +165,11 @@ var servers = []server{
 }
 
 func uwsgoArgv(bin, file string, a app, workers, port int) []string {
-	argv := []string{bin, "--http-socket", addr(port), "--pypy-wsgi-file", file, "--disable-logging"}
+	load := "--pypy-wsgi-file"
+	if a.ASGI {
+		load = "--pypy-asgi-file"
+	}
+	argv := []string{bin, "--http-socket", addr(port), load, file, "--disable-logging"}
 	if a.Threads > 1 {
 		argv = append(argv, "--threads", strconv.Itoa(a.Threads))
 	}

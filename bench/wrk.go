@@ -42,6 +42,7 @@ func (h *harness) wrkArgs(a app, closeConns bool, d time.Duration, port int) (ar
 	if a.Threads > 1 && conns < 4*a.Threads {
 		conns = 4 * a.Threads // enough to keep every Python thread of two workers busy
 	}
+	conns = max(conns, a.Connections)
 	threads := max(1, min(len(h.loadCPUs), conns))
 	secs := int((d + time.Second - 1) / time.Second)
 	if a.BodyBytes > 0 {

@@ -48,14 +48,16 @@ func Main(args []string) int {
 		fmt.Println("uwsgo", worker.Version)
 		return 0
 	case cfg.General.PrintSym != "":
-		// The two embedded Python files, by the names a replacement setup module knows.
+		// The embedded Python files, by the names a replacement setup module knows.
 		switch cfg.General.PrintSym {
 		case "uwsgi_pypy_setup":
 			fmt.Print(pypy.SetupSource)
 		case "uwsgi_pypy_module":
 			fmt.Print(pypy.ModuleSource)
+		case "uwsgi_pypy_asgi":
+			fmt.Print(pypy.ASGISource)
 		default:
-			fmt.Fprintf(os.Stderr, "uwsgo: --print-sym %s: no such symbol; uwsgo embeds uwsgi_pypy_setup (the setup module) and uwsgi_pypy_module (the uwsgi module's body)\n", cfg.General.PrintSym)
+			fmt.Fprintf(os.Stderr, "uwsgo: --print-sym %s: no such symbol; uwsgo embeds uwsgi_pypy_setup (the setup module), uwsgi_pypy_module (the uwsgi module's body) and uwsgi_pypy_asgi (the ASGI part)\n", cfg.General.PrintSym)
 			return 1
 		}
 		return 0

@@ -38,6 +38,9 @@ func (c *Config) applyRules() error {
 		}
 	}
 
+	if err := c.asgiAlone(); err != nil {
+		return err
+	}
 	c.PyPy.App = c.loader()
 
 	for _, f := range c.Shared.Farms {
@@ -61,14 +64,39 @@ func (c *Config) applyRules() error {
 	return nil
 }
 
+// asgiAlone refuses an ASGI app given with a WSGI one: one worker serves one kind.
+func (c *Config) asgiAlone() error {
+	pp := &c.PyPy
+	if pp.asgiModule == "" && pp.asgiFile == "" {
+		return nil
+	}
+	for _, name := range []string{"pypy-wsgi", "pypy-wsgi-file", "pypy-paste", "mount"} {
+		if s := c.lastSetting(name); s != nil {
+			return fmt.Errorf("%s %s (%s): an ASGI app (--pypy-asgi, --pypy-asgi-file) is served alone: give no --pypy-wsgi, --pypy-wsgi-file, --pypy-paste or --mount with it", name, s.Value, s.Origin)
+		}
+	}
+	return nil
+}
+
 // loader decides which app option wins. A module given with a file wins, as in uWSGI,
 // with a warning; paste.deploy with either is refused when the worker loads the app.
 func (c *Config) loader() Loader {
 	pp := &c.PyPy
-	if m, f := c.lastSetting("pypy-wsgi"), c.lastSetting("pypy-wsgi-file"); m != nil && f != nil {
-		c.warn(f.Origin, "both a module (%s, %s) and a file (%s) are given: the module is loaded, as uWSGI does", m.Value, m.Origin, f.Value)
+	for _, pair := range [][2]string{{"pypy-wsgi", "pypy-wsgi-file"}, {"pypy-asgi", "pypy-asgi-file"}} {
+		if m, f := c.lastSetting(pair[0]), c.lastSetting(pair[1]); m != nil && f != nil {
+			c.warn(f.Origin, "both a module (%s, %s) and a file (%s) are given: the module is loaded, as uWSGI does", m.Value, m.Origin, f.Value)
+		}
+	}
+	// --threads sizes an ASGI app's executor (asyncio.to_thread, run_in_executor(None)).
+	threads := 0
+	if c.lastSetting("threads") != nil {
+		threads = c.Processes.Threads
 	}
 	switch {
+	case pp.asgiModule != "":
+		return Loader{Kind: ASGIModule, Target: pp.asgiModule, Threads: threads}
+	case pp.asgiFile != "":
+		return Loader{Kind: ASGIFile, Target: pp.asgiFile, Threads: threads}
 	case pp.paste != "" && (pp.file != "" || pp.module != ""):
 		return Loader{Err: errors.New("give --pypy-paste (or --pypy-ini-paste) or --pypy-wsgi/--pypy-wsgi-file, not both")}
 	case pp.module != "":
@@ -80,7 +108,7 @@ func (c *Config) loader() Loader {
 	case len(pp.Mounts) > 0:
 		return Loader{Kind: MountsOnly}
 	}
-	return Loader{Err: errors.New("no app given (--pypy-wsgi MODULE, --pypy-wsgi-file FILE or --pypy-paste FILE.ini)")}
+	return Loader{Err: errors.New("no app given (--pypy-wsgi MODULE, --pypy-wsgi-file FILE, --pypy-paste FILE.ini, --pypy-asgi MODULE or --pypy-asgi-file FILE)")}
 }
 
 // lastSetting is the last value given for the option, nil if none.

@@ -51,7 +51,8 @@ type PyPy struct {
 	Env              []string // --env NAME=VALUE
 	Unenv            []string
 
-	module, file, paste string // the loaders' options, for rules.go
+	module, file, paste  string // the loaders' options, for rules.go
+	asgiModule, asgiFile string
 }
 
 // PyStep is one --pypy-eval (code) or --pypy-exec (a file) step.
@@ -69,12 +70,17 @@ const (
 	AppFile                      // --pypy-wsgi-file FILE
 	AppPaste                     // --pypy-paste [config:]FILE
 	MountsOnly                   // only --mount apps
+	ASGIModule                   // --pypy-asgi MODULE[:CALLABLE]
+	ASGIFile                     // --pypy-asgi-file FILE
 )
 
 // Loader is the app the worker loads before its --mount apps.
 type Loader struct {
 	Kind   LoaderKind
 	Target string // the option's value
+	// Threads is the size of an ASGI app's loop executor: --threads when given, else 0
+	// (asyncio's own default).
+	Threads int
 	// Err, with NoApp, is the load failure the worker reports: --need-app makes it fatal,
 	// otherwise the worker serves 500s (uWSGI's dynamic mode), so it is not a parse error.
 	Err error

@@ -115,6 +115,16 @@ var Table = append([]Option{
 		Help: "load the WSGI app from a Python file (its --callable, else application)",
 	},
 	{
+		Name: "pypy-asgi", Aliases: []string{"asgi"}, Kind: String, To: toString(func(c *Config) *string { return &c.PyPy.asgiModule }), Group: "PyPy", Meta: "MODULE[:CALLABLE]",
+		Help:  "load an ASGI 3 app from a module (CALLABLE defaults to --callable, else app, then application) and serve it on one event loop per worker",
+		UWSGI: "uwsgo's: uWSGI has no ASGI",
+	},
+	{
+		Name: "pypy-asgi-file", Aliases: []string{"asgi-file"}, Kind: String, To: toString(func(c *Config) *string { return &c.PyPy.asgiFile }), Group: "PyPy", Meta: "FILE",
+		Help:  "load an ASGI 3 app from a Python file (its --callable, else app, then application)",
+		UWSGI: "uwsgo's: uWSGI has no ASGI",
+	},
+	{
 		Name: "callable", Kind: String, Group: "PyPy", Meta: "NAME",
 		Help: "the name of the app in the module (unless MODULE:CALLABLE names it) or file",
 	},

@@ -67,6 +67,7 @@ int uwsgo_load(const char *lib, char *errbuf, int errlen) {
 	api.rpc_call = (long (*)(const char *, long, const char *, long, char **, long *))uwsgoRPCCall;
 	api.free = free;
 	api.call = (long (*)(int, const char *, long, char **, long *))uwsgoCall;
+	api.asgi_event = (long (*)(int, long, long, const char *, long))uwsgoASGIEvent;
 	return 0;
 }
 
@@ -125,6 +126,13 @@ long uwsgo_rpc(long handle, const char *items, long len) {
 long uwsgo_uwsgi_signal(int num) {
 	attach();
 	return api.uwsgi_signal(num);
+}
+
+/* -100: asgi.py never ran (no ASGI app is loaded). */
+long uwsgo_asgi(int op, long handle, const char *a, long alen, const char *b, long blen, int flags, int64_t *next) {
+	if (api.asgi == NULL) return -100;
+	attach();
+	return api.asgi(op, handle, a, alen, b, blen, flags, next);
 }
 
 static struct sigaction go_handlers[NSIG];

@@ -30,6 +30,10 @@ struct uwsgo_api {
 	long (*deliver_signal)(int signum);
 	long (*rpc)(long handle, const char *items, long len);
 	long (*uwsgi_signal)(int num);
+	/* ASGI (asgi.py), kept together and last: Python -> Go (filled by Go), then Go ->
+	 * Python (filled by asgi.py when an ASGI app is loaded). */
+	long (*asgi_event)(int what, long handle, long arg, const char *data, long len);
+	long (*asgi)(int op, long handle, const char *a, long alen, const char *b, long blen, int flags, int64_t *next);
 };
 
 /* Loading. Each returns 0 on success, else a negative code and a message in errbuf. */
@@ -50,6 +54,7 @@ long uwsgo_step(int what, const char *arg, long arglen, char *err, long errcap);
 long uwsgo_deliver_signal(int signum);
 long uwsgo_rpc(long handle, const char *items, long len);
 long uwsgo_uwsgi_signal(int num);
+long uwsgo_asgi(int op, long handle, const char *a, long alen, const char *b, long blen, int flags, int64_t *next);
 int uwsgo_hooks_installed(void);
 int uwsgo_attached_threads(void);
 

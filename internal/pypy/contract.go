@@ -198,6 +198,17 @@ var Constants = []Constant{
 	{"RPC_DONE", RPCDone}, {"RPC_UNKNOWN", RPCUnknown}, {"RPC_FAILED", RPCFailed},
 	// report(what, ...).
 	{"REPORT_VERSION", reportVersion}, {"REPORT_APP", reportApp},
+	// step(STEP_PART, ...) runs asgi.py, the ASGI part; its steps, asgi(op, ...)'s ops, flags
+	// and results, and asgi_event(what, ...) (asgi.go).
+	{"STEP_PART", int(StepPart)}, {"STEP_ASGI_MODULE", int(StepASGIModule)}, {"STEP_ASGI_FILE", int(StepASGIFile)},
+	{"STEP_ASGI_STARTUP", int(StepASGIStartup)}, {"STEP_ASGI_SHUTDOWN", int(StepASGIShutdown)},
+	{"ASGI_HTTP", int(ASGIHTTP)}, {"ASGI_BODY", int(ASGIBody)}, {"ASGI_DISCONNECT", int(ASGIDisconnect)},
+	{"ASGI_RUN", int(ASGIRun)}, {"ASGI_WEBSOCKET", int(ASGIWebSocket)}, {"ASGI_WS_MESSAGE", int(ASGIWSMessage)},
+	{"ASGI_WS_CLOSED", int(ASGIWSClosed)}, {"ASGI_DRAINED", int(ASGIDrained)},
+	{"ASGI_MORE", ASGIMore}, {"ASGI_POLL", ASGIPoll}, {"ASGI_BINARY", ASGIBinary}, {"ASGI_VARS", ASGIVars},
+	{"ASGI_PENDING", ASGIPending}, {"ASGI_SEND_WAIT", ASGISendWait},
+	{"ASGI_EVENT_LOOP", asgiEventLoop}, {"ASGI_EVENT_DONE", ASGIEventDone}, {"ASGI_EVENT_WANT", ASGIEventWant},
+	{"ASGI_EVENT_WS_ACCEPT", ASGIEventWSAccept}, {"ASGI_EVENT_WS_SEND", ASGIEventWSSend}, {"ASGI_EVENT_WS_CLOSE", ASGIEventWSClose},
 }
 
 // pythonNames is the setup module's prelude: every constant and operation as a Python

@@ -9,7 +9,7 @@ import (
 
 // contractName matches the names the table gives the setup module. A leading underscore
 // (the module's private _RPC_MAX_ITEMS) is a word character, so it never matches.
-var contractName = regexp.MustCompile(`\b(?:(?:OP|STEP|SEND|SIGNAL|RPC|REPORT)_[A-Z_]+|HANDLED|FAILED_BEFORE_HEADERS|FAILED_AFTER_HEADERS|NO_APP|UWSGO_API_CDEF)\b`)
+var contractName = regexp.MustCompile(`\b(?:(?:OP|STEP|SEND|SIGNAL|RPC|REPORT|ASGI)_[A-Z_]+|HANDLED|FAILED_BEFORE_HEADERS|FAILED_AFTER_HEADERS|NO_APP|UWSGO_API_CDEF)\b`)
 
 func tableNames() map[string]bool {
 	names := map[string]bool{"UWSGO_API_CDEF": true}
@@ -22,14 +22,14 @@ func tableNames() map[string]bool {
 	return names
 }
 
-// The embedded Python (the setup module and the uwsgi module's body) and the table must
+// The embedded Python (the setup module, the uwsgi module's body, the ASGI part) and the table must
 // agree both ways: every contract name it uses comes from the table, and every name in
 // the table is used (one it never uses is a number Go keeps for nothing, or a sign that
 // the Python spells it differently).
 func TestSetupUsesExactlyTheTable(t *testing.T) {
 	table := tableNames()
 	used := map[string]bool{}
-	for _, n := range contractName.FindAllString(SetupSource+ModuleSource, -1) {
+	for _, n := range contractName.FindAllString(SetupSource+ModuleSource+ASGISource, -1) {
 		used[n] = true
 	}
 	var unknown, unused []string
@@ -56,7 +56,7 @@ func TestSetupUsesExactlyTheTable(t *testing.T) {
 // A number the module assigned itself would shadow the table's and could drift from it.
 func TestSetupDefinesNoContractName(t *testing.T) {
 	assign := regexp.MustCompile(`(?m)^([A-Z_][A-Z_, ]*)=`)
-	for _, m := range assign.FindAllStringSubmatch(SetupSource+ModuleSource, -1) {
+	for _, m := range assign.FindAllStringSubmatch(SetupSource+ModuleSource+ASGISource, -1) {
 		for _, n := range strings.Split(m[1], ",") {
 			if n = strings.TrimSpace(n); contractName.MatchString(n) {
 				t.Errorf("the embedded Python assigns %s, which contract.go gives it", n)
@@ -138,7 +138,7 @@ func TestAPICdef(t *testing.T) {
 	if !strings.HasPrefix(cdef, "struct uwsgo_api {") || !strings.HasSuffix(cdef, "};") {
 		t.Fatalf("apiCdef() = %q", cdef)
 	}
-	for _, field := range []string{"send", "sendfile", "log", "report", "signal", "rpc_reply", "rpc_call", "free", "call", "handle", "step", "deliver_signal", "rpc", "uwsgi_signal"} {
+	for _, field := range []string{"send", "sendfile", "log", "report", "signal", "rpc_reply", "rpc_call", "free", "call", "handle", "step", "deliver_signal", "rpc", "uwsgi_signal", "asgi_event", "asgi"} {
 		if !strings.Contains(cdef, "(*"+field+")(") {
 			t.Errorf("the cdef lacks %s", field)
 		}

@@ -160,6 +160,8 @@ type Host struct {
 	// against the table: a status (0 true, 1 false or None), a result, or an error that
 	// Python raises.
 	Call func(op Op, args [][]byte) (int, []byte, error)
+	// ASGI takes an ASGI app's loop events (asgi.go); nil when the worker has none.
+	ASGI ASGISink
 }
 
 func (h *Host) check() error {

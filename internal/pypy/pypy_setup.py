@@ -111,7 +111,23 @@ _base = {
     "wsgi.input_terminated": True,
 }
 _app = None
-_current = {}  # thread ident -> (handle, environ, response, request id) of the request it runs
+
+
+class _Current(dict):
+    """Thread ident -> (handle, environ, response, request id) of the WSGI request the
+    thread runs. An ASGI request runs in a task, not a thread: for the uwsgi module's
+    get(), asgi.py sets `task_request` to what the running task serves."""
+
+    task_request = None
+
+    def get(self, key, default=None):
+        current = dict.get(self, key)
+        if current is None and self.task_request is not None:
+            current = self.task_request()
+        return default if current is None else current
+
+
+_current = _Current()
 _request_ids = __import__("itertools").count(1)
 
 
@@ -826,6 +842,19 @@ def _paste_app(spec):
     return _checked(loadapp("config:" + path), "config:" + path)
 
 
+def _run_part(text):
+    """STEP_PART: another embedded file of the boundary (asgi.py), which Go hands over as
+    its name, a newline, and its source. It runs as a module of its own, with this module's
+    namespace as `setup`: it adds its steps to _steps and its callbacks to api."""
+    name, _, source = text.partition("\n")
+    module = types.ModuleType(name)
+    module.setup = globals()
+    # The contract's names, as this module has them.
+    module.__dict__.update((k, v) for k, v in globals().items() if k.isupper())
+    exec(compile(source, "<embedded %s>" % name, "exec"), module.__dict__)
+    sys.modules[name] = module
+
+
 def _post_fork(_):
     hook = getattr(uwsgi, "post_fork_hook", None)
     if hook is not None:
@@ -878,6 +907,7 @@ _steps = {
     STEP_PASTE: lambda spec: _set_app(*_paste_app(spec)),
     STEP_MOUNT: _mount,
     STEP_VIRTUALENV: _virtualenv,
+    STEP_PART: _run_part,
 }
 
 

@@ -1,5 +1,11 @@
 package server
 
+import (
+	"time"
+
+	"uwsgo/internal/pypy"
+)
+
 // App is where the server runs requests: in uwsgo, internal/pypy's Handle and RPC. Both
 // are called on the request's goroutine holding a slot, and answer through the Server's
 // Send, SendFile and RPCReply with the handle they were given, before they return.
@@ -12,4 +18,11 @@ type App struct {
 	Handle func(handle int, vars, body []byte, bodyFD int) int
 	// RPC runs the uwsgi RPC call items names, and returns one of pypy.RPCDone ...
 	RPC func(handle int, items []byte) int
+
+	// ASGI, for an ASGI app (nil for a WSGI one), runs one op on its event loop and
+	// everything it makes ready (pypy.ASGI; asgi.go); LoopFD is the descriptor of that
+	// loop's selector, readable when asyncio's own I/O has something for it (0 or less:
+	// none to watch).
+	ASGI   func(op pypy.ASGIOp, handle int, a, b []byte, flags int) (int, time.Duration)
+	LoopFD int
 }

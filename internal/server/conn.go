@@ -26,6 +26,7 @@ type conn struct {
 	outMem int64  // of out, taken from the worker's response memory budget
 	cr     proto.ChunkedReader
 	rd     connReader
+	asgi   asgiReq // the request's state with an ASGI app's loop (asgi.go)
 
 	logLine []byte // the access log line, reused
 	proxied bool   // the peer is a trusted proxy: X-Forwarded-* are believed
@@ -212,6 +213,9 @@ func (c *conn) handle() bool {
 		c.refuse(err)
 		return false
 	}
+	if c.s.asgi != nil {
+		return c.serveASGI(x, start)
+	}
 	defer x.releaseBody()
 	if err := c.readBody(x); err != nil {
 		x.releaseBody() // its budget is not held while the refusal goes out
@@ -304,13 +308,7 @@ func (c *conn) readBody(x *exchange) error {
 			return io.ErrUnexpectedEOF
 		}
 	}
-	var r io.Reader
-	if req.Chunked {
-		c.cr.Reset(c.br, proto.Limits{MaxHeadBytes: c.s.cfg.MaxHeadBytes})
-		r = &c.cr
-	} else {
-		r = io.LimitReader(c.br, req.ContentLength)
-	}
+	r := c.bodyReader(req)
 	if limit > 0 {
 		r = io.LimitReader(r, limit+1)
 	}
@@ -362,6 +360,16 @@ func (c *conn) readBody(x *exchange) error {
 	}
 	x.bodyLen = n
 	return nil
+}
+
+// bodyReader reads req's body from the connection: decoded when it is chunked, up to its
+// Content-Length otherwise.
+func (c *conn) bodyReader(req *proto.Request) io.Reader {
+	if req.Chunked {
+		c.cr.Reset(c.br, proto.Limits{MaxHeadBytes: c.s.cfg.MaxHeadBytes})
+		return &c.cr
+	}
+	return io.LimitReader(c.br, req.ContentLength)
 }
 
 // readInto reads r into *buf until EOF or max bytes.

@@ -56,7 +56,9 @@ func serveGo(t *testing.T, app goApp, cfg Config) *served {
 	cfg.Log = log.New(out, "", 0)
 	cfg.Board = scoreboard.Private(cfg.Threads)
 	var s *Server
+	asgi := cfg.App.ASGI // a test of the ASGI path plays the loop itself (asgi_test.go)
 	cfg.App = App{
+		ASGI: asgi,
 		Handle: func(handle int, vars, body []byte, bodyFD int) int {
 			var path []byte
 			proto.EachVar(vars, func(k, v []byte) bool {

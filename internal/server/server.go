@@ -108,6 +108,8 @@ type Server struct {
 	healthPath []byte      // nil: no health check
 	addedHead  []byte      // Config.AddHeaders as header lines, rendered once
 	unhealthy  atomic.Bool // the instance is stopping: the health check answers 503
+
+	asgi *asgiLoop // nil for a WSGI app
 }
 
 // New makes a server. The app's answers must reach its Send, SendFile and RPCReply
@@ -147,6 +149,9 @@ func New(cfg Config) *Server {
 	}
 	for i := 0; i < cfg.Threads; i++ {
 		s.slots <- i
+	}
+	if cfg.App.ASGI != nil {
+		s.asgi = newASGILoop(s)
 	}
 	return s
 }
@@ -311,6 +316,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.wakeIfIdle()
 	}
 	s.mu.Unlock()
+	if s.asgi != nil {
+		s.asgi.closeWebSockets()
+	}
 	done := make(chan struct{})
 	go func() { s.active.Wait(); close(done) }()
 	select {
@@ -381,6 +389,12 @@ func (s *Server) leave(slot int) {
 
 // exchangeOf is the request a handle names, if it is still running.
 func (s *Server) exchangeOf(handle int) (*exchange, error) {
+	if handle&asgiBit != 0 {
+		if r := s.asgi.lookup(handle); r != nil {
+			return r.x, nil
+		}
+		return nil, errors.New("not called from a running request")
+	}
 	slot := handle & (1<<slotBits - 1)
 	if slot < len(s.inPython) && uint32(handle>>slotBits) == s.gens[slot].Load() {
 		if x := s.inPython[slot].Load(); x != nil {
@@ -394,6 +408,9 @@ func (s *Server) exchangeOf(handle int) (*exchange, error) {
 func (s *Server) Slot(handle int) (int, error) {
 	if _, err := s.exchangeOf(handle); err != nil {
 		return 0, err
+	}
+	if handle&asgiBit != 0 {
+		return 0, errors.New("an ASGI request runs on the worker's event loop, not in a slot of its own: --harakiri bounds each of the loop's calls")
 	}
 	return handle & (1<<slotBits - 1), nil
 }
@@ -424,7 +441,15 @@ func (s *Server) Send(handle int, head, body []byte, final bool) (rc int) {
 		return pypy.SendClientGone
 	}
 	defer x.containPanic(&rc)
-	return x.send(head, body, final)
+	rc = x.send(head, body, final)
+	if handle&asgiBit != 0 {
+		if final {
+			s.asgi.sent(handle)
+		} else if rc == pypy.SendOK {
+			rc = s.asgi.backPressure(x, handle)
+		}
+	}
+	return rc
 }
 
 // SendFile implements pypy.Sink.
@@ -434,7 +459,11 @@ func (s *Server) SendFile(handle int, head []byte, fd int, offset, length int64)
 		return pypy.SendClientGone
 	}
 	defer x.containPanic(&rc)
-	return x.sendFile(head, fd, offset, length)
+	rc = x.sendFile(head, fd, offset, length)
+	if rc == pypy.SendOK && handle&asgiBit != 0 {
+		s.asgi.sent(handle)
+	}
+	return rc
 }
 
 // InPython runs f holding a slot, as every call into Python must.

@@ -31,6 +31,13 @@ type stream struct {
 	closed  bool
 	err     error
 	done    chan struct{}
+
+	// onDrain runs once the backlog is down to drainLow, or the stream failed or ended:
+	// an ASGI app waits for it before it sends more (whenDrained). It runs on a goroutine
+	// of its own: it takes the app's loop, whose holder may be waiting in push for room
+	// that only this writer makes.
+	onDrain  func()
+	drainLow int64
 }
 
 // newStream starts writing c's pending output (this response's head included) and takes
@@ -123,8 +130,40 @@ func (st *stream) failed() bool {
 	return st.err != nil
 }
 
+// whenDrained arranges for f to run once the stream's backlog, in memory and on disk,
+// is down to low, if it is above high now; false (and f is dropped) when it is not.
+func (st *stream) whenDrained(high, low int64, f func()) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.err != nil || st.backlog() <= high {
+		return false
+	}
+	st.onDrain, st.drainLow = f, low
+	return true
+}
+
+func (st *stream) backlog() int64 { return int64(st.pending) + st.written - st.read }
+
+// drained takes onDrain when it is due (called with mu held; end: the writer stops).
+func (st *stream) drained(end bool) func() {
+	f := st.onDrain
+	if f == nil || !end && st.err == nil && st.backlog() > st.drainLow {
+		return nil
+	}
+	st.onDrain = nil
+	return f
+}
+
 func (st *stream) run() {
 	defer close(st.done)
+	defer func() {
+		st.mu.Lock()
+		f := st.drained(true)
+		st.mu.Unlock()
+		if f != nil {
+			go f()
+		}
+	}()
 	var batch [][]byte
 	buf := make([]byte, writeChunk)
 	for {
@@ -174,7 +213,11 @@ func (st *stream) run() {
 			st.err = err
 			st.queue = nil
 		}
+		f := st.drained(false)
 		st.mu.Unlock()
+		if f != nil {
+			go f()
+		}
 	}
 }
 

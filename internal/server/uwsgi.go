@@ -80,6 +80,10 @@ func (c *conn) uwsgiRequest(start time.Time) {
 		c.s.logRefusal("%s: uwsgi request body: %v", c.nc.RemoteAddr(), err)
 		return
 	}
+	if c.s.asgi != nil {
+		c.uwsgiASGI(x, start)
+		return
+	}
 	c.dispatch(x, start, false)
 }
 

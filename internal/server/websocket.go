@@ -178,8 +178,13 @@ func (c *conn) readFrame() (fin bool, op byte, payload []byte, err error) {
 
 // writeFrame sends one unmasked, unfragmented server frame.
 func (c *conn) writeFrame(op byte, payload []byte) error {
-	f := []byte{0x80 | op}
-	switch n := len(payload); {
+	return writeAll(c.nc, append(appendFrameHead(nil, op, len(payload)), payload...), c.s.cfg.SocketTimeout)
+}
+
+// appendFrameHead appends the head of an unmasked, unfragmented server frame of n bytes.
+func appendFrameHead(f []byte, op byte, n int) []byte {
+	f = append(f, 0x80|op)
+	switch {
 	case n < 126:
 		f = append(f, byte(n))
 	case n <= 0xFFFF:
@@ -189,7 +194,7 @@ func (c *conn) writeFrame(op byte, payload []byte) error {
 		f = append(f, 127)
 		f = binary.BigEndian.AppendUint64(f, uint64(n))
 	}
-	return writeAll(c.nc, append(f, payload...), c.s.cfg.SocketTimeout)
+	return f
 }
 
 func isTimeout(err error) bool {

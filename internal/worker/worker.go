@@ -123,7 +123,7 @@ func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uw
 	appSigs := newUnixSignals(logger)
 	api := newUwsgiAPI(cfg, env, logger)
 	rt, err := startPyPy(cfg, logger, pypy.Host{
-		Sink: api, Log: pythonLog(logger), Signal: appSigs.route, RPC: rpc.Call, Call: api.call,
+		Sink: api, Log: pythonLog(logger), Signal: appSigs.route, RPC: rpc.Call, Call: api.call, ASGI: api,
 	})
 	if err != nil {
 		return nil, nil, nil, err
@@ -190,7 +190,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		LogXForwardedFor: cfg.Logging.XForwardedFor,
 		WorkerID:         env.ID,
 
-		App: server.App{Handle: pypy.Handle, RPC: pypy.RPC},
+		App: appOf(),
 	})
 	go appSigs.deliver(s.InPython)
 	api.server = s
@@ -280,6 +280,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	if err := s.Shutdown(ctx); err != nil {
 		logger.Printf("stopped with requests unfinished: %v", err)
 	}
+	stopASGI(s, logger)
 	logger.Printf("served %d requests; Python ran on %d OS threads", rec.Requests.Load(), pypy.AttachedThreads())
 	return nil
 }
@@ -423,7 +424,10 @@ func load(cfg *options.Config, logger *log.Logger, env Env) error {
 	if err := pypy.Do(pypy.StepPostFork, ""); err != nil {
 		return fail(1, "%v", err)
 	}
-	return nil
+	if env.Role != child.Worker {
+		return nil // mules and spoolers serve no requests: no lifespan
+	}
+	return startASGI()
 }
 
 // loadApp loads the app the options chose (options.Loader).
@@ -435,6 +439,8 @@ func loadApp(app options.Loader) error {
 		return pypy.Do(pypy.StepWSGIFile, app.Target)
 	case options.AppPaste:
 		return pypy.Do(pypy.StepPaste, app.Target)
+	case options.ASGIModule, options.ASGIFile:
+		return pypy.LoadASGI(app.Target, app.Kind == options.ASGIFile, app.Threads)
 	case options.MountsOnly:
 		return nil // every app is mounted
 	}
