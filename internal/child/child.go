@@ -148,7 +148,6 @@ const (
 // Message is one line on the control socket, in either direction.
 type Message struct {
 	Kind   Kind                `json:"t"`
-	PID    int                 `json:"pid,omitempty"`
 	App    string              `json:"app,omitempty"`
 	Num    int                 `json:"num,omitempty"`
 	Source *uwsgisignal.Source `json:"source,omitempty"`
