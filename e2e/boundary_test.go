@@ -9,9 +9,10 @@ import (
 )
 
 // TestBoundaryRefusesBadCalls: an app makes the raw calls a careless --pypy-setup could
-// make (unknown operation, wrong argument count, a word for a number, negative lengths
-// and descriptors, missing result pointers). Each comes back as a refusal naming the
-// operation, and the worker goes on serving: none reaches an index out of range in Go.
+// make (unknown operation, wrong argument count, a word for a number, an unknown
+// operator, a source that is not JSON, negative lengths and descriptors, missing result
+// pointers). Each comes back as a refusal naming the operation, and the worker goes on
+// serving: none reaches an index out of range in Go.
 func TestBoundaryRefusesBadCalls(t *testing.T) {
 	t.Parallel()
 	code, embedded := Run(t, []string{"--print-sym", "uwsgi_pypy_setup"}, NoWait()).ExitWithin(10 * time.Second)
@@ -42,6 +43,8 @@ func TestBoundaryRefusesBadCalls(t *testing.T) {
 		"few_args":                   "ValueError: OP_CACHE_GET (operation 10) takes 2 arguments (cache key), not 1",
 		"many_args":                  "ValueError: OP_RELOAD (operation 50) takes 0 arguments (), not 1",
 		"not_a_number":               `OP_LOCK (operation 1): argument 1 (lock) must be a decimal integer, not \"one\"`,
+		"bad_operator":               `OP_METRIC (operation 30): the operator is one of ? = + - * /, not \"x\"`,
+		"bad_source":                 "ValueError: OP_ADD_SOURCE (operation 42): the source is not a JSON object",
 		"negative_length":            `[-1,"OP_LOCK (operation 1): the arguments' length is -5"]`,
 		"stray_bytes":                `[-1,"OP_LOCK (operation 1): argument 1 says 5 bytes, but 2 are left"]`,
 		"short_prefix":               `[-1,"OP_LOCK (operation 1): the arguments end in 2 stray bytes`,

@@ -64,14 +64,15 @@ func httpSeen(t *testing.T, seen string) []string {
 // httpWaitSeen waits (up to 10 s) until the app has seen a request whose line contains substr.
 func httpWaitSeen(t *testing.T, seen, substr string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	if eventually(10*time.Second, func() bool {
 		for _, l := range httpSeen(t, seen) {
 			if strings.Contains(l, substr) {
-				return
+				return true
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
+		return false
+	}) {
+		return
 	}
 	t.Fatalf("the app did not see a request %q within 10 s; it saw %q", substr, httpSeen(t, seen))
 }

@@ -139,17 +139,9 @@ func masterCheckStatsDocument(t *testing.T, doc map[string]any, masterPID int, w
 // updated once the response is on its way, so a read right after a response may lag.
 func masterWaitStats(t *testing.T, get func() map[string]any, ok func(map[string]any) bool) (map[string]any, bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		doc := get()
-		if ok(doc) {
-			return doc, true
-		}
-		if time.Now().After(deadline) {
-			return doc, false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var doc map[string]any
+	done := eventually(10*time.Second, func() bool { doc = get(); return ok(doc) })
+	return doc, done
 }
 
 // --stats ADDR: a plain TCP connection gets uWSGI's stats JSON with uWSGI's keys; the

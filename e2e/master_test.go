@@ -157,17 +157,9 @@ func masterChildren(pid int) []int {
 
 // masterWaitChildren waits up to d until the children of pid satisfy ok, and returns them.
 func masterWaitChildren(pid int, d time.Duration, ok func([]int) bool) ([]int, bool) {
-	deadline := time.Now().Add(d)
-	for {
-		c := masterChildren(pid)
-		if ok(c) {
-			return c, true
-		}
-		if time.Now().After(deadline) {
-			return c, false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var c []int
+	done := eventually(d, func() bool { c = masterChildren(pid); return ok(c) })
+	return c, done
 }
 
 // masterWorkers waits until the master has n worker processes (at most 10 s) and returns them.
@@ -234,17 +226,18 @@ func masterReadyLines(log string) map[int]struct {
 // masterWaitReadyPid waits until the master says a worker not in old is ready, and returns its pid.
 func masterWaitReadyPid(t *testing.T, s *Server, old []int, d time.Duration) int {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		for pid := range masterReadyLines(s.Log()) {
+	var pid int
+	if !eventually(d, func() bool {
+		for pid = range masterReadyLines(s.Log()) {
 			if !masterIn(pid, old) {
-				return pid
+				return true
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("no new worker became ready within %v (old: %v); output:\n%s", d, old, s.Log())
 	}
-	t.Fatalf("no new worker became ready within %v (old: %v); output:\n%s", d, old, s.Log())
-	return 0
+	return pid
 }
 
 // masterLoad is bounded steady load: a few goroutines, each with its own keep-alive
@@ -335,14 +328,7 @@ func (l *masterLoad) counts() (ok int, fails []string, pids []int) {
 // waitOK waits until n more requests succeeded than had when it was called.
 func (l *masterLoad) waitOK(n int, d time.Duration) bool {
 	start, _, _ := l.counts()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if ok, _, _ := l.counts(); ok >= start+n {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return false
+	return eventually(d, func() bool { ok, _, _ := l.counts(); return ok >= start+n })
 }
 
 // waitPid waits until a pid not in old answered.

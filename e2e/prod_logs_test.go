@@ -15,17 +15,11 @@ import (
 // waitFile waits until file holds substr (at most 20 s) and returns its content.
 func waitFile(t *testing.T, file, substr string) string {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		b, _ := os.ReadFile(file)
-		if strings.Contains(string(b), substr) {
-			return string(b)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never held %q; it holds:\n%s", file, substr, b)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var b []byte
+	if !eventually(20*time.Second, func() bool { b, _ = os.ReadFile(file); return strings.Contains(string(b), substr) }) {
+		t.Fatalf("%s never held %q; it holds:\n%s", file, substr, b)
 	}
+	return string(b)
 }
 
 func get(t *testing.T, c *http.Client, url string, header ...string) string {

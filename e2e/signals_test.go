@@ -20,15 +20,8 @@ func TestSignalsPythonHandlersGoThroughGo(t *testing.T) {
 		t.Fatalf("before any signal the app saw %s", body)
 	}
 	s.Cmd.Process.Signal(syscall.SIGUSR1)
-	deadline := time.Now().Add(10 * time.Second)
 	var body string
-	for time.Now().Before(deadline) {
-		if _, body = s.Get("/"); body == fmt.Sprint("[", int(syscall.SIGUSR1), "]") {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if body != fmt.Sprint("[", int(syscall.SIGUSR1), "]") {
+	if !eventually(10*time.Second, func() bool { _, body = s.Get("/"); return body == fmt.Sprint("[", int(syscall.SIGUSR1), "]") }) {
 		t.Fatalf("the app's SIGUSR1 handler was not called: it saw %s; output:\n%s", body, s.Log())
 	}
 	s.Cmd.Process.Signal(syscall.SIGTERM)

@@ -294,11 +294,7 @@ func TestUwsgiBufferSize(t *testing.T) {
 	if resp.StatusCode != 502 {
 		t.Errorf("a 2000-byte header through nginx: %d %q, want 502", resp.StatusCode, uwsgiTHead(b, 200))
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for strings.Count(s.Log(), "is larger than --buffer-size 1024") == before && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if strings.Count(s.Log(), "is larger than --buffer-size 1024") == before {
+	if !eventually(5*time.Second, func() bool { return strings.Count(s.Log(), "is larger than --buffer-size 1024") > before }) {
 		t.Errorf("no log line for nginx's oversized packet:\n%s", s.Log())
 	}
 	if resp, b := uwsgiTDo(t, "GET", ng.URL("/env/small"), nil, nil); resp.StatusCode != 200 {

@@ -37,6 +37,8 @@ def application(env, start_response):
         "few_args": _raised(lambda: _go(names["OP_CACHE_GET"], "default")),
         "many_args": _raised(lambda: _go(names["OP_RELOAD"], "now")),
         "not_a_number": _raised(lambda: _go(op_lock, "one")),
+        "bad_operator": _raised(lambda: _go(names["OP_METRIC"], "requests", "x", 1)),
+        "bad_source": _raised(lambda: _go(names["OP_ADD_SOURCE"], "{not json")),
         "negative_length": _raw_call(op_lock, b"", -5),
         "stray_bytes": _raw_call(op_lock, b"\x05\x00\x00\x00ab", 6),
         "short_prefix": _raw_call(op_lock, b"\x01\x00", 2),

@@ -14,7 +14,7 @@
 //	environment      what
 //	UWSGO_WORKER     "ID,RECORD,RECORDS,PROTOCOLS" (see Spec)
 //	UWSGO_CONFIG     the master's parsed options (options.Config.Encode)
-//	UWSGO_ROLE       "ROLE:ARG": "" for a worker, "mule:SCRIPT", "spooler:DIR"
+//	UWSGO_ROLE       "ROLE:ARG": ":" for a worker, "mule:SCRIPT", "spooler:DIR"
 //
 // A child removes these names from its environment before the app runs, so that the
 // app's own subprocesses do not take themselves for children of a master.
@@ -148,7 +148,6 @@ const (
 // Message is one line on the control socket, in either direction.
 type Message struct {
 	Kind   Kind                `json:"t"`
-	PID    int                 `json:"pid,omitempty"`
 	App    string              `json:"app,omitempty"`
 	Num    int                 `json:"num,omitempty"`
 	Source *uwsgisignal.Source `json:"source,omitempty"`

@@ -1,6 +1,7 @@
 package child
 
 import (
+	"bytes"
 	"os"
 	"strings"
 	"testing"
@@ -64,7 +65,7 @@ func TestConnMessages(t *testing.T) {
 	defer master.Close()
 	childEnd := NewConn(theirs)
 	big := []byte(strings.Repeat("x", 1<<20))
-	sent := []Message{{Kind: Ready, PID: 42, App: "app:application"}, {Kind: MuleSend, Arg: "farm1", Data: big}, {Kind: Stop}}
+	sent := []Message{{Kind: Ready, App: "app:application"}, {Kind: MuleSend, Arg: "farm1", Data: big}, {Kind: Stop}}
 	go func() {
 		for _, m := range sent {
 			childEnd.Send(m)
@@ -77,8 +78,8 @@ func TestConnMessages(t *testing.T) {
 		t.Fatalf("received %d messages, sent %d", len(got), len(sent))
 	}
 	for i := range sent {
-		if got[i].Kind != sent[i].Kind || got[i].PID != sent[i].PID || got[i].App != sent[i].App ||
-			got[i].Arg != sent[i].Arg || len(got[i].Data) != len(sent[i].Data) {
+		if got[i].Kind != sent[i].Kind || got[i].App != sent[i].App ||
+			got[i].Arg != sent[i].Arg || !bytes.Equal(got[i].Data, sent[i].Data) {
 			t.Errorf("message %d: sent %s, received %s", i, sent[i].Kind, got[i].Kind)
 		}
 	}

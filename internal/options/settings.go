@@ -186,7 +186,7 @@ type Expiry struct {
 // Shared is the state every process of the instance shares, and the mules and spoolers.
 type Shared struct {
 	Locks          int
-	Caches         []string // --cache2 specs, parsed by internal/cache
+	Caches         []string // --cache2 specs, parsed by internal/shm/cache
 	Cache          int      // the legacy --cache's items
 	CacheBlockSize int
 	Sharedareas    []int // --sharedarea: pages of each area

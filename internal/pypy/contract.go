@@ -99,7 +99,7 @@ var Ops = []OpSpec{
 	{Op: OpAreaAddLong, Name: "OP_AREA_ADDLONG", Args: "#area #pos #amount", Result: "the new value in decimal", Uwsgi: "sharedarea_inclong, sharedarea_readlong", Go: "sharedarea.Area.AddLong"},
 	{Op: OpAreaWriteLong, Name: "OP_AREA_WRITELONG", Args: "#area #pos #value", Result: "-", Uwsgi: "sharedarea_writelong", Go: "sharedarea.Area.WriteLong"},
 	{Op: OpMetric, Name: "OP_METRIC", Args: "name operator #value", Result: "status, the value in decimal", Uwsgi: "metric_*", Go: "metrics.Set.Get, metrics.Set.Apply"},
-	{Op: OpRaise, Name: "OP_RAISE", Args: "#signal", Result: "-", Uwsgi: "signal", Go: "master.Raise (the control socket, or signals.Router.Raise alone)"},
+	{Op: OpRaise, Name: "OP_RAISE", Args: "#signal", Result: "-", Uwsgi: "signal", Go: "master.Raise (the control socket, or uwsgisignal.Router.Raise alone)"},
 	{Op: OpRegister, Name: "OP_REGISTER", Args: "#signal target", Result: "status", Uwsgi: "register_signal", Go: "shared.SignalTable.Register"},
 	{Op: OpAddSource, Name: "OP_ADD_SOURCE", Args: "source", Result: "-", Uwsgi: "add_timer, add_rb_timer, add_file_monitor, add_cron", Go: "master.AddSource"},
 	{Op: OpRegistered, Name: "OP_REGISTERED", Args: "#signal", Result: "status", Uwsgi: "signal_registered", Go: "shared.SignalTable.Target"},

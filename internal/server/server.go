@@ -13,7 +13,7 @@
 //
 // Calling Python on the request's own goroutine, rather than handing requests to a pool of
 // dedicated Python threads, is measured: a hand-off costs ~2.7 context switches per request
-// and halves throughput (ARCHITECTURE.md, "The hand-off is the hot spot").
+// and halves throughput (ARCHITECTURE.md, rule 2).
 //
 // The app is reached through Config.App and answers through the Server's Send, SendFile
 // and RPCReply (internal/pypy's Sink): the worker plugs PyPy in; the unit tests plug a Go

@@ -56,7 +56,7 @@ func Child(logger *log.Logger) error {
 		env.Listeners = append(env.Listeners, Listener{ln, protocolOf(proto)})
 	}
 	env.Ready = func(app string) {
-		ctl.Send(child.Message{Kind: child.Ready, PID: os.Getpid(), App: app})
+		ctl.Send(child.Message{Kind: child.Ready, App: app})
 	}
 	return Serve(cfg, logger, env)
 }

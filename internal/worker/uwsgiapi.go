@@ -8,6 +8,7 @@ import (
 	"log"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -58,8 +59,6 @@ type uwsgiAPI struct {
 	waitMu  sync.Mutex
 	waiters []chan int // signal_wait() calls waiting for the next signal
 }
-
-var errBadArgs = errors.New("bad arguments")
 
 // incomingSignals bounds signals waiting for a worker busy starting up; delivery is
 // reliable below that.
@@ -197,8 +196,8 @@ func (a *uwsgiAPI) call(op pypy.Op, args [][]byte) (int, []byte, error) {
 		return 0, nil, err
 
 	case pypy.OpMetric:
-		if len(args[1]) != 1 {
-			return 0, nil, errBadArgs
+		if len(args[1]) != 1 || !strings.ContainsRune("?=+-*/", rune(args[1][0])) {
+			return 0, nil, fmt.Errorf("%s: the operator is one of ? = + - * /, not %q", pypy.OpByNumber(int(op)), args[1])
 		}
 		name := string(args[0])
 		v, ok := a.state.Metrics.Get(name)
@@ -218,8 +217,8 @@ func (a *uwsgiAPI) call(op pypy.Op, args [][]byte) (int, []byte, error) {
 		return 0, nil, a.master.Raise(int(num(0)))
 	case pypy.OpAddSource:
 		var s uwsgisignal.Source
-		if json.Unmarshal(args[0], &s) != nil {
-			return 0, nil, errBadArgs
+		if err := json.Unmarshal(args[0], &s); err != nil {
+			return 0, nil, fmt.Errorf("%s: the source is not a JSON object of uwsgisignal.Source: %v", pypy.OpByNumber(int(op)), err)
 		}
 		return 0, nil, a.master.AddSource(s)
 	case pypy.OpWait:
@@ -381,8 +380,8 @@ func cacheOp(c *cache.Cache, op pypy.Op, args [][]byte) (int, []byte, error) {
 		}
 		return 0, out, nil
 	case pypy.OpCacheMath:
-		if len(arg(1)) != 1 {
-			return 0, nil, errBadArgs
+		if len(arg(1)) != 1 || !strings.ContainsRune("+-*/", rune(arg(1)[0])) {
+			return 0, nil, fmt.Errorf("%s: the operator is one of + - * /, not %q", pypy.OpByNumber(int(op)), arg(1))
 		}
 		v, err := c.Math(key, arg(1)[0], num(2), num(3))
 		if err != nil {
@@ -390,7 +389,7 @@ func cacheOp(c *cache.Cache, op pypy.Op, args [][]byte) (int, []byte, error) {
 		}
 		return 0, []byte(strconv.FormatInt(v, 10)), nil
 	}
-	return 0, nil, errBadArgs
+	return 0, nil, fmt.Errorf("%s is not a cache operation", pypy.OpByNumber(int(op)))
 }
 
 // deliver runs a uWSGI signal's handler in Python, holding a slot, and wakes the
