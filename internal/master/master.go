@@ -66,6 +66,7 @@ type event struct {
 	command byte
 	respawn int   // a worker id whose delayed respawn is due
 	replace *proc // with respawn: the process the new one was to replace, if any
+	loader  *loaderEvent
 }
 
 // Master is a running master process.
@@ -105,6 +106,11 @@ type Master struct {
 
 	logTouch *instance.Touched // --touch-logreopen
 	sigs     chan os.Signal
+
+	// Pre-fork (loader.go): the loader workers are forked from, and the one a reload
+	// starts, until it is ready.
+	loader, next *loader
+	chain        []int // a chain reload's worker ids still to replace, in order
 }
 
 // Run is the master's life; it returns the exit status.
@@ -159,6 +165,11 @@ func (m *Master) setup() error {
 	if m.shared, err = shared.Create(m.cfg); err != nil {
 		return err
 	}
+	if m.preforks() {
+		if err := becomeSubreaper(); err != nil {
+			return fmt.Errorf("becoming the parent of the forked workers (PR_SET_CHILD_SUBREAPER): %w", err)
+		}
+	}
 	m.signals = signals.New(m.shared.Signals, m.sendSignal, m.log)
 	m.planDaemons()
 	if err := m.planCron(); err != nil {
@@ -190,8 +201,12 @@ func (m *Master) run() int {
 	}()
 	m.log.Printf("uwsgo %s master (pid %d): %s, %d processes of %d threads, workers run %s",
 		worker.Version, os.Getpid(), mode(m.n, int(m.cfg.Int("threads"))), m.n, m.cfg.Int("threads"), strings.Join(m.binary, " "))
-	for id := 1; id <= m.active; id++ {
-		m.spawn(id, nil)
+	if m.preforks() {
+		m.startLoader(keepWorkers, 0) // the workers are forked once it is ready
+	} else {
+		for id := 1; id <= m.active; id++ {
+			m.spawn(id, nil)
+		}
 	}
 	for _, a := range m.aux {
 		m.spawnAux(a)
@@ -256,6 +271,8 @@ func (m *Master) handle(e event) {
 		}
 	case e.command != 0:
 		m.onCommand(e.command)
+	case e.loader != nil:
+		m.onLoader(e.loader)
 	case e.respawn != 0:
 		switch old := e.replace; {
 		case m.exiting != "":
@@ -269,6 +286,9 @@ func (m *Master) handle(e event) {
 
 // spawn starts a worker for id; with old, the new one takes over from old once ready.
 func (m *Master) spawn(id int, old *proc) {
+	if m.preforks() && (m.loader == nil || !m.loader.ready) {
+		return // the next loader starts it once ready
+	}
 	record := -1
 	for r := 0; r < m.board.Records(); r++ {
 		if m.board.Worker(r).State.Load() == scoreboard.Free {
@@ -302,8 +322,13 @@ func (m *Master) spawn(id int, old *proc) {
 	child := os.NewFile(uintptr(pair[1]), "master control")
 	defer child.Close()
 
-	files := append([]uintptr{child.Fd(), m.board.File().Fd(), m.shared.Segment.File().Fd()}, m.fds...)
-	process, err := m.start(fmt.Sprintf("uwsgo worker %d", id), worker.ChildEnviron(m.cfg, id, record, m.board.Records(), m.in.Sockets), files)
+	var process *os.Process
+	if m.preforks() {
+		process, err = m.fork(id, record, child)
+	} else {
+		files := append([]uintptr{child.Fd(), m.board.File().Fd(), m.shared.Segment.File().Fd()}, m.fds...)
+		process, err = m.start(fmt.Sprintf("uwsgo worker %d", id), worker.ChildEnviron(m.cfg, id, record, m.board.Records(), m.in.Sockets), files)
+	}
 	if err != nil {
 		m.log.Printf("master: starting worker %d (%s): %v; retrying in a second", id, m.binary[0], err)
 		p.ctl.Close()
@@ -454,6 +479,10 @@ func (m *Master) onReady(p *proc, msg worker.ControlMessage) {
 	m.log.Printf("master: worker %d (pid %d) is ready: %s", p.id, p.pid, what)
 	if old := p.replaces; old != nil && m.procs[old] {
 		m.stop(old, "replaced by pid "+fmt.Sprint(p.pid))
+		if len(m.chain) > 0 && m.chain[0] == p.id {
+			m.chain = m.chain[1:]
+			m.chainNext()
+		}
 	}
 	p.replaces = nil
 	if !m.started && m.allReady() {
@@ -592,8 +621,12 @@ func (m *Master) reload(why string) {
 	if m.cfg.Bool("log-reopen") {
 		m.reopenLog(why)
 	}
-	for id := 1; id <= m.n; id++ {
-		m.replace(id)
+	if m.preforks() {
+		m.startLoader(replaceAll, 0) // it replaces them once it has loaded the new code
+	} else {
+		for id := 1; id <= m.n; id++ {
+			m.replace(id)
+		}
 	}
 	m.stopAux(syscall.SIGTERM) // they come back with the new code
 }
@@ -610,6 +643,14 @@ func (m *Master) replace(id int) {
 func (m *Master) reloadNow(why string) {
 	m.log.Printf("master: %s: reloading the workers now", why)
 	m.reloadStarts()
+	if m.preforks() {
+		// The workers stopped now come back from a loader with the new code.
+		if m.loader != nil {
+			m.letGo(m.loader)
+			m.loader = nil
+		}
+		m.startLoader(keepWorkers, 0)
+	}
 	for p := range m.procs {
 		p.stopping = why
 		p.process.Signal(syscall.SIGQUIT)
@@ -632,6 +673,11 @@ func (m *Master) shutdown(why string, now bool) {
 		// keep new clients waiting in the backlog until every worker is gone, then reset.
 		// No worker is started from here on, so the sockets are not needed any more.
 		m.in.StopListening()
+		for _, l := range []*loader{m.loader, m.next} {
+			if l != nil {
+				m.letGo(l)
+			}
+		}
 	}
 	mercy := time.Duration(m.cfg.Int("worker-reload-mercy")) * time.Second
 	sig := syscall.SIGTERM
@@ -765,16 +811,27 @@ func memoryOver(cfg *options.Config, pid int, rssOpt, asOpt string) string {
 
 func (m *Master) checkTouch() {
 	for _, f := range m.cfg.All("touch-reload") {
-		st, err := os.Stat(f)
-		if err != nil {
-			continue
-		}
-		prev, seen := m.mtimes[f]
-		m.mtimes[f] = st.ModTime()
-		if seen && !st.ModTime().Equal(prev) {
+		if m.touched(f) {
 			m.reload("--touch-reload " + f)
 		}
 	}
+	for _, f := range m.cfg.All("touch-chain-reload") {
+		if m.touched(f) {
+			m.chainReload("--touch-chain-reload " + f)
+		}
+	}
+}
+
+// touched says whether f's modification time changed since the last look; the first
+// look, or a file that is not there, is no change.
+func (m *Master) touched(f string) bool {
+	st, err := os.Stat(f)
+	if err != nil {
+		return false
+	}
+	prev, seen := m.mtimes[f]
+	m.mtimes[f] = st.ModTime()
+	return seen && !st.ModTime().Equal(prev)
 }
 
 // listenFIFO reads one-letter commands from a FIFO, as uWSGI's master FIFO does.
@@ -810,8 +867,10 @@ func (m *Master) listenFIFO(path string) error {
 
 func (m *Master) onCommand(c byte) {
 	switch c {
-	case 'r', 'w', 'c':
+	case 'r', 'w':
 		m.reload("master FIFO '" + string(c) + "'")
+	case 'c':
+		m.chainReload("master FIFO 'c'")
 	case 'R', 'W':
 		m.reloadNow("master FIFO '" + string(c) + "'")
 	case 'q':

@@ -274,8 +274,27 @@ var Table = append([]Option{
 		UWSGI: "uWSGI's reload also re-executes the master; uwsgo's replaces the workers, as touch-workers-reload does",
 	},
 	{
+		Name: "touch-chain-reload", Kind: List, Group: "Processes", Meta: "FILE",
+		Help: "replace the workers one at a time, each once its replacement serves, when FILE's modification time changes",
+	},
+	{
 		Name: "master-fifo", Kind: List, Group: "Processes", Meta: "PATH",
-		Help: "a FIFO taking one-letter commands: r/w reload, R/W reload now, q stop, Q stop now, s stats",
+		Help: "a FIFO taking one-letter commands: r/w reload, c chain reload, R/W reload now, q stop, Q stop now, s stats",
+	},
+	{
+		Name: "lazy-apps", Aliases: []string{"lazy"}, Kind: Flag, Group: "Processes",
+		Help: "every worker loads PyPy and the app itself, instead of being forked from one process that loaded them (the default with a master)",
+	},
+	{
+		Name: "warmup", Kind: List, Group: "Processes", Meta: "URI",
+		Help:  "before forking the workers, send --warmup-requests GET requests for URI (a path) through the loaded app, to warm PyPy's JIT; responses are dropped",
+		UWSGI: "uWSGI has no equivalent",
+	},
+	{
+		Name: "warmup-requests", Kind: Int, Group: "Processes", Meta: "N",
+		Default: "1000", Min: 1,
+		Help:  "how many requests each --warmup URI gets",
+		UWSGI: "uWSGI has no equivalent",
 	},
 	{
 		Name: "max-fd", Kind: Int, Group: "Processes", Meta: "N",
@@ -625,10 +644,6 @@ var Table = append([]Option{
 	{
 		Name: "ignore-write-errors", Kind: Flag, Group: noOpGroup, Policy: NoOp,
 		Help: "a write to a client that went away is not logged as an error",
-	},
-	{
-		Name: "lazy-apps", Aliases: []string{"lazy"}, Kind: Flag, Group: noOpGroup, Policy: NoOp,
-		Help: "every uwsgo worker always loads the app itself (workers are started, not forked from a loaded master)",
 	},
 	{
 		Name: "reaper", Short: 'r', Kind: Flag, Group: noOpGroup, Policy: NoOp,

@@ -13,6 +13,7 @@ import (
 
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
+	"uwsgo/internal/pypy"
 	"uwsgo/internal/scoreboard"
 	"uwsgo/internal/shared"
 )
@@ -56,6 +57,9 @@ func Child(logger *log.Logger) error {
 	if _, err := fmt.Sscanf(strings.Join(fields[:3], " "), "%d %d %d", &id, &record, &records); err != nil {
 		return fail(1, "%s=%q: %v", ChildEnv, os.Getenv(ChildEnv), err)
 	}
+	if fid, frecord, forked := pypy.Forked(); forked {
+		id, record = fid, frecord // forked from the loader, which had no id
+	}
 	protocols := fields[3]
 	cfg, err := options.Decode(os.Getenv(ConfigEnv))
 	if err != nil {
@@ -66,6 +70,7 @@ func Child(logger *log.Logger) error {
 	os.Unsetenv(ChildEnv)
 	os.Unsetenv(ConfigEnv)
 	os.Unsetenv(RoleEnv)
+	os.Unsetenv(pypy.LoaderEnv)
 	// SIGHUP is the master's (reload); a stray one sent to every uwsgo process by name must
 	// not kill the workers. An app can still take it with signal.signal().
 	signal.Ignore(syscall.SIGHUP)

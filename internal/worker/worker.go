@@ -127,14 +127,23 @@ func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uw
 	pypy.SetRPCClient(rpc.Call)
 	api := newUwsgiAPI(cfg, env, logger)
 	pypy.SetCallHandler(api.call)
+	if _, _, forked := pypy.Forked(); forked {
+		pypy.SetLog(pythonLog(logger))
+		rt := pypy.Adopt()
+		logger.Printf("forked from the loaded app (%s)", rt.Version)
+		if err := configure(cfg, *env, here{}); err != nil {
+			return nil, nil, nil, err
+		}
+		return rt, api, appSigs, postFork(cfg, here{})
+	}
 	rt, err := startPyPy(cfg, logger)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := load(cfg, logger, *env); err != nil {
+	if err := LoadApp(cfg, logger, *env, here{}); err != nil {
 		return nil, nil, nil, err
 	}
-	return rt, api, appSigs, nil
+	return rt, api, appSigs, postFork(cfg, here{})
 }
 
 // Serve runs a worker: it starts PyPy, loads the app and serves on env.Listeners until
@@ -363,9 +372,86 @@ func startPyPy(cfg *options.Config, logger *log.Logger) (*pypy.Runtime, error) {
 	return rt, nil
 }
 
-// load runs the start-up steps. An app that fails to load stops the process only with
-// --need-app; otherwise the process serves 500s and says so (uWSGI's "dynamic mode").
-func load(cfg *options.Config, logger *log.Logger, env Env) error {
+// Python is where the start-up steps run: this process's PyPy (here), or a pre-fork
+// loader's (pypy.Loader).
+type Python interface {
+	Do(s pypy.Step, arg string) error
+	App() string // the app as loaded so far
+}
+
+type here struct{}
+
+func (here) Do(s pypy.Step, arg string) error { return pypy.Do(s, arg) }
+func (here) App() string                      { return pypy.App() }
+
+// LoadApp runs the start-up steps up to the fork, as uWSGI orders them: the settings,
+// paths, --pypy-eval and --pypy-exec, the app. An app that fails to load stops the process
+// only with --need-app; otherwise the process serves 500s and says so (uWSGI's "dynamic
+// mode").
+func LoadApp(cfg *options.Config, logger *log.Logger, env Env, py Python) error {
+	if err := configure(cfg, env, py); err != nil {
+		return err
+	}
+	if venv := cfg.Get("virtualenv"); venv != "" {
+		if err := py.Do(pypy.StepVirtualenv, venv); err != nil {
+			return fail(1, "%v", err)
+		}
+	}
+	for _, dir := range cfg.All("pypy-pp") {
+		if err := py.Do(pypy.StepPath, dir); err != nil {
+			return fail(1, "%v", err)
+		}
+	}
+	if err := run(py, cfg.Seq("pypy-eval", "pypy-exec")); err != nil {
+		return err
+	}
+
+	if err := hooks.Run(cfg, "pre-app", logger); err != nil {
+		return fail(1, "%v", err)
+	}
+	appErr := loadApp(cfg, py)
+	for _, m := range cfg.All("mount") {
+		if appErr != nil {
+			break
+		}
+		appErr = py.Do(pypy.StepMount, m)
+	}
+	if err := hooks.Run(cfg, "post-app", logger); err != nil {
+		return fail(1, "%v", err)
+	}
+	if errors.Is(appErr, pypy.ErrLoaderGone) {
+		return appErr // nothing more can load
+	}
+	if appErr == nil {
+		logger.Printf("app loaded: %s", py.App())
+	} else if cfg.Bool("need-app") {
+		return &Failure{Status: ExitNoApp, Err: fmt.Errorf("%v\n--need-app: exiting with status %d", appErr, ExitNoApp)}
+	} else {
+		logger.Printf("%v", appErr)
+		if app := py.App(); app != "" {
+			// A --mount failed after the others loaded: they serve, the prefix does not exist.
+			logger.Printf("serving %s only; --need-app makes this fatal", app)
+		} else {
+			logger.Printf("no app loaded: every request will be answered with 500 (dynamic mode); --need-app makes this fatal")
+		}
+	}
+	return nil
+}
+
+// postFork runs what uWSGI runs in each worker after the fork.
+func postFork(cfg *options.Config, py Python) error {
+	if err := run(py, cfg.Seq("pypy-eval-post-fork", "pypy-exec-post-fork")); err != nil {
+		return err
+	}
+	if err := py.Do(pypy.StepPostFork, ""); err != nil {
+		return fail(1, "%v", err)
+	}
+	return nil
+}
+
+// configure gives the setup module the settings and who this process is (again in a
+// forked worker: the loader was no worker).
+func configure(cfg *options.Config, env Env, py Python) error {
 	binary, err := os.Executable()
 	if err != nil {
 		binary = os.Args[0]
@@ -383,84 +469,37 @@ func load(cfg *options.Config, logger *log.Logger, env Env) error {
 		"capture_output": !cfg.Bool("honour-stdin"),
 		"options":        json.RawMessage(cfg.Encode()), // every setting, in order
 	})
-	if err := pypy.Do(pypy.StepConfig, string(conf)); err != nil {
-		return fail(1, "%v", err)
-	}
-	if venv := cfg.Get("virtualenv"); venv != "" {
-		if err := pypy.Do(pypy.StepVirtualenv, venv); err != nil {
-			return fail(1, "%v", err)
-		}
-	}
-	for _, dir := range cfg.All("pypy-pp") {
-		if err := pypy.Do(pypy.StepPath, dir); err != nil {
-			return fail(1, "%v", err)
-		}
-	}
-	if err := run(cfg.Seq("pypy-eval", "pypy-exec")); err != nil {
-		return err
-	}
-
-	if err := hooks.Run(cfg, "pre-app", logger); err != nil {
-		return fail(1, "%v", err)
-	}
-	appErr := loadApp(cfg)
-	for _, m := range cfg.All("mount") {
-		if appErr != nil {
-			break
-		}
-		appErr = pypy.Do(pypy.StepMount, m)
-	}
-	if err := hooks.Run(cfg, "post-app", logger); err != nil {
-		return fail(1, "%v", err)
-	}
-	if appErr == nil {
-		logger.Printf("app loaded: %s", pypy.App())
-	} else if cfg.Bool("need-app") {
-		return &Failure{Status: ExitNoApp, Err: fmt.Errorf("%v\n--need-app: exiting with status %d", appErr, ExitNoApp)}
-	} else {
-		logger.Printf("%v", appErr)
-		if app := pypy.App(); app != "" {
-			// A --mount failed after the others loaded: they serve, the prefix does not exist.
-			logger.Printf("serving %s only; --need-app makes this fatal", app)
-		} else {
-			logger.Printf("no app loaded: every request will be answered with 500 (dynamic mode); --need-app makes this fatal")
-		}
-	}
-
-	if err := run(cfg.Seq("pypy-eval-post-fork", "pypy-exec-post-fork")); err != nil {
-		return err
-	}
-	if err := pypy.Do(pypy.StepPostFork, ""); err != nil {
+	if err := py.Do(pypy.StepConfig, string(conf)); err != nil {
 		return fail(1, "%v", err)
 	}
 	return nil
 }
 
-func loadApp(cfg *options.Config) error {
+func loadApp(cfg *options.Config, py Python) error {
 	file, module, paste := cfg.Get("pypy-wsgi-file"), cfg.Get("pypy-wsgi"), cfg.Get("pypy-paste")
 	// A module given with a file wins, as in uWSGI (the options warned about it).
 	switch {
 	case paste != "" && (file != "" || module != ""):
 		return errors.New("give --pypy-paste (or --pypy-ini-paste) or --pypy-wsgi/--pypy-wsgi-file, not both")
 	case module != "":
-		return pypy.Do(pypy.StepWSGIModule, module)
+		return py.Do(pypy.StepWSGIModule, module)
 	case file != "":
-		return pypy.Do(pypy.StepWSGIFile, file)
+		return py.Do(pypy.StepWSGIFile, file)
 	case paste != "":
-		return pypy.Do(pypy.StepPaste, paste)
+		return py.Do(pypy.StepPaste, paste)
 	case cfg.Has("mount"):
 		return nil // every app is mounted
 	}
 	return errors.New("no app given (--pypy-wsgi MODULE, --pypy-wsgi-file FILE or --pypy-paste FILE.ini)")
 }
 
-func run(steps []options.Setting) error {
+func run(py Python, steps []options.Setting) error {
 	for _, st := range steps {
 		s := pypy.StepEval
 		if strings.HasPrefix(st.Opt.Name, "pypy-exec") {
 			s = pypy.StepExec
 		}
-		if err := pypy.Do(s, st.Value); err != nil {
+		if err := py.Do(s, st.Value); err != nil {
 			return fail(1, "%v", err)
 		}
 	}
