@@ -200,7 +200,7 @@ func (m *Master) onLoader(e *loaderEvent) {
 
 func (m *Master) loaderReady(l *loader) {
 	l.ready = true
-	m.log.Printf("master: loader (pid %d) is ready: app %s", l.pid, l.client.App())
+	m.log.Printf("master: loader (pid %d) has loaded app %s", l.pid, l.client.App())
 	if m.next == l {
 		m.next = nil
 	}

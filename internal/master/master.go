@@ -674,7 +674,10 @@ func (m *Master) shutdown(why string, now bool) {
 		// No worker is started from here on, so the sockets are not needed any more.
 		m.in.StopListening()
 		for _, l := range []*loader{m.loader, m.next} {
-			if l != nil {
+			if l != nil && !l.gone {
+				if !l.ready && !m.started {
+					m.log.Printf("master: %s during start-up: stopping the loader without serving", why)
+				}
 				m.letGo(l)
 			}
 		}
