@@ -84,8 +84,10 @@ func (m *Master) startLoader(reload reloadKind, fails int) {
 	defer child.Close()
 	files := append([]uintptr{child.Fd(), m.board.File().Fd(), m.shared.Segment.File().Fd()}, m.fds...)
 	env := append(worker.ChildEnviron(m.cfg, 0, -1, m.board.Records(), m.in.Sockets), pypy.LoaderEnv+"=1")
-	// The spaces leave room for the name of a worker forked from it (zygote.c).
-	process, err := m.start("uwsgo loader"+strings.Repeat(" ", 8), env, files)
+	// The spaces leave room for the name of a worker forked from it (zygote.c). With
+	// --honour-stdin it stays in the foreground process group: an interactive
+	// --pypy-eval reads the terminal there (a background group would be stopped).
+	process, err := m.startIn("uwsgo loader"+strings.Repeat(" ", 8), env, files, !m.cfg.Bool("honour-stdin"))
 	if err != nil {
 		l.ctl.Close()
 		m.loaderFailed(l, err)

@@ -565,6 +565,12 @@ func (m *Master) onExit(p *proc, st *os.ProcessState) {
 // and Fd() puts a socket into blocking mode: a mode shared by every process holding the
 // socket, which would leave a worker's accept(2) stuck in the kernel, deaf to Close.
 func (m *Master) start(argv0 string, env []string, files []uintptr) (*os.Process, error) {
+	return m.startIn(argv0, env, files, true)
+}
+
+// startIn is start with the child in a process group of its own (ownGroup), or in the
+// master's, where it may read from the terminal the master runs on.
+func (m *Master) startIn(argv0 string, env []string, files []uintptr, ownGroup bool) (*os.Process, error) {
 	if instance.LibraryMode {
 		argv0 = m.binary[0] // PyPy finds itself from its argv[0]: the name stays
 	}
@@ -574,7 +580,7 @@ func (m *Master) start(argv0 string, env []string, files []uintptr) (*os.Process
 		Files: append([]uintptr{0, 1, 2}, files...),
 		// Its own process group: a terminal's ^C goes to the master, which stops the
 		// children in order. Pdeathsig: a child never outlives a master killed outright.
-		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+		Sys: &syscall.SysProcAttr{Setpgid: ownGroup, Pdeathsig: syscall.SIGKILL},
 	})
 	if err != nil {
 		return nil, err
