@@ -191,3 +191,32 @@ func TestPreforkLazyApps(t *testing.T) {
 		t.Errorf("--lazy-apps started a loader:\n%s", s.Log())
 	}
 }
+
+// Under pre-fork the master is a child subreaper (so forked workers are its children);
+// the subprocesses a dead worker leaves behind become its children too, and it reaps
+// them as init would have.
+func TestPreforkReapsOrphans(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := Start(t, preforkArgs(dir, testdata("prefork_app.py"), 1)...)
+	workers := masterWorkers(t, s, 1)
+	code, body, err := masterFetch(masterNewClient(), s.URL("/spawn"))
+	child, _ := strconv.Atoi(body)
+	if err != nil || code != 200 || child == 0 {
+		t.Fatalf("GET /spawn: %d %q %v", code, body, err)
+	}
+	if err := syscall.Kill(workers[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ppid, state := masterProcStat(child)
+		if state == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the orphaned subprocess %d is still there 10 s after its worker died (state %s, parent %d; the master is %d)", child, state, ppid, s.Cmd.Process.Pid)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -9,7 +9,8 @@ At import it also uses the uwsgi module as apps do: it registers a uWSGI signal,
 and an RPC function, sets a cache item (the tests give --cache2 name=default), and notes
 what asking the cache raises before the fork.
 
-Routes: /pid answers the worker's pid as text (what the master tests' load asks),
+Routes: /pid answers the worker's pid as text (what the master tests' load asks), /spawn
+starts a short subprocess it never waits for and answers its pid,
 /missing 404, /signal raises uWSGI signal 17 first, /api also reads the cache and calls the
 RPC function; every path but /pid and /missing answers JSON about the process serving it.
 """
@@ -17,6 +18,7 @@ RPC function; every path but /pid and /missing answers JSON about the process se
 import builtins
 import json
 import os
+import subprocess
 
 import uwsgi
 
@@ -56,6 +58,9 @@ def application(environ, start_response):
     if environ["PATH_INFO"] == "/pid":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [str(os.getpid()).encode()]
+    if environ["PATH_INFO"] == "/spawn":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [str(subprocess.Popen(["sleep", "0.3"]).pid).encode()]
     if environ["PATH_INFO"] == "/missing":
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"no such page"]

@@ -110,7 +110,8 @@ type Master struct {
 	// Pre-fork (loader.go): the loader workers are forked from, and the one a reload
 	// starts, until it is ready.
 	loader, next *loader
-	chain        []int // a chain reload's worker ids still to replace, in order
+	chain        []int        // a chain reload's worker ids still to replace, in order
+	zombies      map[int]bool // children seen as zombies at the last tick (reap.go)
 }
 
 // Run is the master's life; it returns the exit status.
@@ -710,6 +711,9 @@ func (m *Master) shutdown(why string, now bool) {
 // tick runs once a second: harakiri, the recycling limits, mercy deadlines, touch-reload.
 func (m *Master) tick() {
 	now := time.Now()
+	if m.preforks() {
+		m.reapOrphans()
+	}
 	m.killLateDaemons(now)
 	m.cheaper(now)
 	m.checkSmartDaemons(now)
