@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,11 +82,21 @@ static void stub_report(int what, const char *text, long len) {
 	report_lens[what] = len;
 }
 
+/* A line of the log as the master's Go logger writes it (log.LstdFlags), from "loader". */
 static void stub_log(const char *msg, long len) {
 	while (len > 0) {
-		ssize_t n = write(2, msg, len);
-		if (n < 0 && errno == EINTR) continue;
-		if (n <= 0) return;
+		const char *nl = memchr(msg, '\n', len);
+		long n = nl ? nl - msg + 1 : len;
+		char head[64];
+		struct tm tm;
+		time_t now = time(NULL);
+		localtime_r(&now, &tm);
+		struct iovec line[3] = {
+		    {head, strftime(head, sizeof head, "%Y/%m/%d %H:%M:%S loader: ", &tm)},
+		    {(void *)msg, n},
+		    {"\n", nl ? 0 : 1},
+		};
+		if (writev(2, line, 3) < 0 && errno != EINTR) return;
 		msg += n, len -= n;
 	}
 }

@@ -128,6 +128,10 @@ func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uw
 	api := newUwsgiAPI(cfg, env, logger)
 	pypy.SetCallHandler(api.call)
 	if _, _, forked := pypy.Forked(); forked {
+		// The loader's log descriptors may name a file rotated since it started.
+		if _, err := instance.ReopenLog(cfg); err != nil {
+			logger.Printf("%v", err)
+		}
 		pypy.SetLog(pythonLog(logger))
 		rt := pypy.Adopt()
 		logger.Printf("forked from the loaded app (%s)", rt.Version)
