@@ -223,20 +223,9 @@ func (in *instance) stop() {
 
 // workers are the master's children but the loader.
 func (in *instance) workers() []int {
-	ents, _ := os.ReadDir("/proc")
 	var out []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		s := string(st)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) < 2 || f[1] != strconv.Itoa(in.cmd.Process.Pid) || f[0] == "Z" {
-			continue
-		}
-		if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); !strings.HasPrefix(string(cmdline), "uwsgo loader") {
+	for _, pid := range children(in.cmd.Process.Pid) {
+		if !isLoader(pid) {
 			out = append(out, pid)
 		}
 	}
@@ -245,17 +234,20 @@ func (in *instance) workers() []int {
 
 // loader is the pid of the master's loader, 0 if none.
 func (in *instance) loader() int {
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		if cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline"); strings.HasPrefix(string(cmdline), "uwsgo loader") {
-			if pid, _ := strconv.Atoi(e.Name()); pid != 0 && slices.Contains(children(in.cmd.Process.Pid), pid) {
-				return pid
-			}
+	for _, pid := range children(in.cmd.Process.Pid) {
+		if isLoader(pid) {
+			return pid
 		}
 	}
 	return 0
 }
 
+func isLoader(pid int) bool {
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return strings.HasPrefix(string(cmdline), "uwsgo loader")
+}
+
+// children are the live (not zombie) processes whose parent is ppid.
 func children(ppid int) []int {
 	ents, _ := os.ReadDir("/proc")
 	var out []int
@@ -263,7 +255,7 @@ func children(ppid int) []int {
 		st, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
 		s := string(st)
 		if i := strings.LastIndexByte(s, ')'); i > 0 {
-			if f := strings.Fields(s[i+1:]); len(f) > 1 && f[1] == strconv.Itoa(ppid) {
+			if f := strings.Fields(s[i+1:]); len(f) > 1 && f[1] == strconv.Itoa(ppid) && f[0] != "Z" {
 				pid, _ := strconv.Atoi(e.Name())
 				out = append(out, pid)
 			}

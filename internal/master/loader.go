@@ -74,7 +74,11 @@ func (m *Master) startLoader(reload reloadKind, fails int) {
 	}
 	l := &loader{reload: reload, fails: fails}
 	m.next = l
-	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	// The master's end stays non-blocking (pypy.Loader); the loader's blocks.
+	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC|syscall.SOCK_NONBLOCK, 0)
+	if err == nil {
+		err = syscall.SetNonblock(pair[1], false)
+	}
 	if err != nil {
 		m.loaderFailed(l, fmt.Errorf("socketpair: %w", err))
 		return
@@ -94,7 +98,7 @@ func (m *Master) startLoader(reload reloadKind, fails int) {
 		return
 	}
 	l.process, l.pid = process, process.Pid
-	l.client = pypy.NewLoader(pair[0])
+	l.client = pypy.NewLoader(l.ctl)
 	m.log.Printf("master: loader (pid %d) loading the app", l.pid)
 	go func() {
 		m.events <- event{loader: &loaderEvent{l: l, err: m.load(l)}}
@@ -257,7 +261,7 @@ func (m *Master) letGo(l *loader) {
 		return
 	}
 	l.gone = true
-	l.ctl.Close()
+	l.ctl.Close() // a call in progress on the load goroutine fails
 	if !l.ready {
 		l.process.Kill()
 	}
@@ -265,7 +269,15 @@ func (m *Master) letGo(l *loader) {
 
 // fork makes worker id on scoreboard record record from the current loader.
 func (m *Master) fork(id, record int, ctl *os.File) (*os.Process, error) {
-	pid, err := m.loader.client.Fork(id, record, int(ctl.Fd()))
+	l := m.loader
+	pid, err := l.client.Fork(id, record, int(ctl.Fd()))
+	if err != nil && l.client.Err() != nil {
+		// No more talking to it: a new loader takes its place and starts what is missing.
+		m.log.Printf("master: loader (pid %d): %v: starting a new one", l.pid, err)
+		m.letGo(l)
+		m.loader = nil
+		m.startLoader(keepWorkers, 0)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"syscall"
@@ -110,15 +111,16 @@ func Adopt() *Runtime {
 }
 
 // Loader is the master's end of a loader's control socket. Its calls block until the
-// loader answers; they must not be made from two goroutines at once.
+// loader answers; they must not be made from two goroutines at once. Closing the socket
+// (the loader then exits) is safe at any time: a call in progress fails.
 type Loader struct {
-	fd     int
+	ctl    *os.File // non-blocking, so that a deadline and a Close reach a waiting call
 	app    string
 	broken error // the first failure to talk to it: every later call fails with it
 }
 
-// NewLoader talks to a loader over fd, a connected stream socket (the master keeps it).
-func NewLoader(fd int) *Loader { return &Loader{fd: fd} }
+// NewLoader talks to a loader over ctl, a connected non-blocking stream socket.
+func NewLoader(ctl *os.File) *Loader { return &Loader{ctl: ctl} }
 
 // ErrLoaderGone is a loader that closed its socket: it exited (its status says why).
 var ErrLoaderGone = errors.New("the loader exited")
@@ -140,60 +142,50 @@ func (l *Loader) call(cmd byte, payload []byte, fd int, timeout time.Duration) (
 }
 
 func (l *Loader) exchange(cmd byte, payload []byte, fd int, timeout time.Duration) (int32, []byte, error) {
-	tv := syscall.NsecToTimeval(int64(timeout))
-	syscall.SetsockoptTimeval(l.fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv)
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	l.ctl.SetReadDeadline(deadline)
 	msg := binary.LittleEndian.AppendUint32([]byte{cmd}, uint32(len(payload)))
 	var oob []byte
 	if fd >= 0 {
 		oob = syscall.UnixRights(fd)
 	}
-	if err := syscall.Sendmsg(l.fd, msg, oob, nil, 0); err != nil {
-		return 0, nil, fmt.Errorf("to the loader: %w", err)
+	raw, err := l.ctl.SyscallConn()
+	if err != nil {
+		return 0, nil, err
 	}
-	if err := writeAll(l.fd, payload); err != nil {
+	var sendErr error
+	if err := raw.Write(func(s uintptr) bool {
+		sendErr = syscall.Sendmsg(int(s), msg, oob, nil, 0)
+		return sendErr != syscall.EAGAIN
+	}); err != nil || sendErr != nil {
+		return 0, nil, fmt.Errorf("to the loader: %w", errors.Join(err, sendErr))
+	}
+	if _, err := l.ctl.Write(payload); err != nil {
 		return 0, nil, fmt.Errorf("to the loader: %w", err)
 	}
 	var head [8]byte
-	if err := readAll(l.fd, head[:]); err != nil {
+	if err := l.read(head[:]); err != nil {
 		return 0, nil, err
 	}
 	out := make([]byte, binary.LittleEndian.Uint32(head[4:]))
-	if err := readAll(l.fd, out); err != nil {
+	if err := l.read(out); err != nil {
 		return 0, nil, err
 	}
 	return int32(binary.LittleEndian.Uint32(head[:4])), out, nil
 }
 
-func writeAll(fd int, b []byte) error {
-	for len(b) > 0 {
-		n, err := syscall.Write(fd, b)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		b = b[n:]
+func (l *Loader) read(b []byte) error {
+	_, err := io.ReadFull(l.ctl, b)
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return ErrLoaderGone
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return errors.New("the loader did not answer in time")
 	}
-	return nil
-}
-
-func readAll(fd int, b []byte) error {
-	for len(b) > 0 {
-		n, err := syscall.Read(fd, b)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			return errors.New("the loader did not answer in time")
-		case err != nil:
-			return err
-		case n == 0:
-			return ErrLoaderGone
-		}
-		b = b[n:]
-	}
-	return nil
+	return err
 }
 
 // Start loads and starts PyPy in the loader, as Load and Start do in a process of its
