@@ -2,11 +2,12 @@
 // starts the workers, restarts the ones that die, reloads them gracefully, kills the ones
 // stuck past --harakiri, recycles them on their limits, and stops them all on a signal.
 //
-// Go cannot fork a running runtime, so a worker is a new execution of the binary
-// (--binary-path, by default the running one, or in library mode the launcher run by the
-// same PyPy: see instance.Relaunch) that inherits the sockets, the scoreboard and
-// a control socket (see worker.Child), and gets the master's parsed configuration. Every
-// worker loads PyPy and the app itself, which is uWSGI's --lazy-apps model.
+// A worker inherits the sockets, the scoreboard and a control socket (see worker.Child),
+// and gets the master's parsed configuration. By default (pre-fork, loader.go) it is
+// forked from a loader process that loaded PyPy and the app once. With --lazy-apps, and
+// in library mode, it is a new execution of the binary (--binary-path, by default the
+// running one, or in library mode the launcher run by the same PyPy: see
+// instance.Relaunch) that loads PyPy and the app itself: Go cannot fork a running runtime.
 //
 // All decisions are taken on one goroutine (run), from events: a worker ready or exited,
 // a signal, a FIFO command, the one-second tick. Nothing else touches the process table,

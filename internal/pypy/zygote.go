@@ -22,7 +22,9 @@ package pypy
 //     (SCM_RIGHTS) and takes fd 3 in the worker.
 //
 // The forked worker returns from the constructor and its Go runtime starts as in any new
-// process, on the thread that is PyPy's main thread. Worker code then calls Adopt.
+// process, on the thread that is PyPy's main thread. Worker code then calls Adopt. The
+// fork itself is Python source run as a --pypy-eval step, so a replacement setup module
+// (--pypy-setup) needs nothing more for it.
 //
 // With no Go in the loader, Python's calls into Go meet stand-ins there: log lines go to
 // stderr, what Python reports (version, app, tracebacks) and the signal dispositions the

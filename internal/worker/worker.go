@@ -3,9 +3,10 @@
 // whole of a single-process instance, and what the master starts for each worker.
 //
 // The order, as in uWSGI's PyPy plugin: --pypy-pp paths, then --pypy-eval and
-// --pypy-exec in the order given (uWSGI's "before fork"), then the app, then
-// --pypy-eval-post-fork and --pypy-exec-post-fork and uwsgi.post_fork_hook. Each
-// worker of a master does all of it itself, which is uWSGI's --lazy-apps.
+// --pypy-exec in the order given (uWSGI's "before fork"), then the app (LoadApp), then
+// --pypy-eval-post-fork and --pypy-exec-post-fork and uwsgi.post_fork_hook (postFork).
+// A single process, and each worker under --lazy-apps, does all of it itself; a worker
+// forked from a master's loader (pypy.Forked) finds the app loaded and does the rest.
 package worker
 
 import (
