@@ -69,7 +69,7 @@ func httpSockPath(t *testing.T, name string) string {
 func TestHTTPListenHostPort(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
-	StartWith(t, httpArgs(filepath.Join(t.TempDir(), "seen"), "--http-socket", addr)...)
+	Run(t, httpArgs(filepath.Join(t.TempDir(), "seen"), "--http-socket", addr))
 	_, port, _ := net.SplitHostPort(addr)
 	env := httpGetEnv(t, http.DefaultClient, "http://"+addr, "hostport")
 	if env["SERVER_PORT"] != port || env["REMOTE_ADDR"] != "127.0.0.1" {
@@ -81,7 +81,7 @@ func TestHTTPListenHostPort(t *testing.T) {
 func TestHTTPListenPortOnly(t *testing.T) {
 	t.Parallel()
 	_, port, _ := net.SplitHostPort(freeAddr(t))
-	s := StartWith(t, httpArgs(filepath.Join(t.TempDir(), "seen"), "--http-socket", ":"+port)...)
+	s := Run(t, httpArgs(filepath.Join(t.TempDir(), "seen"), "--http-socket", ":"+port))
 	env := httpGetEnv(t, http.DefaultClient, "http://127.0.0.1:"+port, "portonly")
 	if env["SERVER_PORT"] != port {
 		t.Fatalf("SERVER_PORT %v, want %s", env["SERVER_PORT"], port)
@@ -94,7 +94,7 @@ func TestHTTPListenPortOnly(t *testing.T) {
 func TestHTTPListenIPv6(t *testing.T) {
 	t.Parallel()
 	port := httpIPv6Port(t)
-	StartWith(t, httpArgs(filepath.Join(t.TempDir(), "seen"), "--http-socket", "[::1]:"+port)...)
+	Run(t, httpArgs(filepath.Join(t.TempDir(), "seen"), "--http-socket", "[::1]:"+port))
 	env := httpGetEnv(t, http.DefaultClient, "http://[::1]:"+port, "v6")
 	if env["SERVER_PORT"] != port || env["REMOTE_ADDR"] != "::1" {
 		t.Fatalf("SERVER_PORT %v REMOTE_ADDR %v; want %s and ::1", env["SERVER_PORT"], env["REMOTE_ADDR"], port)
@@ -108,7 +108,7 @@ func TestHTTPListenIPv6(t *testing.T) {
 func TestHTTPListenUnix(t *testing.T) {
 	t.Parallel()
 	path := httpSockPath(t, "http.sock")
-	StartWith(t, httpArgs(filepath.Join(t.TempDir(), "seen"), "--http-socket", path)...)
+	Run(t, httpArgs(filepath.Join(t.TempDir(), "seen"), "--http-socket", path))
 	st, err := os.Lstat(path)
 	if err != nil || st.Mode()&os.ModeSocket == 0 {
 		t.Fatalf("%s: %v %v; want a socket", path, st, err)
@@ -142,7 +142,7 @@ func TestHTTPListenUnixStale(t *testing.T) {
 	if st, err := os.Lstat(path); err != nil || st.Mode()&os.ModeSocket == 0 {
 		t.Fatalf("test bug: no stale socket at %s: %v", path, err)
 	}
-	StartWith(t, httpArgs(filepath.Join(t.TempDir(), "seen"), "--http-socket", path)...)
+	Run(t, httpArgs(filepath.Join(t.TempDir(), "seen"), "--http-socket", path))
 	httpGetEnv(t, httpUnixClient(t, path), "http://unix", "stale")
 }
 
@@ -154,7 +154,7 @@ func TestHTTPListenUnixRegularFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte("precious\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out := RunToExit(t, 30*time.Second, nil, httpArgs(filepath.Join(t.TempDir(), "seen"), "--http-socket", path)...)
+	code, out := Run(t, httpArgs(filepath.Join(t.TempDir(), "seen"), "--http-socket", path), NoWait()).ExitWithin(30 * time.Second)
 	if code == 0 {
 		t.Errorf("exit status 0; want a failure")
 	}
@@ -187,7 +187,7 @@ func TestHTTPListenUnixInUse(t *testing.T) {
 			c.Close()
 		}
 	}()
-	code, out := RunToExit(t, 30*time.Second, nil, httpArgs(filepath.Join(t.TempDir(), "seen"), "--http-socket", path)...)
+	code, out := Run(t, httpArgs(filepath.Join(t.TempDir(), "seen"), "--http-socket", path), NoWait()).ExitWithin(30 * time.Second)
 	if code == 0 || !strings.Contains(out, path) {
 		t.Errorf("exit status %d; want a failure naming %s:\n%s", code, path, out)
 	}
@@ -210,7 +210,7 @@ func TestHTTPListenSeveral(t *testing.T) {
 		ln.Close()
 		args = append(args, "--http-socket", "[::1]:"+v6)
 	}
-	StartWith(t, httpArgs(filepath.Join(t.TempDir(), "seen"), args...)...)
+	Run(t, httpArgs(filepath.Join(t.TempDir(), "seen"), args...))
 	for _, a := range []string{a1, a2} {
 		_, port, _ := net.SplitHostPort(a)
 		if env := httpGetEnv(t, http.DefaultClient, "http://"+a, "tcp"); env["SERVER_PORT"] != port {

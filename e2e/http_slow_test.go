@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -483,9 +484,14 @@ func TestHTTPOneThreadSerialises(t *testing.T) {
 	gate := filepath.Join(t.TempDir(), "gate")
 	first := make(chan string, 1)
 	second := make(chan string, 1)
+	wrote := make(chan struct{}, 4)
 	get := func(path string, out chan<- string) {
 		c := &http.Client{Timeout: 20 * time.Second}
-		resp, err := c.Get(s.URL(path))
+		req, _ := http.NewRequest("GET", s.URL(path), nil)
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			WroteRequest: func(httptrace.WroteRequestInfo) { wrote <- struct{}{} },
+		}))
+		resp, err := c.Do(req)
 		if err != nil {
 			out <- "error: " + err.Error()
 			return
@@ -495,11 +501,12 @@ func TestHTTPOneThreadSerialises(t *testing.T) {
 		out <- string(b)
 	}
 	go get("/hold?max=10&gate="+gate, first)
+	<-wrote
 	httpWaitSeen(t, seen, "/hold")
 	go get("/sleep?secs=0.2&id=second", second)
-	// Give the second request time to arrive: with one thread it must not start while the
-	// first is in Python.
-	time.Sleep(500 * time.Millisecond)
+	// The second request is sent before the first may end; the app's clocks below tell
+	// whether it started only after.
+	<-wrote
 	for _, l := range httpSeen(t, seen) {
 		if strings.Contains(l, "id=second") {
 			t.Errorf("the second request started while the first was in Python: %q", httpSeen(t, seen))

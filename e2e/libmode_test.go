@@ -7,6 +7,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,6 +29,12 @@ var (
 
 // libmodeLibrary builds libuwsgo.so once per run, beside the test binary (TestMain removes
 // that directory).
+// libmodeOrphanless: a test binary killed on its timeout must not leave a master (and
+// its workers) behind.
+var libmodeOrphanless = Setup(func(cmd *exec.Cmd, _ io.Writer) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+})
+
 func libmodeLibrary(t *testing.T) string {
 	t.Helper()
 	libmodeOnce.Do(func() {
@@ -51,52 +58,6 @@ func libmodeLauncher(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// libmodeStart runs interpreter with args (a script and its arguments), libuwsgo.so named
-// by UWSGO_LIB, and waits until it says it is ready.
-func libmodeStart(t *testing.T, interpreter string, args ...string) *Server {
-	t.Helper()
-	s := &Server{t: t, out: &logBuffer{}, done: make(chan struct{})}
-	s.Cmd = exec.Command(interpreter, args...)
-	s.Cmd.Env = append(os.Environ(), "UWSGO_LIB="+libmodeLibrary(t))
-	s.Cmd.Stdout, s.Cmd.Stderr = s.out, s.out
-	// A test binary killed on its timeout must not leave a master (and its workers) behind.
-	s.Cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := rooted(s.Cmd).Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.Cmd.Wait(); close(s.done) }()
-	t.Cleanup(s.Stop)
-	if !s.WaitLog(" ready (", 30*time.Second) {
-		t.Fatalf("%s %s did not become ready; its output:\n%s", interpreter, strings.Join(args, " "), s.Log())
-	}
-	return s
-}
-
-// libmodeRun runs interpreter with args to its end (at most d) and returns its exit status
-// and output.
-func libmodeRun(t *testing.T, d time.Duration, interpreter string, env []string, args ...string) (int, string) {
-	t.Helper()
-	cmd := exec.Command(interpreter, args...)
-	cmd.Env = append(os.Environ(), env...)
-	out := &logBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := rooted(cmd).Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-		return cmd.ProcessState.ExitCode(), out.String()
-	case <-time.After(d):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("%s %s still running after %v; output:\n%s", interpreter, strings.Join(args, " "), d, out.String())
-		return -1, ""
-	}
 }
 
 type libmodeReply struct {
@@ -212,8 +173,8 @@ func TestLibmodeMasterWorkersReload(t *testing.T) {
 	t.Parallel()
 	launcher := libmodeLauncher(t)
 	addr := freeAddr(t)
-	s := libmodeStart(t, "pypy3", launcher, "--http-socket", addr, "--master", "--processes", "2", "--threads", "4",
-		"--pypy-wsgi-file", testdata("libmode_app.py"))
+	s := Run(t, []string{launcher, "--http-socket", addr, "--master", "--processes", "2", "--threads", "4",
+		"--pypy-wsgi-file", testdata("libmode_app.py")}, Via("pypy3"), Env("UWSGO_LIB="+libmodeLibrary(t)), libmodeOrphanless, Within(30*time.Second))
 	s.Addr = addr
 	if !strings.Contains(s.Log(), "master: library mode: the workers run") {
 		t.Fatalf("the master should say once that it runs in library mode; output:\n%s", s.Log())
@@ -282,8 +243,8 @@ func TestLibmodeSingleProcess(t *testing.T) {
 	t.Parallel()
 	launcher := libmodeLauncher(t)
 	addr := freeAddr(t)
-	s := libmodeStart(t, "pypy3", launcher, "--http-socket", addr, "--threads", "2",
-		"--pypy-eval", "os = sys = ctypes = None", "--pypy-wsgi-file", testdata("libmode_app.py"))
+	s := Run(t, []string{launcher, "--http-socket", addr, "--threads", "2",
+		"--pypy-eval", "os = sys = ctypes = None", "--pypy-wsgi-file", testdata("libmode_app.py")}, Via("pypy3"), Env("UWSGO_LIB="+libmodeLibrary(t)), libmodeOrphanless, Within(30*time.Second))
 	s.Addr = addr
 	if !strings.Contains(s.Log(), "library mode: PyPy was already running this process") {
 		t.Fatalf("uwsgo should have found PyPy in the process; output:\n%s", s.Log())
@@ -367,7 +328,7 @@ sys.exit(lib.uwsgi_init(len(args), argv, envs))
 		{"ctypes.CDLL in CPython", []string{"-c", seed, lib, "--http-socket", addr, "--pypy-wsgi-file", app}},
 	}
 	for _, r := range runs {
-		code, out := libmodeRun(t, 60*time.Second, cpython, []string{"UWSGO_LIB=" + lib}, r.args...)
+		code, out := Run(t, r.args, Via(cpython), Env("UWSGO_LIB="+lib), libmodeOrphanless, NoWait()).ExitWithin(60 * time.Second)
 		if code == 0 || !strings.Contains(out, "CPython (libpython) is already loaded in this process") {
 			t.Fatalf("%s: want the refusal to mix CPython and PyPy and a non-zero status, got %d; output:\n%s", r.name, code, out)
 		}
@@ -401,7 +362,7 @@ int main(int argc, char **argv) {
 	if out, err := exec.Command("gcc", "-o", host, src, "-ldl").CombinedOutput(); err != nil {
 		t.Fatalf("gcc (needed for cgo anyway): %v\n%s", err, out)
 	}
-	code, out := libmodeRun(t, 60*time.Second, host, nil, lib, "--http-socket", freeAddr(t), "--pypy-wsgi-file", testdata("libmode_app.py"))
+	code, out := Run(t, []string{lib, "--http-socket", freeAddr(t), "--pypy-wsgi-file", testdata("libmode_app.py")}, Via(host), libmodeOrphanless, NoWait()).ExitWithin(60 * time.Second)
 	if code == 0 || code == 100 || !strings.Contains(out, "this process has no PyPy") {
 		t.Fatalf("want the refusal to serve outside PyPy and a non-zero status, got %d; output:\n%s", code, out)
 	}
@@ -424,8 +385,8 @@ os._exit(lib.uwsgi_init(len(sys.argv), argv, envs))
 		t.Fatal(err)
 	}
 	app := testdata("libmode_app.py")
-	code, out := libmodeRun(t, 60*time.Second, "pypy3", []string{"UWSGO_LIB=" + lib}, script,
-		"--http-socket", freeAddr(t), "--master", "--processes", "2", "--pypy-wsgi-file", app)
+	code, out := Run(t, []string{script,
+		"--http-socket", freeAddr(t), "--master", "--processes", "2", "--pypy-wsgi-file", app}, Via("pypy3"), Env("UWSGO_LIB="+lib), libmodeOrphanless, NoWait()).ExitWithin(60 * time.Second)
 	if code == 0 || !strings.Contains(out, "--binary-path") {
 		t.Fatalf("without the launcher or --binary-path the master should refuse and name --binary-path; status %d, output:\n%s", code, out)
 	}
@@ -433,8 +394,8 @@ os._exit(lib.uwsgi_init(len(sys.argv), argv, envs))
 
 	launcher := libmodeLauncher(t)
 	addr := freeAddr(t)
-	s := libmodeStart(t, "pypy3", script, "--http-socket", addr, "--master", "--processes", "1",
-		"--binary-path", launcher, "--pypy-wsgi-file", app)
+	s := Run(t, []string{script, "--http-socket", addr, "--master", "--processes", "1",
+		"--binary-path", launcher, "--pypy-wsgi-file", app}, Via("pypy3"), Env("UWSGO_LIB="+libmodeLibrary(t)), libmodeOrphanless, Within(30*time.Second))
 	s.Addr = addr
 	workers := libmodeWaitWorkers(t, s, 0, 1)
 	r := libmodeGet(t, s, "/")
@@ -451,7 +412,7 @@ os._exit(lib.uwsgi_init(len(sys.argv), argv, envs))
 func TestLibmodeLauncherWithoutLibrary(t *testing.T) {
 	t.Parallel()
 	missing := filepath.Join(t.TempDir(), "libuwsgo.so")
-	code, out := libmodeRun(t, 60*time.Second, "pypy3", []string{"UWSGO_LIB=" + missing}, libmodeLauncher(t), "--version")
+	code, out := Run(t, []string{libmodeLauncher(t), "--version"}, Via("pypy3"), Env("UWSGO_LIB="+missing), libmodeOrphanless, NoWait()).ExitWithin(60 * time.Second)
 	if code == 0 || !strings.Contains(out, missing) || !strings.Contains(out, "make lib") {
 		t.Fatalf("want a non-zero status naming %s and `make lib`; got %d:\n%s", missing, code, out)
 	}

@@ -81,7 +81,7 @@ func TestLogReqLogger(t *testing.T) {
 		return strings.Contains(string(b), what)
 	}
 	s.Get("/first")
-	if !wsgiPoll(10*time.Second, func() bool { return fileHas(path, "GET /first ") }) {
+	if !eventually(10*time.Second, func() bool { return fileHas(path, "GET /first ") }) {
 		t.Fatalf("no request line in %s; log:\n%s", path, s.Log())
 	}
 	if strings.Contains(s.Log(), "GET /first ") {
@@ -95,7 +95,7 @@ func TestLogReqLogger(t *testing.T) {
 		t.Fatalf("SIGUSR2 not acted on:\n%s", s.Log())
 	}
 	s.Get("/second")
-	if !wsgiPoll(10*time.Second, func() bool { return fileHas(path, "GET /second ") }) {
+	if !eventually(10*time.Second, func() bool { return fileHas(path, "GET /second ") }) {
 		t.Fatalf("no request line in the reopened %s; log:\n%s", path, s.Log())
 	}
 	if fileHas(path+".1", "GET /second ") {

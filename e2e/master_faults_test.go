@@ -290,7 +290,7 @@ func TestMasterAppFailsToLoad(t *testing.T) {
 		t.Run("need-app "+strings.Join(mode, " "), func(t *testing.T) {
 			t.Parallel()
 			args := append([]string{"--http-socket", freeAddr(t)}, mode...)
-			code, out := RunToExit(t, 30*time.Second, nil, append(args, "--need-app", "--pypy-wsgi-file", broken)...)
+			code, out := Run(t, append(args, "--need-app", "--pypy-wsgi-file", broken), NoWait()).ExitWithin(30 * time.Second)
 			if code != 22 {
 				t.Errorf("--need-app with an app that raises at import: exit status %d, want 22; output:\n%s", code, out)
 			}
@@ -331,9 +331,9 @@ var masterRespawnRE = regexp.MustCompile(`master: (?:worker 1|loader) \(pid \d+\
 func TestMasterCrashLoopBacksOff(t *testing.T) {
 	t.Parallel()
 	dir := masterTempDir(t)
-	s := masterStartNoWait(t, binary, "--http-socket", freeAddr(t), "--master", "--processes", "1",
+	s := Run(t, []string{"--http-socket", freeAddr(t), "--master", "--processes", "1",
 		"--pypy-eval", fmt.Sprintf("import builtins; builtins.MASTER_CRASH = (%q, -1)", dir),
-		"--pypy-wsgi-file", testdata("master_crash.py"))
+		"--pypy-wsgi-file", testdata("master_crash.py")}, NoWait())
 	deadline := time.Now().Add(20 * time.Second)
 	var lines [][]string
 	for time.Now().Before(deadline) {
@@ -396,9 +396,9 @@ func TestMasterCrashThenRecover(t *testing.T) {
 	// Not Start: the instance only becomes ready after the crashes, and the test reads
 	// the log from the first line on.
 	addr := freeAddr(t)
-	s := masterStart(t, binary, "--http-socket", addr, "--master", "--processes", "1",
+	s := Run(t, []string{"--http-socket", addr, "--master", "--processes", "1",
 		"--pypy-eval", fmt.Sprintf("import builtins; builtins.MASTER_CRASH = (%q, 2)", dir),
-		"--pypy-wsgi-file", testdata("master_crash.py"))
+		"--pypy-wsgi-file", testdata("master_crash.py")}, ReadyWhen(masterReadyInstanceRE), Within(30*time.Second))
 	s.Addr = addr
 	lines := masterRespawnRE.FindAllStringSubmatch(s.Log(), -1)
 	if len(lines) != 2 || lines[0][2] != "500ms" || lines[1][2] != "1s" {

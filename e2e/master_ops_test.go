@@ -29,7 +29,7 @@ func TestMasterPidfileVacuum(t *testing.T) {
 			if vacuum {
 				args = append(args, "--vacuum")
 			}
-			s := StartWith(t, args...)
+			s := Run(t, args)
 			if got := strings.TrimSpace(masterReadFile(pidfile)); got != strconv.Itoa(s.Cmd.Process.Pid) {
 				t.Errorf("the pidfile holds %q, want the master's pid %d", got, s.Cmd.Process.Pid)
 			}
@@ -75,7 +75,7 @@ func TestMasterChmodSocket(t *testing.T) {
 			t.Parallel()
 			sock := filepath.Join(masterTempDir(t), "s.sock")
 			args := append([]string{"--http-socket", sock, "--master", "--processes", "2"}, c.args...)
-			StartWith(t, append(args, "--pypy-wsgi-file", masterApp())...)
+			Run(t, append(args, "--pypy-wsgi-file", masterApp()))
 			st, err := os.Stat(sock)
 			if err != nil {
 				t.Fatal(err)
@@ -121,7 +121,7 @@ func TestMasterLogto(t *testing.T) {
 	t.Parallel()
 	logfile := filepath.Join(masterTempDir(t), "uwsgo.log")
 	addr := freeAddr(t)
-	s := masterStartNoWait(t, binary, "--http-socket", addr, "--master", "--processes", "2", "--logto", logfile, "--pypy-wsgi-file", masterApp())
+	s := Run(t, []string{"--http-socket", addr, "--master", "--processes", "2", "--logto", logfile, "--pypy-wsgi-file", masterApp()}, NoWait())
 	s.Addr = addr
 	if !masterWaitFile(logfile, "ready (master pid", 30*time.Second) {
 		t.Fatalf("the log file never said ready; it holds:\n%s\nand the output:\n%s", masterReadFile(logfile), s.Log())
@@ -165,8 +165,8 @@ func TestMasterDaemonize(t *testing.T) {
 	t.Cleanup(func() { masterKillMatching(dir) })
 	addr := freeAddr(t)
 	started := time.Now()
-	code, out := RunToExit(t, 15*time.Second, nil, "--http-socket", addr, "--daemonize", logfile, "--pidfile", pidfile,
-		"--master", "--processes", "2", "--pypy-wsgi-file", masterApp())
+	code, out := Run(t, []string{"--http-socket", addr, "--daemonize", logfile, "--pidfile", pidfile,
+		"--master", "--processes", "2", "--pypy-wsgi-file", masterApp()}, NoWait()).ExitWithin(15 * time.Second)
 	if code != 0 {
 		t.Fatalf("--daemonize: the command exited with %d, want 0; output:\n%s", code, out)
 	}
@@ -226,7 +226,7 @@ func TestMasterUidGid(t *testing.T) {
 	bin := filepath.Join(dir, "uwsgo")
 	masterCopyFile(t, binary, bin, 0o755)
 	addr := freeAddr(t)
-	s := masterStart(t, bin, "--http-socket", addr, "--master", "--processes", "2", "--uid", "nobody", "--gid", "nogroup", "--pypy-wsgi-file", masterApp())
+	s := Run(t, []string{"--http-socket", addr, "--master", "--processes", "2", "--uid", "nobody", "--gid", "nogroup", "--pypy-wsgi-file", masterApp()}, Via(bin), ReadyWhen(masterReadyInstanceRE), Within(30*time.Second))
 	s.Addr = addr
 	workers := masterWorkers(t, s, 2)
 	for _, pid := range append([]int{s.Cmd.Process.Pid}, workers...) {
@@ -253,7 +253,7 @@ func TestMasterUidBinaryUnreachable(t *testing.T) {
 	if err != nil || st.Mode().Perm()&0o001 != 0 {
 		t.Skip("the harness's binary is reachable by others here")
 	}
-	s := masterStartNoWait(t, binary, "--http-socket", freeAddr(t), "--master", "--processes", "1", "--uid", "nobody", "--gid", "nogroup", "--pypy-wsgi-file", masterApp())
+	s := Run(t, []string{"--http-socket", freeAddr(t), "--master", "--processes", "1", "--uid", "nobody", "--gid", "nogroup", "--pypy-wsgi-file", masterApp()}, NoWait())
 	if !s.WaitLog("permission denied", 10*time.Second) {
 		t.Errorf("the master should log why it cannot start a worker; output:\n%s", s.Log())
 	}
@@ -296,7 +296,7 @@ func masterCopyFile(t *testing.T, from, to string, mode os.FileMode) {
 func TestMasterHTTPOption(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
-	s := StartWith(t, "--http", addr, "--master", "--processes", "2", "--pypy-wsgi-file", masterApp())
+	s := Run(t, []string{"--http", addr, "--master", "--processes", "2", "--pypy-wsgi-file", masterApp()})
 	s.Addr = addr
 	workers := masterWorkers(t, s, 2)
 	seen := masterFactsByPid(t, "http://"+addr, 2)

@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"regexp"
@@ -44,33 +45,19 @@ func masterOpenPTY(t *testing.T) (ptm, tty *os.File) {
 	return ptm, tty
 }
 
-// masterStartOnTTY runs uwsgo with args on a new terminal (stdin, stdout and stderr, and
-// its controlling terminal); everything it writes there collects in the returned
-// Server's log. The returned file types to the terminal.
-func masterStartOnTTY(t *testing.T, args ...string) (*Server, *os.File) {
+// masterOnTTY is Run's option that gives uwsgo a new terminal (stdin, stdout and
+// stderr, and its controlling terminal); everything written there collects in the
+// Server's log. It returns the file that types to the terminal, and the terminal's end,
+// which the test closes once the process started (so that the process alone holds it).
+func masterOnTTY(t *testing.T) (opt Option, ptm, tty *os.File) {
 	t.Helper()
-	ptm, tty := masterOpenPTY(t)
-	s := &Server{t: t, out: &logBuffer{}, done: make(chan struct{})}
-	s.Cmd = exec.Command(binary, args...)
-	s.Cmd.Stdin, s.Cmd.Stdout, s.Cmd.Stderr = tty, tty, tty
-	s.Cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := rooted(s.Cmd).Start(); err != nil {
-		t.Fatal(err)
-	}
-	tty.Close()
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := ptm.Read(buf)
-			s.out.Write(buf[:n])
-			if err != nil {
-				return
-			}
-		}
-	}()
-	go func() { s.Cmd.Wait(); close(s.done) }()
-	t.Cleanup(func() { s.Stop(); ptm.Close() })
-	return s, ptm
+	ptm, tty = masterOpenPTY(t)
+	t.Cleanup(func() { ptm.Close() }) // after the Server's Stop: cleanups run last first
+	return Setup(func(cmd *exec.Cmd, out io.Writer) {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+		go io.Copy(out, ptm)
+	}), ptm, tty
 }
 
 // master42RE finds the line "42" on the terminal once its escape sequences are removed
@@ -90,8 +77,10 @@ func master42(screen string) bool {
 func TestMasterHonourStdinInteractive(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
-	s, term := masterStartOnTTY(t, "--http-socket", addr, "--pypy-wsgi-file", masterApp(),
-		"--pypy-eval", "import code; code.interact()", "--honour-stdin")
+	onTTY, term, tty := masterOnTTY(t)
+	s := Run(t, []string{"--http-socket", addr, "--pypy-wsgi-file", masterApp(),
+		"--pypy-eval", "import code; code.interact()", "--honour-stdin"}, onTTY, NoWait())
+	tty.Close()
 	s.Addr = addr
 	if !s.WaitLog(">>> ", 20*time.Second) {
 		t.Fatalf("no >>> prompt on the terminal; it shows:\n%q", s.Log())
@@ -130,8 +119,10 @@ func TestMasterHonourStdinInteractive(t *testing.T) {
 func TestMasterStdinIsDevNullByDefault(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
-	s, _ := masterStartOnTTY(t, "--http-socket", addr, "--pypy-wsgi-file", masterApp(),
-		"--pypy-eval", "import code; code.interact()")
+	onTTY, _, tty := masterOnTTY(t)
+	s := Run(t, []string{"--http-socket", addr, "--pypy-wsgi-file", masterApp(),
+		"--pypy-eval", "import code; code.interact()"}, onTTY, NoWait())
+	tty.Close()
 	s.Addr = addr
 	deadline := time.Now().Add(20 * time.Second)
 	for !masterReadyInstanceRE.MatchString(s.Log()) && time.Now().Before(deadline) {

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -368,29 +367,8 @@ func (l *masterLoad) waitPid(old []int, d time.Duration) (int, bool) {
 	return 0, false
 }
 
-// masterStartNoWait runs uwsgo with exactly args and does not wait for anything; the
-// process is stopped like Start's when the test ends.
-func masterStartNoWait(t *testing.T, bin string, args ...string) *Server {
-	t.Helper()
-	return Launch(t, exec.Command(bin, args...))
-}
-
 // masterReadyInstanceRE is the line an instance prints once it serves (master or single process).
 var masterReadyInstanceRE = regexp.MustCompile(`uwsgo \S+ ready \((master pid|pid) \d+`)
-
-// masterStart runs uwsgo with exactly args and waits (30 s at most) for the instance's own
-// ready line, which the harness's " ready (" does not tell apart from other lines.
-func masterStart(t *testing.T, bin string, args ...string) *Server {
-	t.Helper()
-	s := masterStartNoWait(t, bin, args...)
-	deadline := time.Now().Add(30 * time.Second)
-	for !masterReadyInstanceRE.MatchString(s.Log()) {
-		if time.Now().After(deadline) || s.Exited(20*time.Millisecond) != -1 {
-			t.Fatalf("uwsgo %s did not become ready; output:\n%s", strings.Join(args, " "), s.Log())
-		}
-	}
-	return s
-}
 
 // masterWaitFile waits until file contains substr.
 func masterWaitFile(file, substr string, d time.Duration) bool {

@@ -117,7 +117,7 @@ func TestPasteIniPastePyramidWorkers(t *testing.T) {
 	addr := freeAddr(t)
 	ini := pasteIni(t, addr)
 	dir := filepath.Dir(ini)
-	s := StartWith(t, append(frameworkCompat(), "--pypy-ini-paste", ini)...)
+	s := Run(t, append(frameworkCompat(), "--pypy-ini-paste", ini))
 	s.Addr = addr
 
 	workers := libmodeWaitWorkers(t, s, 0, 2)
@@ -217,7 +217,7 @@ func TestPasteErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			args := append([]string{"--http-socket", freeAddr(t), "--need-app", "--pypy-pp", filepath.Dir(good)}, c.args...)
-			code, out := RunToExit(t, 60*time.Second, nil, args...)
+			code, out := Run(t, args, NoWait()).ExitWithin(60 * time.Second)
 			if code != c.code {
 				t.Fatalf("status %d, want %d; output:\n%s", code, c.code, out)
 			}

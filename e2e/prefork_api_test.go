@@ -40,7 +40,7 @@ func TestPreforkWarmup(t *testing.T) {
 func TestPreforkWarmupBadURI(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	s := masterStartNoWait(t, binary, append(preforkArgs(dir, testdata("prefork_app.py"), 1, "--warmup", "warm"), "--http-socket", freeAddr(t))...)
+	s := Run(t, preforkArgs(dir, testdata("prefork_app.py"), 1, "--warmup", "warm"), HTTP(), NoWait())
 	if !s.WaitLog("--warmup warm: a path from the root please (/...)", 20*time.Second) {
 		t.Fatalf("no error naming --warmup; output:\n%s", s.Log())
 	}
@@ -104,8 +104,10 @@ func TestPreforkHonourStdinInteractive(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	addr := freeAddr(t)
-	s, term := masterStartOnTTY(t, append(preforkArgs(dir, testdata("prefork_app.py"), 2,
-		"--pypy-eval", "import code; code.interact()", "--honour-stdin"), "--http-socket", addr)...)
+	onTTY, term, tty := masterOnTTY(t)
+	s := Run(t, append(preforkArgs(dir, testdata("prefork_app.py"), 2,
+		"--pypy-eval", "import code; code.interact()", "--honour-stdin"), "--http-socket", addr), onTTY, NoWait())
+	tty.Close()
 	s.Addr = addr
 	if !s.WaitLog(">>> ", 20*time.Second) {
 		t.Fatalf("no >>> prompt on the terminal; it shows:\n%q", s.Log())
@@ -113,7 +115,7 @@ func TestPreforkHonourStdinInteractive(t *testing.T) {
 	if _, err := term.WriteString("1+41\r"); err != nil {
 		t.Fatal(err)
 	}
-	if !s.WaitLog("42", 10*time.Second) {
+	if !s.poll(10*time.Second, func() bool { return master42(s.Log()) }) {
 		t.Fatalf("typing 1+41 did not print 42; the terminal shows:\n%q", s.Log())
 	}
 	if strings.Contains(s.Log(), "forked from") {

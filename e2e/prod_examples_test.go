@@ -103,7 +103,7 @@ http {
 }
 `, dir, user)
 	os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644)
-	ng := startProd(t, nil, nginxBinary(t), "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", filepath.Join(dir, "nginx.conf"))
+	ng := Run(t, []string{"-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", filepath.Join(dir, "nginx.conf")}, OnHost(nginxBinary(t)), NoWait())
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		c, err := net.Dial("tcp", addr)
@@ -133,7 +133,7 @@ func TestProdNginxExamples(t *testing.T) {
 				{"/srv/myapp/app.py", testdata("prod_app.py")},
 			}
 			args := strings.Fields(replaceAll(strings.Join(commandInComments(t, text), " "), pairs))
-			s := startProdReady(t, nil, args...)
+			s := Run(t, args)
 			startNginx(t, dir, replaceAll(text, pairs), front)
 			s.Addr = front // through nginx from now on
 
@@ -229,8 +229,8 @@ func TestProdSystemdUnitExample(t *testing.T) {
 	pairs := [][2]string{{listen[0], addr}, {"/srv/myapp/app.py", testdata("prod_app.py")}}
 	run := strings.Fields(replaceAll(strings.Join(args[1:], " "), pairs))
 	n := listenNotify(t, false)
-	s := startProd(t, nil, socketActivate(t), append(append([]string{"-l", replaceAll(listen[0], pairs), "--fdname=" + names[0],
-		"-E", "NOTIFY_SOCKET=" + n.Name}, uwsgoArgv()...), run...)...)
+	s := Run(t, append(append([]string{"-l", replaceAll(listen[0], pairs), "--fdname=" + names[0],
+		"-E", "NOTIFY_SOCKET=" + n.Name}, uwsgoArgv()...), run...), OnHost(socketActivate(t)), NoWait())
 	s.Addr = addr
 	if resp, body := getRetry(t, s, s.URL("/healthz")); resp.StatusCode != 200 || body != "ok\n" {
 		t.Fatalf("/healthz: %d %q; output:\n%s", resp.StatusCode, body, s.Log())
@@ -286,7 +286,7 @@ func TestProdDockerfileExample(t *testing.T) {
 	hello := filepath.Join(t.TempDir(), "hello.py")
 	os.WriteFile(hello, []byte(example(t, "hello.py")), 0o644)
 	run := strings.Fields(replaceAll(strings.Join(cmd, " "), [][2]string{{":8000", addr}, {"/srv/app/app.py", hello}}))
-	s := startProdReady(t, nil, run...)
+	s := Run(t, run)
 	s.Addr = addr
 	if _, body := s.Get("/"); body != "Hello, World!\n" {
 		t.Fatalf("body %q", body)

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,35 +13,6 @@ import (
 	"testing"
 	"time"
 )
-
-// startProd runs cmd (uwsgo itself, or a tool that runs it) with env added to the
-// environment, without waiting for anything: the caller decides what "ready" means.
-func startProd(t *testing.T, env []string, name string, args ...string) *Server {
-	t.Helper()
-	s := &Server{t: t, out: &logBuffer{}, done: make(chan struct{})}
-	s.Cmd = exec.Command(name, args...)
-	s.Cmd.Env = append(os.Environ(), env...)
-	s.Cmd.Stdout, s.Cmd.Stderr = s.out, s.out
-	if name == binary {
-		rooted(s.Cmd)
-	}
-	if err := s.Cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.Cmd.Wait(); close(s.done) }()
-	t.Cleanup(s.Stop)
-	return s
-}
-
-// startProdReady is startProd of uwsgo waiting for its ready line.
-func startProdReady(t *testing.T, env []string, args ...string) *Server {
-	t.Helper()
-	s := startProd(t, env, binary, args...)
-	if !s.WaitLog(" ready (", 20*time.Second) {
-		t.Fatalf("uwsgo %s did not become ready; its output:\n%s", strings.Join(args, " "), s.Log())
-	}
-	return s
-}
 
 // notifySocket is a NOTIFY_SOCKET listener, as systemd has one: it collects every
 // datagram sent to it.

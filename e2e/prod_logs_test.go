@@ -12,17 +12,6 @@ import (
 	"time"
 )
 
-// startLogto runs uwsgo with --logto logfile and an HTTP socket, and waits for the ready
-// line in the file.
-func startLogto(t *testing.T, logfile string, args ...string) *Server {
-	t.Helper()
-	addr := freeAddr(t)
-	s := startProd(t, nil, binary, append([]string{"--http-socket", addr, "--logto", logfile}, args...)...)
-	s.Addr = addr
-	waitFile(t, logfile, " ready (")
-	return s
-}
-
 // waitFile waits until file holds substr (at most 20 s) and returns its content.
 func waitFile(t *testing.T, file, substr string) string {
 	t.Helper()
@@ -58,9 +47,9 @@ func get(t *testing.T, c *http.Client, url string, header ...string) string {
 // worker that served, and --log-x-forwarded-for.
 func TestProdLogFormat(t *testing.T) {
 	logfile := filepath.Join(t.TempDir(), "uwsgo.log")
-	s := startLogto(t, logfile, "--master", "--processes", "2", "--log-x-forwarded-for",
+	s := Run(t, []string{"--logto", logfile, "--master", "--processes", "2", "--log-x-forwarded-for",
 		"--log-format", "ACCESS [%(addr)] %(method) %(uri) %(proto) => %(status) %(size) %(rsize) %(msecs)ms pid=%(pid) wid=%(wid) user=%(user_id) host=%(host)",
-		"--pypy-wsgi-file", testdata("prod_app.py"))
+		"--pypy-wsgi-file", testdata("prod_app.py")}, HTTP(), ReadyIn(logfile))
 	c := &http.Client{}
 	env := getJSON(t, s.URL("/env"))
 	get(t, c, s.URL("/logvar?user_id=42&plan=gold"))
@@ -102,7 +91,7 @@ func TestProdLogFormat(t *testing.T) {
 // --log-format json: one JSON object per request, logvars under "vars".
 func TestProdLogJSON(t *testing.T) {
 	logfile := filepath.Join(t.TempDir(), "uwsgo.log")
-	s := startLogto(t, logfile, "--log-format", "json", "--pypy-wsgi-file", testdata("prod_app.py"))
+	s := Run(t, []string{"--logto", logfile, "--log-format", "json", "--pypy-wsgi-file", testdata("prod_app.py")}, HTTP(), ReadyIn(logfile))
 	get(t, http.DefaultClient, s.URL("/logvar?user_id=7"), "User-Agent", "agent \"quoted\"")
 	log := waitFile(t, logfile, `"uri":"/logvar?user_id=7"`)
 	var line string
@@ -148,7 +137,7 @@ func TestProdAppOutputInLog(t *testing.T) {
 func TestProdLogReopenSIGUSR2(t *testing.T) {
 	dir := t.TempDir()
 	logfile := filepath.Join(dir, "uwsgo.log")
-	s := startLogto(t, logfile, "--master", "--processes", "2", "--pypy-wsgi-file", testdata("prod_app.py"))
+	s := Run(t, []string{"--logto", logfile, "--master", "--processes", "2", "--pypy-wsgi-file", testdata("prod_app.py")}, HTTP(), ReadyIn(logfile))
 	waitFile(t, logfile, " ready (master")
 	if err := os.Rename(logfile, logfile+".1"); err != nil {
 		t.Fatal(err)
@@ -179,7 +168,7 @@ func TestProdLogReopenTouch(t *testing.T) {
 	if err := os.WriteFile(trigger, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := startLogto(t, logfile, "--touch-logreopen", trigger, "--pypy-wsgi-file", testdata("prod_app.py"))
+	s := Run(t, []string{"--logto", logfile, "--touch-logreopen", trigger, "--pypy-wsgi-file", testdata("prod_app.py")}, HTTP(), ReadyIn(logfile))
 	waitFile(t, logfile, " ready (")
 	os.Rename(logfile, logfile+".1")
 	later := time.Now().Add(time.Hour)
@@ -194,7 +183,7 @@ func TestProdLogReopenTouch(t *testing.T) {
 // --log-reopen: a reload reopens the log file as well.
 func TestProdLogReopenOnReload(t *testing.T) {
 	logfile := filepath.Join(t.TempDir(), "uwsgo.log")
-	s := startLogto(t, logfile, "--log-reopen", "--master", "--processes", "1", "--pypy-wsgi-file", testdata("prod_app.py"))
+	s := Run(t, []string{"--logto", logfile, "--log-reopen", "--master", "--processes", "1", "--pypy-wsgi-file", testdata("prod_app.py")}, HTTP(), ReadyIn(logfile))
 	os.Rename(logfile, logfile+".1")
 	s.Cmd.Process.Signal(syscall.SIGHUP)
 	waitFile(t, logfile, "master: SIGHUP: reopened the log file")

@@ -10,8 +10,8 @@ import (
 // (not trusted), where the headers reach the app unchanged and change nothing.
 func TestProdTrustedProxy(t *testing.T) {
 	v4, v6 := freeAddr(t), freeV6Addr(t)
-	s := StartWith(t, "--http-socket", v4, "--http-socket", v6, "--trusted-proxy", "127.0.0.1",
-		"--trusted-proxy", "10.0.0.0/8", "--pypy-wsgi-file", testdata("prod_app.py"))
+	s := Run(t, []string{"--http-socket", v4, "--http-socket", v6, "--trusted-proxy", "127.0.0.1",
+		"--trusted-proxy", "10.0.0.0/8", "--pypy-wsgi-file", testdata("prod_app.py")})
 	s.Addr = v4
 	headers := map[string]string{"X-Forwarded-For": "192.0.2.66, 203.0.113.5, 10.1.2.3", "X-Forwarded-Proto": "https"}
 

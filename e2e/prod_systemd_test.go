@@ -24,8 +24,8 @@ func TestProdNotifyMaster(t *testing.T) {
 	n := listenNotify(t, false)
 	addr := freeAddr(t)
 	logfile := filepath.Join(t.TempDir(), "uwsgo.log")
-	s := startProd(t, []string{"NOTIFY_SOCKET=" + n.Name}, binary, "--logto", logfile,
-		"--http-socket", addr, "--master", "--processes", "2", "--pypy-wsgi-file", testdata("prod_app.py"))
+	s := Run(t, []string{"--logto", logfile,
+		"--http-socket", addr, "--master", "--processes", "2", "--pypy-wsgi-file", testdata("prod_app.py")}, Env("NOTIFY_SOCKET="+n.Name), NoWait())
 	s.Addr = addr
 	logged := func() string { b, _ := os.ReadFile(logfile); return string(b) }
 
@@ -75,8 +75,7 @@ func TestProdNotifyMaster(t *testing.T) {
 func TestProdNotifySingleProcessAbstract(t *testing.T) {
 	n := listenNotify(t, true)
 	addr := freeAddr(t)
-	s := startProd(t, []string{"NOTIFY_SOCKET=" + n.Name}, binary,
-		"--http-socket", addr, "--threads", "2", "--pypy-wsgi-file", testdata("prod_app.py"))
+	s := Run(t, []string{"--http-socket", addr, "--threads", "2", "--pypy-wsgi-file", testdata("prod_app.py")}, Env("NOTIFY_SOCKET="+n.Name), NoWait())
 	s.Addr = addr
 	ready := n.next(t, s)
 	if !hasLine(ready, "READY=1") || !strings.Contains(statusOf(ready), "2 threads") {
@@ -108,8 +107,8 @@ func socketActivate(t *testing.T) string {
 // the port is taken), and unsets LISTEN_* before the app runs.
 func TestProdSocketActivationSingle(t *testing.T) {
 	addr := freeAddr(t)
-	s := startProd(t, nil, socketActivate(t), append(append([]string{"-l", addr}, uwsgoArgv()...),
-		"--http-socket", addr, "--pypy-wsgi-file", testdata("prod_app.py"))...)
+	s := Run(t, append(append([]string{"-l", addr}, uwsgoArgv()...),
+		"--http-socket", addr, "--pypy-wsgi-file", testdata("prod_app.py")), OnHost(socketActivate(t)), NoWait())
 	s.Addr = addr
 	resp, body := getRetry(t, s, s.URL("/hello"))
 	if resp.StatusCode != 200 || body != "from python: /hello\n" {
@@ -135,8 +134,8 @@ func TestProdSocketActivationSingle(t *testing.T) {
 func TestProdSocketActivationNamedMaster(t *testing.T) {
 	addr := freeAddr(t)
 	sock := filepath.Join(t.TempDir(), "app.sock")
-	s := startProd(t, nil, socketActivate(t), append(append([]string{"-l", addr, "-l", sock, "--fdname=web:uwsgi"}, uwsgoArgv()...),
-		"--master", "--processes", "2", "--pypy-wsgi-file", testdata("prod_app.py"))...)
+	s := Run(t, append(append([]string{"-l", addr, "-l", sock, "--fdname=web:uwsgi"}, uwsgoArgv()...),
+		"--master", "--processes", "2", "--pypy-wsgi-file", testdata("prod_app.py")), OnHost(socketActivate(t)), NoWait())
 	s.Addr = addr
 	resp, body := getRetry(t, s, s.URL("/hello"))
 	if resp.StatusCode != 200 || body != "from python: /hello\n" {

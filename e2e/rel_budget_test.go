@@ -41,7 +41,7 @@ func TestRelBodyDiskBudget(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	if !wsgiPoll(10*time.Second, func() bool { _, n := relTempFiles(s.Cmd.Process.Pid, "uwsgo-body-"); return n == 800000 }) {
+	if !eventually(10*time.Second, func() bool { _, n := relTempFiles(s.Cmd.Process.Pid, "uwsgo-body-"); return n == 800000 }) {
 		t.Fatalf("the first body never reached its temporary file")
 	}
 	if code := post(); code != 503 {
@@ -110,7 +110,7 @@ func TestRelResponseBudgets(t *testing.T) {
 	// The responses that do not fit in memory go to disk, up to its budget, and stay
 	// within it while nobody reads.
 	var peak int64
-	if !wsgiPoll(30*time.Second, func() bool {
+	if !eventually(30*time.Second, func() bool {
 		_, n := relTempFiles(pid, "uwsgo-response-")
 		peak = max(peak, n)
 		return n >= diskBudget-size
@@ -144,7 +144,7 @@ func TestRelResponseBudgets(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if !wsgiPoll(10*time.Second, func() bool { f, _ := relTempFiles(pid, "uwsgo-response-"); return f == 0 }) {
+	if !eventually(10*time.Second, func() bool { f, _ := relTempFiles(pid, "uwsgo-response-"); return f == 0 }) {
 		f, n := relTempFiles(pid, "uwsgo-response-")
 		t.Fatalf("%d spill files (%d bytes) still open once every client read its response", f, n)
 	}

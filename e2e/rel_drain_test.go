@@ -15,8 +15,7 @@ import (
 // racing the requests their clients had just sent (49 of 85,725 failed over 3 reloads).
 func TestRelReloadLosesNoKeepAliveRequest(t *testing.T) {
 	t.Parallel()
-	s := Start(t, "--pypy-wsgi-file", testdata("rel_app.py"), "--master", "--processes", "2")
-	l := relStartLoad(s.URL("/post"), 16)
+	s, l := relUnderLoad(t)
 	relReload(t, s, l, 3)
 	l.end(t, "3 reloads under 16 keep-alive clients")
 }
@@ -27,8 +26,8 @@ func TestRelReloadLosesNoKeepAliveRequest(t *testing.T) {
 func TestRelReloadBehindNginxLosesNoRequest(t *testing.T) {
 	t.Parallel()
 	httpAddr, uwsgiAddr := freeAddr(t), freeAddr(t)
-	s := StartWith(t, "--http-socket", httpAddr, "--socket", uwsgiAddr, "--pypy-wsgi-file", testdata("rel_app.py"),
-		"--master", "--processes", "2")
+	s := Run(t, []string{"--http-socket", httpAddr, "--socket", uwsgiAddr, "--pypy-wsgi-file", testdata("rel_app.py"),
+		"--master", "--processes", "2"})
 	n := uwsgiTStartNginx(t, fmt.Sprintf(`
 		location /http/ {
 			proxy_pass http://keep/;
@@ -69,7 +68,7 @@ func TestRelReloadRetriesWithoutFreeRecord(t *testing.T) {
 		t.Fatalf("the long request did not start; output:\n%s", s.Log())
 	}
 	s.Cmd.Process.Signal(syscall.SIGHUP)
-	if !wsgiPoll(20*time.Second, func() bool { return strings.Count(s.Log(), "reload done") == 1 }) {
+	if !eventually(20*time.Second, func() bool { return strings.Count(s.Log(), "reload done") == 1 }) {
 		t.Fatalf("the first reload did not finish; output:\n%s", s.Log())
 	}
 	second := pid()
@@ -77,7 +76,7 @@ func TestRelReloadRetriesWithoutFreeRecord(t *testing.T) {
 	if !s.WaitLog("no free scoreboard record", 10*time.Second) {
 		t.Fatalf("the second reload found a free record: the test proves nothing; output:\n%s", s.Log())
 	}
-	if !wsgiPoll(30*time.Second, func() bool { p := pid(); return p != first && p != second }) {
+	if !eventually(30*time.Second, func() bool { p := pid(); return p != first && p != second }) {
 		t.Fatalf("the second reload never replaced the worker; output:\n%s", s.Log())
 	}
 }

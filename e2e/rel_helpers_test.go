@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"strings"
@@ -31,6 +30,14 @@ type relLoad struct {
 
 	mu   sync.Mutex
 	errs []string // the first failures, for the report
+}
+
+// relUnderLoad starts a master of two workers on rel_app.py, under 16 keep-alive clients
+// POSTing to it: what a reload or a stop must not make fail.
+func relUnderLoad(t *testing.T) (*Server, *relLoad) {
+	t.Helper()
+	s := Start(t, "--pypy-wsgi-file", testdata("rel_app.py"), "--master", "--processes", "2")
+	return s, relStartLoad(s.URL("/post"), 16)
 }
 
 func relStartLoad(url string, clients int) *relLoad {
@@ -97,7 +104,7 @@ func (l *relLoad) fail(what string) {
 func (l *relLoad) until(t *testing.T, n int64) {
 	t.Helper()
 	want := l.ok.Load() + n
-	if !wsgiPoll(60*time.Second, func() bool { return l.ok.Load() >= want }) {
+	if !eventually(60*time.Second, func() bool { return l.ok.Load() >= want }) {
 		t.Fatalf("the load made no progress: %d ok, %d failed: %s", l.ok.Load(), l.failed.Load(), l.report())
 	}
 }
@@ -126,18 +133,9 @@ func relReload(t *testing.T, s *Server, l *relLoad, n int) {
 	for i := 1; i <= n; i++ {
 		l.until(t, 200)
 		s.Cmd.Process.Signal(syscall.SIGHUP)
-		if !wsgiPoll(60*time.Second, func() bool { return strings.Count(s.Log(), "reload done") >= i }) {
+		if !eventually(60*time.Second, func() bool { return strings.Count(s.Log(), "reload done") >= i }) {
 			t.Fatalf("reload %d did not finish; output:\n%s", i, s.Log())
 		}
 	}
 	l.until(t, 200)
-}
-
-// relDialable says whether something accepts connections at addr.
-func relDialable(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err == nil {
-		c.Close()
-	}
-	return err == nil
 }

@@ -58,7 +58,7 @@ func TestRelRefusalsLogRateLimited(t *testing.T) {
 	wg.Wait()
 	dropped := regexp.MustCompile(`(\d+) more refused requests or bad packets`)
 	var lines, counted int
-	accounted := wsgiPoll(10*time.Second, func() bool {
+	accounted := eventually(10*time.Second, func() bool {
 		log := s.Log()
 		lines, counted = strings.Count(log, "refused with 400"), 0
 		for _, m := range dropped.FindAllStringSubmatch(log, -1) {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -20,8 +19,7 @@ func TestRelSignalDuringStartUp(t *testing.T) {
 		args := append([]string{"--http-socket", freeAddr(t), "--pypy-wsgi-file", testdata("rel_app.py"),
 			"--pypy-eval", "print('rel_app loading', flush=True); import time; time.sleep(2)"}, extra...)
 		// A non-interactive shell starts a background command with SIGINT and SIGQUIT ignored.
-		cmd := exec.Command("sh", append([]string{"-c", `"$@" & echo "background pid $!"; wait $!`, "sh", binary}, args...)...)
-		s := Launch(t, cmd)
+		s := Run(t, args, Via("sh", "-c", `"$@" & echo "background pid $!"; wait $!`, "sh", binary), NoWait())
 		if !s.WaitLog("rel_app loading", 20*time.Second) {
 			t.Fatalf("%v: the start-up did not begin; output:\n%s", extra, s.Log())
 		}

@@ -18,8 +18,7 @@ import (
 // apart, on new connections only.
 func TestRelStopLosesNoKeepAliveRequest(t *testing.T) {
 	t.Parallel()
-	s := Start(t, "--pypy-wsgi-file", testdata("rel_app.py"), "--master", "--processes", "2")
-	l := relStartLoad(s.URL("/post"), 16)
+	s, l := relUnderLoad(t)
 	l.lastCopy = true
 	l.until(t, 500)
 	s.Cmd.Process.Signal(syscall.SIGTERM)
@@ -50,7 +49,7 @@ func TestRelStoppingMasterRefusesNewClients(t *testing.T) {
 		t.Fatalf("the long request did not start; output:\n%s", s.Log())
 	}
 	s.Cmd.Process.Signal(syscall.SIGTERM)
-	if !wsgiPoll(10*time.Second, func() bool { return !relDialable(s.Addr) }) {
+	if !eventually(10*time.Second, func() bool { return !dialable(s.Addr) }) {
 		t.Fatalf("new clients were still taken 10 s after SIGTERM; output:\n%s", s.Log())
 	}
 	select {

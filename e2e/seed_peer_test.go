@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os/exec"
 	"slices"
 	"testing"
 	"time"
@@ -21,10 +20,10 @@ func seedPlugin(t *testing.T) (httpAddr, sock string) {
 	t.Helper()
 	skipOnHost(t, "the seed's plugin (uwsgi-plugin-pypy3) is installed in the trixie root only")
 	httpAddr, sock = freeAddr(t), freeAddr(t)
-	s := Launch(t, exec.Command("/usr/bin/uwsgi-core", "--plugin", "pypy3,rpc",
+	s := Run(t, []string{"--plugin", "pypy3,rpc",
 		"--pypy-home", "/usr/lib/pypy3.11", "--pypy-lib", "/usr/lib/x86_64-linux-gnu/libpypy3.11-c.so",
 		"--need-app=false", "--die-on-term", "--http-socket", httpAddr, "--socket", sock,
-		"--pypy-wsgi-file", testdata("seed_peer_app.py")))
+		"--pypy-wsgi-file", testdata("seed_peer_app.py")}, Via("/usr/bin/uwsgi-core"), NoWait())
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if resp, err := http.Get("http://" + httpAddr + "/registered"); err == nil {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestStartupFailures: what cannot start says why, exits non-zero, and does not crash.
@@ -105,7 +106,7 @@ func TestStartupFailures(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			f := c.make(t)
-			code, out := startupRun(t, startupProc{env: f.env}, append([]string{"--http-socket", freeAddr(t)}, f.args...)...)
+			code, out := Run(t, append([]string{"--http-socket", freeAddr(t)}, f.args...), startupClean, Env(f.env...), NoWait()).ExitWithin(10 * time.Second)
 			startupNoCrash(t, out)
 			switch {
 			case f.code != 0 && code != f.code:
@@ -156,7 +157,7 @@ func TestStartupDynamicMode(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			s := startupServe(t, startupProc{}, c.args...)
+			s := Run(t, c.args, HTTP(), startupClean)
 			for _, w := range []string{c.why, "dynamic mode"} {
 				if !strings.Contains(s.Log(), w) {
 					t.Errorf("start-up log lacks %q", w)

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
-	"os/exec"
 	"testing"
 )
 
@@ -22,15 +20,7 @@ func TestStartupGCNursery(t *testing.T) {
 		{"the user's", []string{"PYPY_GC_NURSERY=8MB"}, "8.0MB", ptr("8MB")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := freeAddr(t)
-			cmd := exec.Command(binary, "--http-socket", addr, "--pypy-wsgi-file", testdata("gc_app.py"))
-			cmd.Env = append(os.Environ(), tc.env...)
-			if tc.env == nil {
-				cmd.Env = withoutVar(os.Environ(), "PYPY_GC_NURSERY")
-			}
-			s := Launch(t, cmd)
-			s.Addr = addr
-			s.MustBeReady()
+			s := Run(t, []string{"--pypy-wsgi-file", testdata("gc_app.py")}, HTTP(), Unset("PYPY_GC_NURSERY"), Env(tc.env...))
 			resp, body := s.Get("/")
 			var got struct {
 				Nursery string
@@ -56,14 +46,4 @@ func deref(s *string) string {
 		return "(unset)"
 	}
 	return *s
-}
-
-func withoutVar(env []string, name string) []string {
-	var out []string
-	for _, kv := range env {
-		if len(kv) <= len(name) || kv[:len(name)+1] != name+"=" {
-			out = append(out, kv)
-		}
-	}
-	return out
 }

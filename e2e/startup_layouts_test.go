@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // layoutCopy copies the file at path (as uwsgo sees it) to dst, with mode.
@@ -66,7 +67,7 @@ func TestStartupPyPyLayouts(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			env, args, home := c.make(t)
-			s := startupServe(t, startupProc{env: env}, append(args, "--need-app", "--pypy-wsgi-file", testdata("startup_app.py"))...)
+			s := Run(t, append(args, "--need-app", "--pypy-wsgi-file", testdata("startup_app.py")), HTTP(), startupClean, Env(env...))
 			startupGetInfo(t, s)
 			line := startupPyPyLine(s.Log())
 			if !strings.Contains(line, "(Python "+v+".") {
@@ -97,8 +98,8 @@ func TestStartupRefusesMixedVersions(t *testing.T) {
 	renamed := filepath.Join(t.TempDir(), "libpypy-c.so")
 	layoutCopy(t, startupDebianLib, renamed, 0o644)
 	for _, lib := range []string{startupDebianLib, renamed} {
-		code, out := startupRun(t, startupProc{}, "--http-socket", freeAddr(t), "--pypy-home", home, "--pypy-lib", lib,
-			"--pypy-wsgi-file", testdata("startup_app.py"))
+		code, out := Run(t, []string{"--http-socket", freeAddr(t), "--pypy-home", home, "--pypy-lib", lib,
+			"--pypy-wsgi-file", testdata("startup_app.py")}, startupClean, NoWait()).ExitWithin(10 * time.Second)
 		startupNoCrash(t, out)
 		if code == 0 {
 			t.Fatalf("a %s home with a %s library started; output:\n%s", other, startupPyVersion, out)

@@ -77,7 +77,7 @@ func TestStartupOptionSources(t *testing.T) {
 			t.Parallel()
 			addr := freeAddr(t)
 			r := c.make(t, addr)
-			s := startupStart(t, startupProc{env: r.env}, append(r.args, "--need-app")...)
+			s := Run(t, append(r.args, "--need-app"), startupClean, Env(r.env...))
 			s.Addr = addr
 			info := startupGetInfo(t, s)
 			if info.File != r.file {
@@ -102,7 +102,7 @@ func TestStartupOptionSources(t *testing.T) {
 // TestStartupUnknownOption: a misspelt option stops uwsgo with a suggestion.
 func TestStartupUnknownOption(t *testing.T) {
 	t.Parallel()
-	code, out := RunToExit(t, 10*time.Second, nil, "--http-sockt", freeAddr(t), "--pypy-wsgi-file", testdata("startup_app.py"))
+	code, out := Run(t, []string{"--http-sockt", freeAddr(t), "--pypy-wsgi-file", testdata("startup_app.py")}, NoWait()).ExitWithin(10 * time.Second)
 	startupNoCrash(t, out)
 	if code == 0 || !strings.Contains(out, "--http-sockt") || !strings.Contains(out, "--http-socket") {
 		t.Fatalf("exit %d, want non-zero and a message naming --http-sockt and --http-socket; output:\n%s", code, out)
@@ -113,12 +113,12 @@ func TestStartupUnknownOption(t *testing.T) {
 // app sees as uwsgi.version.
 func TestStartupVersion(t *testing.T) {
 	t.Parallel()
-	code, out := RunToExit(t, 10*time.Second, nil, "--version")
+	code, out := Run(t, []string{"--version"}, NoWait()).ExitWithin(10 * time.Second)
 	m := regexp.MustCompile(`^uwsgo v?(\d+\.\d+\.\d+\S*)\n?$`).FindStringSubmatch(out)
 	if code != 0 || m == nil {
 		t.Fatalf("--version: exit %d, output %q; want 0 and \"uwsgo X.Y.Z\"", code, out)
 	}
-	info := startupGetInfo(t, startupServe(t, startupProc{}, "--pypy-wsgi-file", testdata("startup_app.py")))
+	info := startupGetInfo(t, Run(t, []string{"--pypy-wsgi-file", testdata("startup_app.py")}, HTTP(), startupClean))
 	if info.Version != m[1] {
 		t.Errorf("uwsgi.version is %q, --version says %q", info.Version, m[1])
 	}
@@ -127,7 +127,7 @@ func TestStartupVersion(t *testing.T) {
 // TestStartupHelp: --help lists the options in groups, sockets apart from PyPy's.
 func TestStartupHelp(t *testing.T) {
 	t.Parallel()
-	code, out := RunToExit(t, 10*time.Second, nil, "--help")
+	code, out := Run(t, []string{"--help"}, NoWait()).ExitWithin(10 * time.Second)
 	if code != 0 {
 		t.Fatalf("--help: exit %d\n%s", code, out)
 	}
@@ -209,7 +209,7 @@ func TestStartupLog(t *testing.T) {
 	for _, threads := range []string{"1", "4"} {
 		t.Run("threads "+threads, func(t *testing.T) {
 			t.Parallel()
-			s := startupServe(t, startupProc{}, "--threads", threads, "--pypy-wsgi-file", app)
+			s := Run(t, []string{"--threads", threads, "--pypy-wsgi-file", app}, HTTP(), startupClean)
 			// Two requests: each must get its own line.
 			uri := "/startup-log?threads=" + threads
 			other := "/startup-log-other?n=2"
@@ -279,7 +279,7 @@ func TestStartupLog(t *testing.T) {
 func TestStartupDisableLogging(t *testing.T) {
 	t.Parallel()
 	app := testdata("startup_app.py")
-	s := startupServe(t, startupProc{}, "--disable-logging", "--pypy-wsgi-file", app)
+	s := Run(t, []string{"--disable-logging", "--pypy-wsgi-file", app}, HTTP(), startupClean)
 	for i := 0; i < 3; i++ {
 		if status, body := startupGetBody(t, s, fmt.Sprintf("/startup-nolog-%d", i)); status != 200 {
 			t.Fatalf("GET: %d %q", status, body)
@@ -326,7 +326,7 @@ func TestStartupHonourStdin(t *testing.T) {
 				args = append(args, "--honour-stdin")
 				want = fmt.Sprintf("pipe:[%d]", st.Ino)
 			}
-			info := startupGetInfo(t, startupServe(t, startupProc{stdin: r}, args...))
+			info := startupGetInfo(t, Run(t, args, HTTP(), startupClean, Stdin(r)))
 			if info.Stdin != want {
 				t.Fatalf("the app's stdin is %q, want %q", info.Stdin, want)
 			}

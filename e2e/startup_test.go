@@ -30,75 +30,9 @@ func startupDebianPyPy() (version, lib, home string) {
 	return version, "/usr/lib/x86_64-linux-gnu/libpypy" + version + "-c.so", "/usr/lib/pypy" + version
 }
 
-// startupProc says how to run uwsgo beyond its arguments.
-type startupProc struct {
-	dir   string   // working directory; "" is the test's (e2e/)
-	env   []string // added to the environment; later entries win
-	stdin *os.File // nil: exec's default, the null device
-}
-
-// startupEnviron is the test's environment without PYPY_HOME and UWSGI_* (so that nothing
-// from the shell running the tests changes what uwsgo finds), plus extra.
-func startupEnviron(extra []string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "PYPY_HOME=") || strings.HasPrefix(kv, "UWSGI_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, extra...)
-}
-
-func (p startupProc) command(args []string) *exec.Cmd {
-	cmd := exec.Command(binary, args...)
-	cmd.Dir = p.dir
-	cmd.Env = startupEnviron(p.env)
-	if p.stdin != nil {
-		cmd.Stdin = p.stdin
-	}
-	return cmd
-}
-
-// startupStart is StartWith with a working directory, an environment and a stdin: it runs
-// uwsgo with exactly args and waits for its " ready (" line. Stopped when the test ends.
-func startupStart(t *testing.T, p startupProc, args ...string) *Server {
-	t.Helper()
-	s := Launch(t, p.command(args))
-	s.MustBeReady()
-	return s
-}
-
-// startupServe is startupStart with --http-socket on a free port.
-func startupServe(t *testing.T, p startupProc, args ...string) *Server {
-	t.Helper()
-	addr := freeAddr(t)
-	s := startupStart(t, p, append([]string{"--http-socket", addr}, args...)...)
-	s.Addr = addr
-	return s
-}
-
-// startupRun runs uwsgo to its end (10 s at most) and returns its exit status and output.
-func startupRun(t *testing.T, p startupProc, args ...string) (int, string) {
-	t.Helper()
-	cmd := p.command(args)
-	out := &logBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := rooted(cmd).Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-		return cmd.ProcessState.ExitCode(), out.String()
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("uwsgo %s still running after 10 s; output:\n%s", strings.Join(args, " "), out.String())
-		return -1, ""
-	}
-}
+// startupClean keeps what the shell running the tests has (PYPY_HOME, UWSGI_*) from
+// changing what uwsgo finds.
+var startupClean = Unset("PYPY_HOME", "UWSGI_*")
 
 // startupNoCrash fails the test if out looks like a Go or C crash rather than a message.
 func startupNoCrash(t *testing.T, out string) {
@@ -245,7 +179,7 @@ func TestStartupLoadsApps(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			s := startupServe(t, startupProc{dir: c.dir}, append([]string{"--need-app"}, c.args...)...)
+			s := Run(t, append([]string{"--need-app"}, c.args...), HTTP(), startupClean, Dir(c.dir))
 			status, body := startupGetBody(t, s, "/")
 			if status != 200 || !strings.Contains(body, c.want) {
 				t.Fatalf("GET /: got %d %q, want 200 with %q\nserver output:\n%s", status, body, c.want, s.Log())
@@ -258,7 +192,7 @@ func TestStartupLoadsApps(t *testing.T) {
 // another directory, without --pypy-pp, startup_mod is not importable.
 func TestStartupModuleNeedsPath(t *testing.T) {
 	t.Parallel()
-	code, out := startupRun(t, startupProc{}, "--http-socket", freeAddr(t), "--need-app", "--pypy-wsgi", "startup_mod")
+	code, out := Run(t, []string{"--http-socket", freeAddr(t), "--need-app", "--pypy-wsgi", "startup_mod"}, startupClean, NoWait()).ExitWithin(10 * time.Second)
 	startupNoCrash(t, out)
 	if code != 22 || !strings.Contains(out, "No module named 'startup_mod'") {
 		t.Fatalf("exit %d, want 22 with \"No module named 'startup_mod'\"; output:\n%s", code, out)
@@ -283,7 +217,7 @@ func TestStartupPythonPathOrder(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := startupServe(t, startupProc{}, append(tc.args, "--need-app", "--pypy-wsgi", "startup_dup")...)
+			s := Run(t, append(tc.args, "--need-app", "--pypy-wsgi", "startup_dup"), HTTP(), startupClean)
 			resp, body := s.Get("/")
 			var got struct {
 				Where   string   `json:"where"`
@@ -370,7 +304,7 @@ func TestStartupFindsPyPy(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			st := c.make(t)
-			s := startupServe(t, startupProc{env: st.env}, append(st.args, "--need-app", "--pypy-wsgi-file", testdata("startup_app.py"))...)
+			s := Run(t, append(st.args, "--need-app", "--pypy-wsgi-file", testdata("startup_app.py")), HTTP(), startupClean, Env(st.env...))
 			startupGetInfo(t, s)
 			line := startupPyPyLine(s.Log())
 			if line == "" {
@@ -409,7 +343,7 @@ func TestStartupFindsPyPy(t *testing.T) {
 func TestStartupPrintSym(t *testing.T) {
 	t.Parallel()
 	want := startupRead(t, filepath.Join("..", "internal", "pypy", "pypy_setup.py"))
-	code, out := RunToExit(t, 10*time.Second, nil, "--print-sym", "uwsgi_pypy_setup")
+	code, out := Run(t, []string{"--print-sym", "uwsgi_pypy_setup"}, NoWait()).ExitWithin(10 * time.Second)
 	if code != 0 {
 		t.Errorf("--print-sym uwsgi_pypy_setup: exit %d, want 0", code)
 	}
@@ -417,7 +351,7 @@ func TestStartupPrintSym(t *testing.T) {
 		t.Errorf("--print-sym uwsgi_pypy_setup printed %d bytes that differ from internal/pypy/pypy_setup.py (%d bytes); first 300:\n%.300s", len(out), len(want), out)
 	}
 
-	code, out = RunToExit(t, 10*time.Second, nil, "--print-sym", "startup_other_sym")
+	code, out = Run(t, []string{"--print-sym", "startup_other_sym"}, NoWait()).ExitWithin(10 * time.Second)
 	startupNoCrash(t, out)
 	if code == 0 || !strings.Contains(out, "startup_other_sym") || !strings.Contains(out, "uwsgi_pypy_setup") {
 		t.Errorf("--print-sym startup_other_sym: exit %d, want non-zero and a message naming the symbol and what exists; output:\n%s", code, out)
@@ -427,18 +361,18 @@ func TestStartupPrintSym(t *testing.T) {
 // TestStartupCustomSetup: --pypy-setup FILE runs FILE instead of the embedded module.
 func TestStartupCustomSetup(t *testing.T) {
 	t.Parallel()
-	code, embedded := RunToExit(t, 10*time.Second, nil, "--print-sym", "uwsgi_pypy_setup")
+	code, embedded := Run(t, []string{"--print-sym", "uwsgi_pypy_setup"}, NoWait()).ExitWithin(10 * time.Second)
 	if code != 0 {
 		t.Fatalf("--print-sym: exit %d: %s", code, embedded)
 	}
 	file := startupWrite(t, filepath.Join(t.TempDir(), "my_setup.py"), embedded+"\nuwsgi.custom_setup = True\n")
 	app := testdata("startup_app.py")
 
-	custom := startupGetInfo(t, startupServe(t, startupProc{}, "--pypy-setup", file, "--pypy-wsgi-file", app))
+	custom := startupGetInfo(t, Run(t, []string{"--pypy-setup", file, "--pypy-wsgi-file", app}, HTTP(), startupClean))
 	if custom.CustomSetup == nil || !*custom.CustomSetup {
 		t.Errorf("with --pypy-setup %s the app sees uwsgi.custom_setup = %v, want True", file, custom.CustomSetup)
 	}
-	plain := startupGetInfo(t, startupServe(t, startupProc{}, "--pypy-wsgi-file", app))
+	plain := startupGetInfo(t, Run(t, []string{"--pypy-wsgi-file", app}, HTTP(), startupClean))
 	if plain.CustomSetup != nil {
 		t.Errorf("without --pypy-setup the app sees uwsgi.custom_setup = %v, want none", *plain.CustomSetup)
 	}
@@ -449,8 +383,7 @@ func TestStartupCustomSetup(t *testing.T) {
 func TestStartupNoCompiler(t *testing.T) {
 	t.Parallel()
 	bin := startupPyPyOnlyPath(t)
-	s := startupServe(t, startupProc{env: []string{"PATH=" + bin, "CC=/bin/false"}},
-		"--need-app", "--pypy-wsgi-file", testdata("startup_app.py"))
+	s := Run(t, []string{"--need-app", "--pypy-wsgi-file", testdata("startup_app.py")}, HTTP(), startupClean, Env("PATH="+bin, "CC=/bin/false"))
 	info := startupGetInfo(t, s)
 	if info.CC != nil {
 		t.Fatalf("the app found a C compiler at %s: the test did not hide it", *info.CC)
@@ -480,15 +413,14 @@ func TestStartupEvalExecOrder(t *testing.T) {
 	exec2 := startupWrite(t, filepath.Join(dir, "exec2.py"), startupAppend(`"exec2"`)+"\n")
 	postExec := startupWrite(t, filepath.Join(dir, "post_exec.py"), startupAppend(startupAppSeen("post-exec1", app))+"\n")
 
-	s := startupServe(t, startupProc{},
-		"--pypy-exec", exec1,
+	s := Run(t, []string{"--pypy-exec", exec1,
 		"--pypy-eval-post-fork", startupAppend(startupAppSeen("post-eval1", app)),
 		"--pypy-eval", startupAppend(`"eval1"`),
 		"--pypy-exec-post-fork", postExec,
 		"--pypy-exec", exec2,
 		"--pypy-eval", startupAppend(`"eval2"`),
 		"--pypy-eval-post-fork", startupAppend(startupAppSeen("post-eval2", app)),
-		"--need-app", "--pypy-wsgi-file", app)
+		"--need-app", "--pypy-wsgi-file", app}, HTTP(), startupClean)
 	info := startupGetInfo(t, s)
 	want := []string{"exec1", "eval1", "exec2", "eval2", "app", "post-eval1:True", "post-exec1:True", "post-eval2:True", "hook"}
 	if !slices.Equal(info.Order, want) {
@@ -523,15 +455,12 @@ func TestStartupStepErrors(t *testing.T) {
 		{"uwsgi.post_fork_hook set by the app", func(t *testing.T, dir string) []string {
 			hookApp := startupWrite(t, filepath.Join(dir, "hookapp.py"), `import uwsgi
 
-
 def application(environ, start_response):
     start_response("200 OK", [])
     return [b"hook app"]
 
-
 def _hook():
     raise ValueError("startup-hook-boom")
-
 
 uwsgi.post_fork_hook = _hook
 `)
@@ -542,7 +471,7 @@ uwsgi.post_fork_hook = _hook
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			args := append([]string{"--http-socket", freeAddr(t)}, c.args(t, t.TempDir())...)
-			code, out := RunToExit(t, 10*time.Second, nil, args...)
+			code, out := Run(t, args, NoWait()).ExitWithin(10 * time.Second)
 			startupNoCrash(t, out)
 			if code == 0 {
 				t.Errorf("exit 0, want non-zero")

@@ -403,10 +403,8 @@ func TestStaticThroughNginx(t *testing.T) {
 	sock := freeAddr(t)
 	staticStart(t, "--socket", sock, "--static-map", "/static="+dir)
 	n := uwsgiTStartNginx(t, fmt.Sprintf("location / { include /etc/nginx/uwsgi_params; uwsgi_pass %s; }", uwsgiTPass(sock)))
-	// The helpers take a Server: this one names nginx's address.
-	front := &Server{t: t, Addr: n.Addr, out: &logBuffer{}}
 	get := func(path string, headers ...string) (*http.Response, string) {
-		return staticGet(t, front, "GET", path, headers...)
+		return staticGet(t, n.Server, "GET", path, headers...)
 	}
 	for path, want := range map[string]string{"/static/a.css": "body{}", "/static/b.txt": "bee", "/static/none": "app:/static/none", "/x": "app:/x"} {
 		if resp, body := get(path); resp.StatusCode != 200 || body != want {
@@ -433,7 +431,7 @@ func TestStaticBadOptions(t *testing.T) {
 		{[]string{"--static-map", "/s=/srv", "--mimefile", "/nonexistent/mime.types"}},
 	} {
 		args := append([]string{"--http-socket", freeAddr(t), "--pypy-wsgi-file", testdata("static_app.py")}, tc.args...)
-		code, out := RunToExit(t, 30*time.Second, nil, args...)
+		code, out := Run(t, args, NoWait()).ExitWithin(30 * time.Second)
 		if code == 0 || !strings.Contains(out, tc.args[len(tc.args)-2][2:]) {
 			t.Errorf("%v: exit %d, want a failure naming the option; output:\n%s", tc.args, code, out)
 		}

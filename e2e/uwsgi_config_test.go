@@ -31,16 +31,6 @@ func cfgWrite(t *testing.T, path, content string) string {
 	return path
 }
 
-// cfgStart runs uwsgo with env added and waits until it is ready.
-func cfgStart(t *testing.T, dir string, env []string, args ...string) *Server {
-	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
-	s := Launch(t, cmd)
-	s.MustBeReady()
-	return s
-}
-
 // cfgProject is a Django-style project: mysite/wsgi.py exposing "app" (not
 // "application", so that only --callable can find it), answering with an environment
 // variable and a name from a package that lives in a PyPy virtualenv.
@@ -53,7 +43,6 @@ func cfgProject(t *testing.T) (dir, venv string) {
 	cfgWrite(t, filepath.Join(dir, "src", "mysite", "wsgi.py"), `import os
 
 import greet
-
 
 def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
@@ -104,7 +93,7 @@ enable-threads = true
 thunder-lock = true
 http-socket = `+addr+`
 `)
-	s := cfgStart(t, dir, []string{"DROPPED=yes"}, "--ini", ini)
+	s := Run(t, []string{"--ini", ini}, Dir(dir), Env("DROPPED=yes"))
 	s.Addr = addr
 	resp, body := s.Get("/x")
 	if want := "hello from-the-venv /x None yes"; resp.StatusCode != 200 || body != want {
@@ -132,8 +121,8 @@ func TestUWSGIConfigCPythonVirtualenv(t *testing.T) {
 	if out, err := exec.Command("python3", "-m", "venv", "--without-pip", cvenv).CombinedOutput(); err != nil {
 		t.Skipf("python3 -m venv: %v\n%s", err, out)
 	}
-	code, out := RunToExit(t, 30*time.Second, nil, "--http-socket", freeAddr(t), "--chdir", dir,
-		"--pythonpath", "src", "--module", "mysite.wsgi", "--callable", "app", "--virtualenv", cvenv)
+	code, out := Run(t, []string{"--http-socket", freeAddr(t), "--chdir", dir,
+		"--pythonpath", "src", "--module", "mysite.wsgi", "--callable", "app", "--virtualenv", cvenv}, NoWait()).ExitWithin(30 * time.Second)
 	if code != 1 || !strings.Contains(out, "--virtualenv "+cvenv+" is a CPython virtualenv (lib/python3.") ||
 		!strings.Contains(out, "cannot run on PyPy") {
 		t.Fatalf("exit %d, want 1 naming the CPython virtualenv; output:\n%s", code, out)
@@ -184,7 +173,6 @@ func cfgDockerApp(t *testing.T) string {
 	dir := t.TempDir()
 	cfgWrite(t, filepath.Join(dir, "app.py"), `import os, uwsgi
 
-
 def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [("%s %s %s cores=%d" % (os.environ["MODE"], os.environ["ONE"], os.environ["TWO"], uwsgi.cores)).encode()]
@@ -199,7 +187,7 @@ func TestUWSGIConfigIniLanguage(t *testing.T) {
 	t.Parallel()
 	dir := cfgDockerApp(t)
 	addr := freeAddr(t)
-	s := cfgStart(t, dir, []string{"BIND=" + addr, "APP_DIR=" + dir, "DEV_MODE=development", "STRICT=false"}, "uwsgi.ini")
+	s := Run(t, []string{"uwsgi.ini"}, Dir(dir), Env("BIND="+addr, "APP_DIR="+dir, "DEV_MODE=development", "STRICT=false"))
 	s.Addr = addr
 	resp, body := s.Get("/hi")
 	if resp.StatusCode != 200 || body != "development set set cores=4" {
@@ -223,7 +211,7 @@ func TestUWSGIConfigStrictAndPrintConfig(t *testing.T) {
 	cfgWrite(t, filepath.Join(dir, "extra.ini"), "[uwsgi]\ncheaper-rss-limit-soft = 1\nlimit-as = 512\nharakiri-timeout = 30\n")
 	env := []string{"BIND=127.0.0.1:0", "APP_DIR=" + dir}
 
-	code, out := RunToExit(t, 30*time.Second, append(env, "STRICT=false"), "--ini", ini, "--ini", filepath.Join(dir, "extra.ini"), "--print-config")
+	code, out := Run(t, []string{"--ini", ini, "--ini", filepath.Join(dir, "extra.ini"), "--print-config"}, Env(append(env, "STRICT=false")...), NoWait()).ExitWithin(30 * time.Second)
 	for _, want := range []string{
 		"pypy-wsgi-file = app.py", ini + ":5",
 		"threads = 4                              ; " + ini + ":9\n",
@@ -240,7 +228,7 @@ func TestUWSGIConfigStrictAndPrintConfig(t *testing.T) {
 		t.Fatalf("--print-config: exit %d, output:\n%s", code, out)
 	}
 
-	code, out = RunToExit(t, 30*time.Second, append(env, "STRICT=true"), "--ini", ini, "--ini", filepath.Join(dir, "extra.ini"))
+	code, out = Run(t, []string{"--ini", ini, "--ini", filepath.Join(dir, "extra.ini")}, Env(append(env, "STRICT=true")...), NoWait()).ExitWithin(30 * time.Second)
 	if code != 1 || !strings.Contains(out, "strict mode refuses this configuration (3 problems):\n"+
 		"  "+dir+"/extra.ini:2: cheaper-rss-limit-soft 1: uWSGI's option is not implemented by uwsgo: the number of workers follows the load only (the spare algorithm)\n"+
 		"  "+dir+"/extra.ini:3: limit-as 512: uWSGI's option is not implemented by uwsgo: no limit is set: a uwsgo process maps about 2 GB of address space (Go's and PyPy's reservations), which a limit sized for CPython would not allow; --reload-on-rss limits the memory really used\n"+
@@ -250,7 +238,7 @@ func TestUWSGIConfigStrictAndPrintConfig(t *testing.T) {
 
 	// A routing rule uwsgo cannot run is refused even without strict: it may guard a path.
 	cfgWrite(t, filepath.Join(dir, "route.ini"), "[uwsgi]\n; keep the admin private\nroute = ^/admin basicauth:Admin,admin:secret\n")
-	code, out = RunToExit(t, 30*time.Second, append(env, "STRICT=false"), "--ini", ini, "--ini", filepath.Join(dir, "route.ini"))
+	code, out = Run(t, []string{"--ini", ini, "--ini", filepath.Join(dir, "route.ini")}, Env(append(env, "STRICT=false")...), NoWait()).ExitWithin(30 * time.Second)
 	if code != 1 || !strings.Contains(out, "uwsgo: route ^/admin basicauth:Admin,admin:secret ("+dir+"/route.ini:3): uwsgo's routing has no \"basicauth\" action") {
 		t.Fatalf("route: exit %d, output:\n%s", code, out)
 	}
@@ -275,7 +263,7 @@ no-orphans = true
 master = true
 processes = 1
 `)
-	s := cfgStart(t, dir, nil, ini)
+	s := Run(t, []string{ini}, Dir(dir), Env(nil...))
 	s.Addr = addr
 	if resp, body := s.Get("/"); resp.StatusCode != 200 || !strings.HasPrefix(body, "prod 1 2") {
 		t.Fatalf("GET / over http11-socket = %d %q\n%s", resp.StatusCode, body, s.Log())
@@ -327,7 +315,7 @@ mount = /admin=admin.py
 mount = /api/v1=api.wsgi
 manage-script-name = true
 `)
-	s := cfgStart(t, dir, nil, ini)
+	s := Run(t, []string{ini}, Dir(dir), Env(nil...))
 	s.Addr = addr
 	for path, want := range map[string]string{
 		"/admin/users": "admin /admin|/users",
@@ -368,26 +356,21 @@ func TestUWSGIConfigLogMaxsize(t *testing.T) {
 `+master+logto+`
 log-maxsize = 4000   ; bytes
 `)
-			s := Launch(t, exec.Command(binary, ini))
+			s := Run(t, []string{ini}, ReadyIn(logfile))
 			s.Addr = addr
-			ready := func() bool { b, _ := os.ReadFile(logfile); return strings.Contains(string(b), " ready (") }
-			if !wsgiPoll(20*time.Second, ready) {
-				b, _ := os.ReadFile(logfile)
-				t.Fatalf("not ready; log file:\n%s\noutput:\n%s", b, s.Log())
-			}
 			var backups []string
 			for i := 0; i < 400 && len(backups) == 0; i++ {
 				s.Get(fmt.Sprintf("/request-%d", i))
 				backups, _ = filepath.Glob(logfile + ".*")
 				if i%20 == 19 {
-					wsgiPoll(2*time.Second, func() bool { backups, _ = filepath.Glob(logfile + ".*"); return len(backups) > 0 })
+					eventually(2*time.Second, func() bool { backups, _ = filepath.Glob(logfile + ".*"); return len(backups) > 0 })
 				}
 			}
 			if len(backups) == 0 {
 				t.Fatalf("no rotated log after 400 requests")
 			}
 			// New requests land in the new file, from every process.
-			if !wsgiPoll(10*time.Second, func() bool {
+			if !eventually(10*time.Second, func() bool {
 				s.Get("/after-rotation")
 				b, _ := os.ReadFile(logfile)
 				return strings.Contains(string(b), "GET /after-rotation")
@@ -417,7 +400,7 @@ func TestUWSGIConfigMemoryLimits(t *testing.T) {
 			ini := cfgAppIni(t, dir, "mem.ini", "m", "master = true\nprocesses = 1\n"+tc.option+" = 1   ; MB\n")
 			s := Start(t, ini)
 			re := regexp.MustCompile(tc.line)
-			if !wsgiPoll(20*time.Second, func() bool { return len(re.FindAllString(s.Log(), -1)) >= 2 }) {
+			if !eventually(20*time.Second, func() bool { return len(re.FindAllString(s.Log(), -1)) >= 2 }) {
 				t.Fatalf("no two %q lines within 20 s:\n%s", tc.line, s.Log())
 			}
 			// A limit under what every uwsgo worker maps is warned about (the log shows why).
@@ -442,14 +425,14 @@ attach-daemon = echo $$ >> %ddaemon.pids; exec sleep 600
 		b, _ := os.ReadFile(pids)
 		return strings.Fields(string(b))
 	}
-	if !wsgiPoll(10*time.Second, func() bool { return len(read()) == 1 }) {
+	if !eventually(10*time.Second, func() bool { return len(read()) == 1 }) {
 		t.Fatalf("the daemon did not start:\n%s", s.Log())
 	}
 	first, _ := strconv.Atoi(read()[0])
 	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if !wsgiPoll(10*time.Second, func() bool { return len(read()) == 2 }) {
+	if !eventually(10*time.Second, func() bool { return len(read()) == 2 }) {
 		t.Fatalf("the daemon was not started again after it died:\n%s", s.Log())
 	}
 	second, _ := strconv.Atoi(read()[1])
@@ -457,7 +440,7 @@ attach-daemon = echo $$ >> %ddaemon.pids; exec sleep 600
 		t.Errorf("the log does not say why the daemon was restarted:\n%s", s.Log())
 	}
 	s.Stop()
-	if !wsgiPoll(10*time.Second, func() bool { return syscall.Kill(second, 0) != nil }) {
+	if !eventually(10*time.Second, func() bool { return syscall.Kill(second, 0) != nil }) {
 		t.Errorf("the daemon (pid %d) outlived the instance", second)
 	}
 }
@@ -471,13 +454,13 @@ func TestUWSGIConfigCron(t *testing.T) {
 cron = -1 -1 -1 -1 -1 echo "$MODE ran" >> %dcron.out
 `)
 	s := Start(t, ini)
-	if !wsgiPoll(10*time.Second, func() bool {
+	if !eventually(10*time.Second, func() bool {
 		b, _ := os.ReadFile(filepath.Join(dir, "cron.out"))
 		return string(b) == "c ran\n"
 	}) {
 		t.Fatalf("the cron command did not run:\n%s", s.Log())
 	}
-	code, out := RunToExit(t, 20*time.Second, nil, "--http-socket", freeAddr(t), "--cron", "5 4 * * * cmd", "--pypy-wsgi-file", filepath.Join(dir, "app.py"))
+	code, out := Run(t, []string{"--http-socket", freeAddr(t), "--cron", "5 4 * * * cmd", "--pypy-wsgi-file", filepath.Join(dir, "app.py")}, NoWait()).ExitWithin(20 * time.Second)
 	if code != 1 || !strings.Contains(out, `--cron "5 4 * * * cmd": "*" is not a number (-1 for any, -N for every N)`) {
 		t.Errorf("a crontab-style line: exit %d, output:\n%s", code, out)
 	}
@@ -506,7 +489,7 @@ exec-as-user-atexit = echo atexit >> %dorder
 	s := Start(t, ini)
 	read := func() string { b, _ := os.ReadFile(order); return string(b) }
 	want := "asap\nas-root\nas-user\nmaster-start\npre-app\npost-app\naccepting\n"
-	if !wsgiPoll(10*time.Second, func() bool { return read() == want }) {
+	if !eventually(10*time.Second, func() bool { return read() == want }) {
 		t.Fatalf("hooks ran as %q, want %q\n%s", read(), want, s.Log())
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "run", "app", "started")); err != nil || string(b) != "yes" {
@@ -520,7 +503,7 @@ exec-as-user-atexit = echo atexit >> %dorder
 		t.Errorf("after the stop the hooks ran as %q", got)
 	}
 
-	code, out := RunToExit(t, 20*time.Second, nil, "--http-socket", freeAddr(t), "--hook-as-root", "exce:true", "--pypy-wsgi-file", filepath.Join(dir, "app.py"))
+	code, out := Run(t, []string{"--http-socket", freeAddr(t), "--hook-as-root", "exce:true", "--pypy-wsgi-file", filepath.Join(dir, "app.py")}, NoWait()).ExitWithin(20 * time.Second)
 	if code != 1 || !strings.Contains(out, `--hook-as-root exce:true: uwsgo has no "exce" action`) {
 		t.Errorf("a misspelt action: exit %d, output:\n%s", code, out)
 	}
@@ -679,19 +662,19 @@ func TestUWSGIConfigSmartAttachDaemon(t *testing.T) {
 		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 		return n
 	}
-	if !wsgiPoll(10*time.Second, func() bool { return pid() != 0 }) {
+	if !eventually(10*time.Second, func() bool { return pid() != 0 }) {
 		t.Fatalf("the smart daemon did not write its pidfile:\n%s", s.Log())
 	}
 	first := pid()
 	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if !wsgiPoll(15*time.Second, func() bool { return pid() != first && pid() != 0 }) {
+	if !eventually(15*time.Second, func() bool { return pid() != first && pid() != 0 }) {
 		t.Fatalf("the smart daemon was not started again after pid %d died:\n%s", first, s.Log())
 	}
 	second := pid()
 	s.Stop()
-	if !wsgiPoll(10*time.Second, func() bool { return syscall.Kill(second, 0) != nil }) {
+	if !eventually(10*time.Second, func() bool { return syscall.Kill(second, 0) != nil }) {
 		t.Errorf("the smart daemon (pid %d) outlived the instance:\n%s", second, s.Log())
 	}
 }
@@ -826,7 +809,6 @@ func TestUWSGIConfigCheaper(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	cfgWrite(t, filepath.Join(dir, "app.py"), `import time
-
 
 def application(environ, start_response):
     if environ["PATH_INFO"] == "/slow":

@@ -64,9 +64,9 @@ func uwsgiTNetwork(addr string) string {
 }
 
 // uwsgiTExchange sends data on a new connection to a uwsgi socket, half-closes it, and
-// returns what came back until the server closed, the read error (nil for a clean EOF)
-// and the connection's local address (how the server's log names the peer).
-func uwsgiTExchange(t *testing.T, addr string, data []byte) ([]byte, error, string) {
+// returns what came back until the server closed, the connection's local address (how
+// the server's log names the peer) and the read error (nil for a clean EOF).
+func uwsgiTExchange(t *testing.T, addr string, data []byte) ([]byte, string, error) {
 	t.Helper()
 	c, err := net.Dial(uwsgiTNetwork(addr), addr)
 	if err != nil {
@@ -88,7 +88,7 @@ func uwsgiTExchange(t *testing.T, addr string, data []byte) ([]byte, error, stri
 	if errors.As(err, &ne) && ne.Timeout() {
 		t.Fatalf("%s: no answer and no close within 10 s (sent % x...)", addr, uwsgiTHead(data, 16))
 	}
-	return got, err, c.LocalAddr().String()
+	return got, c.LocalAddr().String(), err
 }
 
 func uwsgiTHead(b []byte, n int) []byte {
@@ -118,83 +118,22 @@ func uwsgiTUnixPath(t *testing.T, name string) string {
 	return filepath.Join(dir, name)
 }
 
-// uwsgiTProc is a peer process (nginx, uWSGI) in its own process group.
-type uwsgiTProc struct {
-	name string
-	cmd  *exec.Cmd
-	out  *logBuffer
-	done chan struct{}
-}
-
-func (p *uwsgiTProc) Log() string { return p.out.String() }
-
-func (p *uwsgiTProc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// uwsgiTRun starts a peer; stop is the signal that ends it gracefully. The cleanup sends
-// it, waits up to 10 s, then kills the whole process group.
-func uwsgiTRun(t *testing.T, name string, stop syscall.Signal, bin string, args ...string) *uwsgiTProc {
+// uwsgiTPeer is the path of a peer's program (nginx, uWSGI), or the test fails saying how
+// to install it.
+func uwsgiTPeer(t *testing.T, bin string) string {
 	t.Helper()
 	path, err := exec.LookPath(bin)
 	if err != nil {
 		t.Fatalf("%s is needed by this test (scripts/install-deps installs it): %v", bin, err)
 	}
-	p := &uwsgiTProc{name: name, out: &logBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(path, args...)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	pgid := p.cmd.Process.Pid
-	t.Cleanup(func() {
-		if p.exited() {
-			return
-		}
-		p.cmd.Process.Signal(stop)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			// The leader is still alive, so the group is still ours.
-			t.Logf("%s did not stop within 10 s of %v: killing its process group", name, stop)
-			syscall.Kill(-pgid, syscall.SIGKILL)
-			<-p.done
-		}
-	})
-	return p
-}
-
-// uwsgiTWaitDial waits until addr accepts connections, failing if p exits first.
-func uwsgiTWaitDial(t *testing.T, p *uwsgiTProc, addr string, extraLog func() string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if p.exited() {
-			t.Fatalf("%s exited before serving on %s; its output:\n%s%s", p.name, addr, p.Log(), extraLog())
-		}
-		if c, err := net.DialTimeout(uwsgiTNetwork(addr), addr, time.Second); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(30 * time.Millisecond)
-	}
-	t.Fatalf("%s does not serve on %s after 20 s; its output:\n%s%s", p.name, addr, p.Log(), extraLog())
+	return path
 }
 
 // uwsgiTNginx is a running nginx.
 type uwsgiTNginx struct {
-	*uwsgiTProc
-	Addr, Dir string
+	*Server
+	Dir string
 }
-
-func (n *uwsgiTNginx) URL(path string) string { return "http://" + n.Addr + path }
 
 // ErrorLog is nginx's error log.
 func (n *uwsgiTNginx) ErrorLog() string {
@@ -237,11 +176,12 @@ http {
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	n := &uwsgiTNginx{Addr: addr, Dir: dir}
-	n.uwsgiTProc = uwsgiTRun(t, "nginx", syscall.SIGQUIT, "nginx", "-p", dir, "-c", confPath,
-		"-e", filepath.Join(dir, "error.log"),
-		"-g", fmt.Sprintf("daemon off; pid %s/nginx.pid; error_log %s/error.log;", dir, dir))
-	uwsgiTWaitDial(t, n.uwsgiTProc, addr, func() string { return "\nerror.log:\n" + n.ErrorLog() + "\nnginx.conf:\n" + conf })
+	n := &uwsgiTNginx{Dir: dir}
+	n.Server = Run(t, []string{"-p", dir, "-c", confPath, "-e", filepath.Join(dir, "error.log"),
+		"-g", fmt.Sprintf("daemon off; pid %s/nginx.pid; error_log %s/error.log;", dir, dir)},
+		OnHost(uwsgiTPeer(t, "nginx")), StopWith(syscall.SIGQUIT), ReadyLine(""), Serving(addr),
+		Explain(func() string { return "error.log:\n" + n.ErrorLog() + "\nnginx.conf:\n" + conf }))
+	n.Addr = addr
 	return n
 }
 
@@ -272,18 +212,9 @@ func uwsgiTPass(addr string) string {
 // uwsgiTStartUWSGI runs the real uWSGI with args and waits until its (only) worker is
 // spawned and sock accepts connections. uWSGI 2.0 reloads on SIGTERM: it is stopped
 // with SIGINT.
-func uwsgiTStartUWSGI(t *testing.T, sock string, args ...string) *uwsgiTProc {
+func uwsgiTStartUWSGI(t *testing.T, sock string, args ...string) *Server {
 	t.Helper()
-	p := uwsgiTRun(t, "uWSGI", syscall.SIGINT, "uwsgi", args...)
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(p.Log(), "spawned uWSGI worker") {
-		if p.exited() || time.Now().After(deadline) {
-			t.Fatalf("uWSGI %s did not spawn its worker; its output:\n%s", strings.Join(args, " "), p.Log())
-		}
-		time.Sleep(30 * time.Millisecond)
-	}
-	uwsgiTWaitDial(t, p, sock, func() string { return "" })
-	return p
+	return Run(t, args, OnHost(uwsgiTPeer(t, "uwsgi")), StopWith(syscall.SIGINT), ReadyLine("spawned uWSGI worker"), Serving(sock))
 }
 
 // uwsgiTResult is what testdata/uwsgi_app.py's /call says about a value.

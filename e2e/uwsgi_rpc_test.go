@@ -216,7 +216,7 @@ func TestUwsgiRPCRaw(t *testing.T) {
 			{"unknown function", []string{"nosuch", "x"}, ""},
 			{"raising function", []string{"boom"}, ""},
 		} {
-			got, err, _ := uwsgiTExchange(t, sock, uwsgiTCall(c.items...))
+			got, _, err := uwsgiTExchange(t, sock, uwsgiTCall(c.items...))
 			if string(got) != c.want || err != nil {
 				t.Errorf("%s on %s: %d bytes % x... (read error %v), want %d bytes % x...",
 					c.name, sock, len(got), uwsgiTHead(got, 40), err, len(c.want), uwsgiTHead([]byte(c.want), 40))
@@ -225,11 +225,11 @@ func TestUwsgiRPCRaw(t *testing.T) {
 	}
 	// The reply can reach the client before its log line reaches the log: poll.
 	unknown := func() int { return strings.Count(s.Log(), `RPC call of "nosuch": no such function registered`) }
-	if !wsgiPoll(5*time.Second, func() bool { return unknown() >= 2 }) || unknown() != 2 {
+	if !eventually(5*time.Second, func() bool { return unknown() >= 2 }) || unknown() != 2 {
 		t.Errorf("%d log lines for the unknown function, want 2:\n%s", unknown(), s.Log())
 	}
 	// 256 items: malformed, closed without a reply.
-	got, _, local := uwsgiTExchange(t, tcp, uwsgiTCall(append([]string{"count"}, strings.Split(strings.Repeat("a", 255), "")...)...))
+	got, local, _ := uwsgiTExchange(t, tcp, uwsgiTCall(append([]string{"count"}, strings.Split(strings.Repeat("a", 255), "")...)...))
 	if len(got) != 0 || !s.WaitLog(local+": malformed RPC call", 5*time.Second) {
 		t.Errorf("256 items: answered % x; log:\n%s", uwsgiTHead(got, 40), s.Log())
 	}

@@ -264,7 +264,7 @@ func TestUwsgiBufferSize(t *testing.T) {
 		{"header only, size 65535", []byte{0, 0xff, 0xff, 0}},
 	} {
 		size := int(c.packet[1]) | int(c.packet[2])<<8
-		got, _, local := uwsgiTExchange(t, sock, c.packet)
+		got, local, _ := uwsgiTExchange(t, sock, c.packet)
 		if len(got) != 0 {
 			t.Errorf("%s: answered %q, want the connection closed", c.name, uwsgiTHead(got, 100))
 		}
@@ -349,7 +349,7 @@ func TestUwsgiMalformed(t *testing.T) {
 		{"modifier 5 (PSGI)", psgi, "uwsgi packet with modifier1 5, modifier2 0 refused"},
 	} {
 		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
-			got, err, local := uwsgiTExchange(t, sock, c.data)
+			got, local, err := uwsgiTExchange(t, sock, c.data)
 			if len(got) != 0 {
 				t.Errorf("answered %q (%v), want the connection closed without an answer", uwsgiTHead(got, 200), err)
 			}
@@ -432,7 +432,7 @@ func TestUwsgiStreamFraming(t *testing.T) {
 	for _, proto := range []string{"HTTP/1.1", "HTTP/1.0"} {
 		packet := uwsgiTPacket(0, 0, uwsgiTVars("REQUEST_METHOD", "GET", "REQUEST_URI", "/stream?n=5", "PATH_INFO", "/stream",
 			"QUERY_STRING", "n=5", "SERVER_PROTOCOL", proto, "SERVER_NAME", "localhost", "SERVER_PORT", "80"))
-		got, err, _ := uwsgiTExchange(t, sock, packet)
+		got, _, err := uwsgiTExchange(t, sock, packet)
 		head, body, ok := bytes.Cut(got, []byte("\r\n\r\n"))
 		var want bytes.Buffer
 		for i := 0; i < 5; i++ {

@@ -90,7 +90,7 @@ func TestUwsgiModCacheExpiry(t *testing.T) {
 	umodEq(t, s, 0, "out = [uwsgi.cache_set('e', b'soon', 1, 'c1'), uwsgi.cache_set('forever', b'f', 0, 'c1'), uwsgi.cache_get('e', 'c1')]",
 		"[True, True, b'soon']")
 	var got string
-	if !umodEventually(6*time.Second, func() bool {
+	if !eventually(6*time.Second, func() bool {
 		got = umodRepr(t, s, 0, "out = [uwsgi.cache_get('e', 'c1'), uwsgi.cache_exists('e', 'c1'), sorted(uwsgi.cache_keys('c1'))]")
 		return got == "[None, None, [b'forever']]"
 	}) {
@@ -100,7 +100,7 @@ func TestUwsgiModCacheExpiry(t *testing.T) {
 	umodEq(t, s, 0, "out = [uwsgi.cache_set('e', b'again', 0, 'c1'), uwsgi.cache_get('e', 'c1')]", "[True, b'again']")
 	// update with an expiry replaces the value and expires it too.
 	umodEq(t, s, 0, "out = uwsgi.cache_update('forever', b'g', 1, 'c1')", "True")
-	if !umodEventually(6*time.Second, func() bool {
+	if !eventually(6*time.Second, func() bool {
 		got = umodRepr(t, s, 0, "out = uwsgi.cache_get('forever', 'c1')")
 		return got == "None"
 	}) {
@@ -145,7 +145,7 @@ func TestUwsgiModCacheMathKeepsExpiry(t *testing.T) {
 	s := umodStart(t, umodCacheArgs...)
 	umodEq(t, s, 0, "out = [uwsgi.cache_inc('n', 1, 2, 'c1'), uwsgi.cache_inc('n', 1, 0, 'c1'), num('n', 'c1')]", "[True, True, 2]")
 	var got string
-	if !umodEventually(8*time.Second, func() bool {
+	if !eventually(8*time.Second, func() bool {
 		got = umodRepr(t, s, 0, "out = uwsgi.cache_get('n', 'c1')")
 		return got == "None"
 	}) {
@@ -190,7 +190,7 @@ func TestUwsgiModCacheShared(t *testing.T) {
 		old := umodOK(t, s, umodExecOn(t, s, wid, "out = os.getpid()")).PID
 		umodKill(t, old)
 		var r umodReply
-		if !umodEventually(30*time.Second, func() bool {
+		if !eventually(30*time.Second, func() bool {
 			r = umodExecOn(t, s, wid, "out = [uwsgi.cache_get('from1', 'c1'), uwsgi.cache_get('from1', 'c2')]")
 			return r.PID != old
 		}) {

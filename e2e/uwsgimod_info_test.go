@@ -139,7 +139,7 @@ func TestUwsgiModReload(t *testing.T) {
 	}
 	umodEq(t, s, 0, "out = uwsgi.reload()", "True")
 	var now map[int]int
-	ok := umodEventually(30*time.Second, func() bool {
+	ok := eventually(30*time.Second, func() bool {
 		now = umodPIDs(t, s)
 		return len(now) == 2 && now[1] != old[1] && now[2] != old[2] && now[1] != old[2] && now[2] != old[1]
 	})
@@ -147,7 +147,7 @@ func TestUwsgiModReload(t *testing.T) {
 		t.Fatalf("after uwsgi.reload() the workers are %v, were %v: want two new pids\n%s", now, old, s.Log())
 	}
 	for id, pid := range old {
-		if !umodEventually(15*time.Second, func() bool { return !umodAlive(pid) }) {
+		if !eventually(15*time.Second, func() bool { return !umodAlive(pid) }) {
 			t.Errorf("old worker %d (pid %d) still runs after the reload", id, pid)
 		}
 	}
@@ -211,11 +211,11 @@ func TestUwsgiModUserHarakiri(t *testing.T) {
 	if b, _ := rest.ReadString(0); strings.Contains(b, "survived") {
 		t.Errorf("the request survived its harakiri: %q", b)
 	}
-	if !umodEventually(10*time.Second, func() bool { return !umodAlive(pid) }) {
+	if !eventually(10*time.Second, func() bool { return !umodAlive(pid) }) {
 		t.Errorf("worker pid %d still runs after its harakiri", pid)
 	}
 	var ws []umodWorker
-	ok := umodEventually(20*time.Second, func() bool {
+	ok := eventually(20*time.Second, func() bool {
 		ws = umodWorkers(t, s)
 		for _, w := range ws {
 			if w.ID == wid && w.PID != pid && w.HarakiriCount == 1 {

@@ -102,15 +102,11 @@ func TestUwsgiModLockAcrossWorkers(t *testing.T) {
 			}
 		}
 	}()
-	if !umodEventually(30*time.Second, func() bool { _, err := os.Stat(waiting); return err == nil }) {
+	if !eventually(30*time.Second, func() bool { _, err := os.Stat(waiting); return err == nil }) {
 		t.Fatalf("worker %d never started its lock(1) request", other)
 	}
-	time.Sleep(200 * time.Millisecond) // into lock()
-	select {
-	case r := <-got:
-		t.Fatalf("worker %d got lock 1 while worker %d holds it: %s %s", other, holder, r.Repr, r.Err())
-	default:
-	}
+	// Whether it got the lock before the release is told by the times below (asked <
+	// released <= got), not by waiting a while.
 	if err := os.WriteFile(release, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -209,20 +209,6 @@ func umodRaises(t *testing.T, s *Server, code, typ string, parts ...string) {
 	}
 }
 
-// umodEventually polls cond every 100 ms until it holds or d passes.
-func umodEventually(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // umodWorker is one entry of uwsgi.workers().
 type umodWorker struct {
 	ID            int    `json:"id"`

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -30,19 +29,6 @@ var wsgiClient = &http.Client{Timeout: 30 * time.Second}
 func wsgiStart(t *testing.T, args ...string) *Server {
 	t.Helper()
 	return Start(t, append([]string{"--pypy-wsgi-file", testdata("wsgi_app.py")}, args...)...)
-}
-
-// wsgiStartEnv is Start with variables added to the server's environment (Start has no
-// way to set them).
-func wsgiStartEnv(t *testing.T, env []string, args ...string) *Server {
-	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(binary, append([]string{"--http-socket", addr}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	s := Launch(t, cmd)
-	s.Addr = addr
-	s.MustBeReady()
-	return s
 }
 
 // wsgiDo sends one request with net/http and returns the response and its whole body.
@@ -144,23 +130,9 @@ func wsgiToLatin1(b []byte) string {
 	return string(r)
 }
 
-// wsgiPoll calls f until it is true or d passes.
-func wsgiPoll(d time.Duration, f func() bool) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if f() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // wsgiWaitLogFrom waits until the log written after offset contains substr.
 func wsgiWaitLogFrom(s *Server, offset int, substr string, d time.Duration) bool {
-	return wsgiPoll(d, func() bool {
+	return eventually(d, func() bool {
 		l := s.Log()
 		return len(l) > offset && strings.Contains(l[offset:], substr)
 	})

@@ -67,7 +67,7 @@ func TestWSGIFileWrapper(t *testing.T) {
 		if resp.Header.Get("X-Kind") == "" {
 			t.Errorf("%s: the app's X-Kind header is missing: %v", tc.name, resp.Header)
 		}
-		if tc.closes && !wsgiPoll(5*time.Second, func() bool { return wsgiFileClosed(t, s, token) }) {
+		if tc.closes && !eventually(5*time.Second, func() bool { return wsgiFileClosed(t, s, token) }) {
 			t.Errorf("%s: the wrapped file object was not closed", tc.name)
 		}
 	}
@@ -101,7 +101,7 @@ func TestWSGIFileWrapperHEAD(t *testing.T) {
 		if cl := resp.Header.Get("Content-Length"); cl != "" && cl != strconv.Itoa(len(data)) {
 			t.Errorf("%s: HEAD has Content-Length %s, want %d (that of GET)", tc.name, cl, len(data))
 		}
-		if !wsgiPoll(5*time.Second, func() bool { return wsgiFileClosed(t, s, "head-"+tc.name) }) {
+		if !eventually(5*time.Second, func() bool { return wsgiFileClosed(t, s, "head-"+tc.name) }) {
 			t.Errorf("%s: HEAD did not close the wrapped file", tc.name)
 		}
 	}
@@ -266,7 +266,7 @@ func TestWSGICloseCalled(t *testing.T) {
 		if resp.StatusCode != 200 || string(b) != "one\ntwo\nthree\n" {
 			t.Errorf("%s: %d %q", mode, resp.StatusCode, b)
 		}
-		if !wsgiPoll(5*time.Second, func() bool { return wsgiClosed(t, s, token).Closed }) {
+		if !eventually(5*time.Second, func() bool { return wsgiClosed(t, s, token).Closed }) {
 			t.Errorf("%s: close() was not called", mode)
 		}
 	}
@@ -275,7 +275,7 @@ func TestWSGICloseCalled(t *testing.T) {
 	if resp.StatusCode != 200 || string(body) != strings.Repeat("one\n", wsgiStreamed) || err == nil {
 		t.Errorf("iterator raising after one chunk: %d %q, body error %v; want 200, the chunk, then a cut", resp.StatusCode, wsgiShort(string(body)), err)
 	}
-	if !wsgiPoll(5*time.Second, func() bool { return wsgiClosed(t, s, "close-raise").Closed }) {
+	if !eventually(5*time.Second, func() bool { return wsgiClosed(t, s, "close-raise").Closed }) {
 		t.Error("close() was not called after the iterator raised")
 	}
 	if !s.WaitLog("tracked iterable fails on purpose", 5*time.Second) {
@@ -301,7 +301,7 @@ func TestWSGICloseOnDisconnect(t *testing.T) {
 	}
 	c.Close()
 	var st wsgiCloseState
-	if !wsgiPoll(15*time.Second, func() bool { st = wsgiClosed(t, s, "gone"); return st.Closed }) {
+	if !eventually(15*time.Second, func() bool { st = wsgiClosed(t, s, "gone"); return st.Closed }) {
 		t.Fatalf("close() not called within 15 s of the client leaving (%d chunks produced)", st.Produced)
 	}
 	if st.Produced >= 400 {

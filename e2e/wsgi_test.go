@@ -528,7 +528,7 @@ func TestWSGIInputChunked(t *testing.T) {
 func TestWSGIInputLargeSpilled(t *testing.T) {
 	t.Parallel()
 	tmp := t.TempDir()
-	s := wsgiStartEnv(t, []string{"TMPDIR=" + tmp}, "--pypy-wsgi-file", testdata("wsgi_app.py"), "--post-buffering", "65536")
+	s := Run(t, []string{"--pypy-wsgi-file", testdata("wsgi_app.py"), "--post-buffering", "65536"}, HTTP(), Env("TMPDIR="+tmp))
 	body := wsgiRandom(5<<20, 5)
 	var got wsgiSHAResult
 	wsgiJSON(t, s, "POST", "/sha", body, &got)
@@ -556,7 +556,7 @@ func TestWSGIInputLargeSpilled(t *testing.T) {
 		}
 		return left
 	}
-	if !wsgiPoll(5*time.Second, func() bool { return len(leftovers()) == 0 }) {
+	if !eventually(5*time.Second, func() bool { return len(leftovers()) == 0 }) {
 		t.Errorf("after the request TMPDIR still holds: %q", leftovers())
 	}
 	wsgiPing(t, s)

@@ -14,13 +14,14 @@ import (
 	"os"
 	"strings"
 
+	"uwsgo/internal/child"
 	"uwsgo/internal/hooks"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/master"
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
-	"uwsgo/internal/scoreboard"
-	"uwsgo/internal/shared"
+	"uwsgo/internal/shm/scoreboard"
+	"uwsgo/internal/shm/shared"
 	"uwsgo/internal/stats"
 	"uwsgo/internal/worker"
 )
@@ -28,7 +29,7 @@ import (
 // Main runs uwsgo with args (the command line without argv[0]) and returns its exit status.
 func Main(args []string) int {
 	logger := log.New(os.Stderr, "", log.LstdFlags)
-	if worker.IsChild() {
+	if child.IsChild() {
 		return exitStatus(worker.Child(logger), logger)
 	}
 	cfg, err := options.Parse(args, os.Environ())

@@ -1,8 +1,6 @@
 package master
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -10,28 +8,18 @@ import (
 	"syscall"
 	"time"
 
-	"uwsgo/internal/worker"
+	"uwsgo/internal/child"
 )
 
-// aux is a mule or a spooler: a process that loads the app like a worker but serves no
-// requests. It is respawned whenever it exits, after a growing delay if it keeps dying.
+// aux is a mule or a spooler the options ask for: a process that loads the app like a
+// worker but serves no requests. Its process (a proc of its role) is started with the
+// workers and again whenever it exits, after a growing delay if it keeps dying.
 type aux struct {
-	role     string // worker.RoleMule or worker.RoleSpooler
-	id       int    // mule id (from 1) or spooler number
-	arg      string // the mule's script ("" for none) or the spooler's directory
-	process  *os.Process
-	pid      int
-	ctl      *os.File
-	spawned  time.Time
-	stopping bool
-	fails    int
-}
-
-// auxEvent is an aux process's message or exit.
-type auxEvent struct {
-	a      *aux
-	msg    *worker.ControlMessage
-	exited *os.ProcessState
+	role  child.Role
+	id    int    // mule id (from 1) or spooler number
+	arg   string // the mule's script ("" for none) or the spooler's directory
+	proc  *proc  // the running process; nil between one and the next
+	fails int    // exits soon after starting, in a row
 }
 
 // planAux lists the mules and spoolers the options ask for.
@@ -40,13 +28,13 @@ func (m *Master) planAux() error {
 		if script == "-" {
 			script = ""
 		}
-		m.aux = append(m.aux, &aux{role: worker.RoleMule, id: i + 1, arg: script})
+		m.aux = append(m.aux, &aux{role: child.Mule, id: i + 1, arg: script})
 	}
 	for i, dir := range m.cfg.All("spooler") {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("--spooler %s: %w", dir, err)
 		}
-		m.aux = append(m.aux, &aux{role: worker.RoleSpooler, id: i + 1, arg: dir})
+		m.aux = append(m.aux, &aux{role: child.Spooler, id: i + 1, arg: dir})
 	}
 	for _, f := range m.cfg.All("farm") {
 		name, ids, ok := strings.Cut(f, ":")
@@ -64,82 +52,76 @@ func (m *Master) planAux() error {
 }
 
 func (m *Master) spawnAux(a *aux) {
-	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		m.log.Printf("master: %s %d: socketpair: %v", a.role, a.id, err)
+	p := &proc{role: a.role, id: a.id, arg: a.arg, record: -1, spawned: time.Now()}
+	if err := m.start(p); err != nil {
+		m.log.Printf("master: starting %s: %v", p, err)
 		return
 	}
-	a.ctl = os.NewFile(uintptr(pair[0]), a.role+" control")
-	child := os.NewFile(uintptr(pair[1]), "master control")
-	defer child.Close()
-	env := append(worker.ChildEnviron(m.cfg, a.id, -1, m.board.Records(), nil), worker.RoleEnv+"="+a.role+":"+a.arg)
-	process, err := m.start(fmt.Sprintf("uwsgo %s %d", a.role, a.id), env, []uintptr{child.Fd(), m.board.File().Fd(), m.shared.Segment.File().Fd()})
-	if err != nil {
-		m.log.Printf("master: starting %s %d: %v", a.role, a.id, err)
-		a.ctl.Close()
-		return
+	a.proc = p
+	if a.role == child.Spooler && a.id == 1 {
+		m.shared.SpoolerPID.Store(int64(p.pid))
 	}
-	a.process, a.pid, a.spawned, a.stopping = process, process.Pid, time.Now(), false
-	if a.role == worker.RoleSpooler && a.id == 1 {
-		m.shared.SpoolerPID.Store(int64(a.pid))
-	}
-	m.log.Printf("master: %s %d (pid %d) started%s", a.role, a.id, a.pid, map[bool]string{true: " for " + a.arg, false: ""}[a.arg != ""])
-	go func() {
-		sc := newScanner(a.ctl)
-		for sc.Scan() {
-			var msg worker.ControlMessage
-			if json.Unmarshal(sc.Bytes(), &msg) == nil {
-				m.auxEvents <- auxEvent{a: a, msg: &msg}
-			}
-		}
-	}()
-	go func() {
-		st, _ := process.Wait()
-		m.auxEvents <- auxEvent{a: a, exited: st}
-	}()
+	m.log.Printf("master: %s (pid %d) started%s", p, p.pid, map[bool]string{true: " for " + a.arg, false: ""}[a.arg != ""])
 }
 
-func (m *Master) onAuxEvent(e auxEvent) {
-	a := e.a
-	if e.msg != nil {
-		m.onMessage(nil, *e.msg)
-		return
+// onAuxExit respawns the mule or spooler whose process p exited.
+func (m *Master) onAuxExit(p *proc, st *os.ProcessState) {
+	var a *aux
+	for _, x := range m.aux {
+		if x.proc == p {
+			a = x
+		}
 	}
-	a.ctl.Close()
-	a.process = nil
+	a.proc = nil
 	if m.exiting != "" {
-		m.log.Printf("master: %s %d (pid %d) %s", a.role, a.id, a.pid, describeExit(e.exited))
+		m.log.Printf("master: %s (pid %d) %s", p, p.pid, describeExit(st))
 		return
 	}
 	delay := time.Duration(0)
-	if time.Since(a.spawned) < 5*time.Second && !a.stopping {
+	if time.Since(p.spawned) < 5*time.Second && p.stopping == "" {
 		a.fails++
 		delay = backoff(a.fails)
 	} else {
 		a.fails = 0
 	}
-	m.log.Printf("master: %s %d (pid %d) %s: respawning it in %v", a.role, a.id, a.pid, describeExit(e.exited), delay)
-	time.AfterFunc(delay, func() { m.auxEvents <- auxEvent{a: a} })
-}
-
-// auxAlive reports whether any mule or spooler still runs.
-func (m *Master) auxAlive() bool {
-	for _, a := range m.aux {
-		if a.process != nil {
-			return true
-		}
-	}
-	return false
+	m.log.Printf("master: %s (pid %d) %s: respawning it in %v", p, p.pid, describeExit(st), delay)
+	time.AfterFunc(delay, func() { m.events <- event{aux: a} })
 }
 
 // stopAux signals every mule and spooler.
-func (m *Master) stopAux(sig syscall.Signal) {
+func (m *Master) stopAux(sig syscall.Signal, why string) {
 	for _, a := range m.aux {
-		if a.process != nil {
-			a.stopping = true
-			a.process.Signal(sig)
+		if a.proc != nil {
+			a.proc.stopping = why
+			a.proc.process.Signal(sig)
 		}
 	}
+}
+
+// sendSignalAux hands a uWSGI signal to the mules or spoolers target names.
+func (m *Master) sendSignalAux(msg child.Message, target string) int {
+	var to []*proc
+	for _, a := range m.aux {
+		if a.proc == nil {
+			continue
+		}
+		switch {
+		case a.role == child.Spooler && (target == "spooler" || target == "spoolers"):
+		case a.role == child.Mule && (target == "mules" || target == "mule" || target == "mule0"):
+		case a.role == child.Mule && target == "mule"+strconv.Itoa(a.id):
+		default:
+			continue
+		}
+		to = append(to, a.proc)
+	}
+	if len(to) > 0 && (target == "mule" || target == "mule0") {
+		m.nextMule++
+		to = to[m.nextMule%len(to) : m.nextMule%len(to)+1]
+	}
+	for _, p := range to {
+		p.ctl.Send(msg)
+	}
+	return len(to)
 }
 
 // sendMule hands a message to a mule: target "" is any mule (round robin), a number that
@@ -148,7 +130,7 @@ func (m *Master) sendMule(target string, data []byte) int {
 	var to []*aux
 	var farm bool
 	for _, a := range m.aux {
-		if a.role != worker.RoleMule || a.process == nil {
+		if a.role != child.Mule || a.proc == nil {
 			continue
 		}
 		switch {
@@ -168,7 +150,7 @@ func (m *Master) sendMule(target string, data []byte) int {
 			for _, s := range strings.Split(ids, ",") {
 				id, _ := strconv.Atoi(s)
 				for _, a := range m.aux {
-					if a.role == worker.RoleMule && a.id == id && a.process != nil {
+					if a.role == child.Mule && a.id == id && a.proc != nil {
 						to = append(to, a)
 					}
 				}
@@ -180,24 +162,15 @@ func (m *Master) sendMule(target string, data []byte) int {
 	}
 	m.nextMule++
 	a := to[m.nextMule%len(to)]
-	b, _ := json.Marshal(worker.ControlMessage{Type: "mulemsg", Data: data, Farm: farm})
-	a.ctl.Write(append(b, '\n'))
+	a.proc.ctl.Send(child.Message{Kind: child.MuleMessage, Data: data, Farm: farm})
 	return 1
 }
 
 // wakeSpooler tells the spooler of dir that a job was written.
 func (m *Master) wakeSpooler(dir string) {
-	b, _ := json.Marshal(worker.ControlMessage{Type: "wake"})
 	for _, a := range m.aux {
-		if a.role == worker.RoleSpooler && a.process != nil && (dir == "" || a.arg == dir) {
-			a.ctl.Write(append(b, '\n'))
+		if a.role == child.Spooler && a.proc != nil && (dir == "" || a.arg == dir) {
+			a.proc.ctl.Send(child.Message{Kind: child.Wake})
 		}
 	}
-}
-
-// newScanner reads control lines of any size a message may have.
-func newScanner(f *os.File) *bufio.Scanner {
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	return sc
 }

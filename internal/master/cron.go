@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"uwsgo/internal/uwsgisignal"
 )
 
 // cronJob is a --cron entry in uWSGI's syntax: "MINUTE HOUR DAY MONTH WEEKDAY COMMAND",
@@ -38,21 +40,7 @@ func parseCron(spec string) (cronJob, error) {
 	return j, nil
 }
 
-func (j cronJob) due(t time.Time) bool {
-	values := [5]int{t.Minute(), t.Hour(), t.Day(), int(t.Month()), int(t.Weekday())}
-	for i, f := range j.fields {
-		switch {
-		case f == -1:
-		case f < -1:
-			if values[i]%(-f) != 0 {
-				return false
-			}
-		case f != values[i]:
-			return false
-		}
-	}
-	return true
-}
+func (j cronJob) due(t time.Time) bool { return uwsgisignal.CronMatches(j.fields, t) }
 
 func (m *Master) planCron() error {
 	for _, spec := range m.cfg.All("cron") {

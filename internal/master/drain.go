@@ -1,10 +1,9 @@
 package master
 
 import (
-	"encoding/json"
 	"time"
 
-	"uwsgo/internal/worker"
+	"uwsgo/internal/child"
 )
 
 // drain asks worker p to stop as part of stopping the whole instance: unlike a SIGTERM
@@ -12,8 +11,7 @@ import (
 // go on serving for --shutdown-delay before it stops accepting. Its kill deadline moves
 // by that delay. False when the message could not be sent: the caller signals instead.
 func (m *Master) drain(p *proc) bool {
-	b, _ := json.Marshal(worker.ControlMessage{Type: "drain"})
-	if _, err := p.ctl.Write(append(b, '\n')); err != nil {
+	if err := p.ctl.Send(child.Message{Kind: child.Drain}); err != nil {
 		return false
 	}
 	p.killAt = p.killAt.Add(time.Duration(m.cfg.Int("shutdown-delay")) * time.Second)

@@ -25,6 +25,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"uwsgo/internal/child"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/proto"
 	"uwsgo/internal/pypy"
@@ -84,14 +85,18 @@ func (m *Master) startLoader(reload reloadKind, fails int) {
 		return
 	}
 	l.ctl = os.NewFile(uintptr(pair[0]), "loader control")
-	child := os.NewFile(uintptr(pair[1]), "master control")
-	defer child.Close()
-	files := append([]uintptr{child.Fd(), m.board.File().Fd(), m.shared.Segment.File().Fd()}, m.fds...)
-	env := append(worker.ChildEnviron(m.cfg, 0, -1, m.board.Records(), m.in.Sockets), pypy.LoaderEnv+"=1")
+	theirs := os.NewFile(uintptr(pair[1]), "master control")
+	defer theirs.Close()
+	files := append([]uintptr{theirs.Fd(), m.board.File().Fd(), m.shared.Segment.File().Fd()}, m.fds...)
+	spec := child.Spec{Role: child.Loader, Record: -1, Records: m.board.Records()}
+	for _, s := range m.in.Sockets {
+		spec.Protocols = append(spec.Protocols, s.Proto)
+	}
+	env := append(spec.Environ(os.Environ(), m.cfg.Encode()), pypy.LoaderEnv+"=1")
 	// The spaces leave room for the name of a worker forked from it (zygote.c). With
 	// --honour-stdin it stays in the foreground process group: an interactive
 	// --pypy-eval reads the terminal there (a background group would be stopped).
-	process, err := m.startIn("uwsgo loader"+strings.Repeat(" ", 8), env, files, !m.cfg.Bool("honour-stdin"))
+	process, err := m.forkExecIn("uwsgo loader"+strings.Repeat(" ", 8), env, files, !m.cfg.Bool("honour-stdin"))
 	if err != nil {
 		l.ctl.Close()
 		m.loaderFailed(l, err)
@@ -116,15 +121,11 @@ func (m *Master) load(l *loader) error {
 	if err != nil {
 		return err
 	}
-	setup, name := pypy.SetupSource, "<embedded uwsgi_pypy_setup>"
-	if f := m.cfg.Get("pypy-setup"); f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return fmt.Errorf("--pypy-setup: %w", err)
-		}
-		setup, name = string(b), f
+	setup, name, err := worker.SetupModule(m.cfg)
+	if err != nil {
+		return err
 	}
-	rt, err := l.client.Start(in, setup, name, m.cfg.Bool("honour-stdin"))
+	rt, err := l.client.Start(in, setup, name, m.cfg.Bool("honour-stdin"), []string{child.EnvSpec, child.EnvConfig, child.EnvRole})
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,7 @@ import (
 	"uwsgo/internal/instance"
 )
 
-// reopenLog opens the log file again in the master and tells every worker to do the same
+// reopenLog opens the log file again in the master and tells every child to do the same
 // (SIGUSR2): each process writes to the file through its own descriptors.
 func (m *Master) reopenLog(why string) {
 	f, err := instance.ReopenLog(m.cfg)
@@ -21,10 +21,5 @@ func (m *Master) reopenLog(why string) {
 	m.log.Printf("master: %s: reopened the log file %s", why, f)
 	for p := range m.procs {
 		p.process.Signal(syscall.SIGUSR2)
-	}
-	for _, a := range m.aux {
-		if a.process != nil {
-			a.process.Signal(syscall.SIGUSR2)
-		}
 	}
 }

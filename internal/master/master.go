@@ -2,12 +2,15 @@
 // starts the workers, restarts the ones that die, reloads them gracefully, kills the ones
 // stuck past --harakiri, recycles them on their limits, and stops them all on a signal.
 //
-// A worker inherits the sockets, the scoreboard and a control socket (see worker.Child),
-// and gets the master's parsed configuration. By default (pre-fork, loader.go) it is
-// forked from a loader process that loaded PyPy and the app once. With --lazy-apps, and
-// in library mode, it is a new execution of the binary (--binary-path, by default the
-// running one, or in library mode the launcher run by the same PyPy: see
-// instance.Relaunch) that loads PyPy and the app itself: Go cannot fork a running runtime.
+// Go cannot fork a running runtime, so a child is a new execution of the binary
+// (--binary-path, by default the running one, or in library mode the launcher run by the
+// same PyPy: see instance.Relaunch) that inherits the scoreboard, the shared state, a
+// control socket and, for a worker, the sockets, and gets the master's parsed
+// configuration: package child is that contract. A child has a role: a worker, a mule or
+// a spooler; all are one type here (proc) started one way (start). By default (pre-fork,
+// loader.go) a worker is not executed but forked from a process of the loader role that
+// loaded PyPy and the app once; with --lazy-apps, and in library mode, every worker loads
+// PyPy and the app itself.
 //
 // All decisions are taken on one goroutine (run), from events: a worker ready or exited,
 // a signal, a FIFO command, the one-second tick. Nothing else touches the process table,
@@ -33,24 +36,30 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"uwsgo/internal/child"
 	"uwsgo/internal/hooks"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
-	"uwsgo/internal/scoreboard"
-	"uwsgo/internal/shared"
-	"uwsgo/internal/signals"
+	"uwsgo/internal/shm/scoreboard"
+	"uwsgo/internal/shm/shared"
 	"uwsgo/internal/stats"
+	"uwsgo/internal/uwsgisignal"
 	"uwsgo/internal/worker"
 )
 
-// proc is one worker process.
+// proc is one process the master started, of any role: a worker (it serves requests,
+// has a scoreboard record and is replaced gracefully) or a mule or spooler (aux.go). All
+// are started the same way (start) and report through the same events.
 type proc struct {
-	id, record int
+	role       child.Role
+	id         int    // uWSGI's id within its role, from 1
+	arg        string // a mule's script or a spooler's directory
+	record     int    // a worker's scoreboard record; -1 for the other roles
 	process    *os.Process
 	pid        int
-	ctl        *os.File
+	ctl        *child.Conn
 	spawned    time.Time
-	ready      bool
+	ready      bool // a worker serves
 	app        string
 	replaces   *proc     // the process this one takes over from, stopped once this one is ready
 	replacedBy *proc     // set while a replacement is starting
@@ -58,9 +67,12 @@ type proc struct {
 	killAt     time.Time // when it is killed if still there
 }
 
+// String names p as the logs do: "worker 2", "mule 1".
+func (p *proc) String() string { return p.role.String() + " " + strconv.Itoa(p.id) }
+
 type event struct {
 	from    *proc
-	msg     worker.ControlMessage
+	msg     child.Message
 	exited  *proc
 	status  *os.ProcessState
 	signal  os.Signal
@@ -68,6 +80,7 @@ type event struct {
 	respawn int   // a worker id whose delayed respawn is due
 	replace *proc // with respawn: the process the new one was to replace, if any
 	loader  *loaderEvent
+	aux     *aux // a mule or spooler whose delayed respawn is due
 }
 
 // Master is a running master process.
@@ -78,10 +91,9 @@ type Master struct {
 	fds          []uintptr // the sockets, as handed to workers
 	board        *scoreboard.Board
 	shared       *shared.State
-	signals      *signals.Router
+	uwsgiSignals *uwsgisignal.Router
 	nextOne      int // round robin of signals for "worker"
 	aux          []*aux
-	auxEvents    chan auxEvent
 	daemons      []*daemon
 	daemonEvents chan daemonEvent
 	cron         []cronJob
@@ -121,7 +133,6 @@ func Run(cfg *options.Config, logger *log.Logger, in *instance.Instance) int {
 		cfg: cfg, log: logger, in: in,
 		n:            int(cfg.Int("processes")),
 		events:       make(chan event, 64),
-		auxEvents:    make(chan auxEvent, 16),
 		daemonEvents: make(chan daemonEvent, 16),
 		procs:        map[*proc]bool{},
 		fails:        map[int]int{},
@@ -172,7 +183,7 @@ func (m *Master) setup() error {
 			return fmt.Errorf("becoming the parent of the forked workers (PR_SET_CHILD_SUBREAPER): %w", err)
 		}
 	}
-	m.signals = signals.New(m.shared.Signals, m.sendSignal, m.log)
+	m.uwsgiSignals = uwsgisignal.New(m.shared.UwsgiSignals, m.sendSignal, m.log)
 	m.planDaemons()
 	if err := m.planCron(); err != nil {
 		return err
@@ -218,18 +229,10 @@ func (m *Master) run() int {
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	for len(m.procs) > 0 || m.auxAlive() || m.daemonsAlive() || m.exiting == "" {
+	for len(m.procs) > 0 || m.daemonsAlive() || m.exiting == "" {
 		select {
 		case e := <-m.events:
 			m.handle(e)
-		case e := <-m.auxEvents:
-			if e.msg == nil && e.exited == nil {
-				if m.exiting == "" {
-					m.spawnAux(e.a) // a delayed respawn
-				}
-				continue
-			}
-			m.onAuxEvent(e)
 		case e := <-m.daemonEvents:
 			m.onDaemonEvent(e)
 		case <-tick.C:
@@ -275,6 +278,10 @@ func (m *Master) handle(e event) {
 		m.onCommand(e.command)
 	case e.loader != nil:
 		m.onLoader(e.loader)
+	case e.aux != nil:
+		if m.exiting == "" {
+			m.spawnAux(e.aux)
+		}
 	case e.respawn != 0:
 		switch old := e.replace; {
 		case m.exiting != "":
@@ -303,7 +310,7 @@ func (m *Master) spawn(id int, old *proc) {
 		m.later(time.Second, id, old)
 		return
 	}
-	p := &proc{id: id, record: record, replaces: old, spawned: time.Now()}
+	p := &proc{role: child.Worker, id: id, record: record, replaces: old, spawned: time.Now()}
 	m.board.Reset(record)
 	rec := m.board.Worker(record)
 	rec.ID.Store(int64(id))
@@ -312,50 +319,52 @@ func (m *Master) spawn(id int, old *proc) {
 	rec.Harakiris.Store(m.harakiris[id])
 	rec.State.Store(scoreboard.Starting)
 	m.spawns[id]++
-
-	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		m.log.Printf("master: worker %d: socketpair: %v; retrying in a second", id, err)
-		rec.State.Store(scoreboard.Free)
-		m.later(time.Second, id, old)
-		return
-	}
-	p.ctl = os.NewFile(uintptr(pair[0]), "worker control")
-	child := os.NewFile(uintptr(pair[1]), "master control")
-	defer child.Close()
-
-	var process *os.Process
-	if m.preforks() {
-		process, err = m.fork(id, record, child)
-	} else {
-		files := append([]uintptr{child.Fd(), m.board.File().Fd(), m.shared.Segment.File().Fd()}, m.fds...)
-		process, err = m.start(fmt.Sprintf("uwsgo worker %d", id), worker.ChildEnviron(m.cfg, id, record, m.board.Records(), m.in.Sockets), files)
-	}
-	if err != nil {
+	if err := m.start(p); err != nil {
 		m.log.Printf("master: starting worker %d (%s): %v; retrying in a second", id, m.binary[0], err)
-		p.ctl.Close()
 		rec.State.Store(scoreboard.Free)
 		m.later(time.Second, id, old)
 		return
 	}
-	p.process, p.pid = process, process.Pid
 	if old != nil {
 		old.replacedBy = p
 	}
-	m.procs[p] = true
-	go func() {
-		sc := newScanner(p.ctl)
-		for sc.Scan() {
-			var msg worker.ControlMessage
-			if json.Unmarshal(sc.Bytes(), &msg) == nil {
-				m.events <- event{from: p, msg: msg}
-			}
+}
+
+// start runs p's process with what package child says a child inherits: its control
+// socket, the scoreboard, the shared state and, for a worker, the listening sockets.
+// Its messages and its exit come to the master's loop as events.
+func (m *Master) start(p *proc) error {
+	ctl, theirs, err := child.Pair()
+	if err != nil {
+		return err
+	}
+	defer theirs.Close()
+	spec := child.Spec{Role: p.role, ID: p.id, Record: p.record, Records: m.board.Records(), Arg: p.arg}
+	files := []uintptr{theirs.Fd(), m.board.File().Fd(), m.shared.Segment.File().Fd()}
+	if p.role == child.Worker {
+		for _, s := range m.in.Sockets {
+			spec.Protocols = append(spec.Protocols, s.Proto)
 		}
-	}()
+		files = append(files, m.fds...)
+	}
+	var process *os.Process
+	if p.role == child.Worker && m.preforks() {
+		process, err = m.fork(p.id, p.record, theirs)
+	} else {
+		process, err = m.forkExec("uwsgo "+p.String(), spec.Environ(os.Environ(), m.cfg.Encode()), files)
+	}
+	if err != nil {
+		ctl.Close()
+		return err
+	}
+	p.ctl, p.process, p.pid = ctl, process, process.Pid
+	m.procs[p] = true
+	go ctl.Receive(func(msg child.Message) { m.events <- event{from: p, msg: msg} })
 	go func() {
 		st, _ := process.Wait()
 		m.events <- event{exited: p, status: st}
 	}()
+	return nil
 }
 
 // later spawns worker id after d, in place of old if old is still the current one.
@@ -366,44 +375,40 @@ func (m *Master) later(d time.Duration, id int, old *proc) {
 // current is the wanted process of worker id (not one being replaced or stopped).
 func (m *Master) current(id int) *proc {
 	for p := range m.procs {
-		if p.id == id && p.stopping == "" && p.replacedBy == nil {
+		if p.role == child.Worker && p.id == id && p.stopping == "" && p.replacedBy == nil {
 			return p
 		}
 	}
 	return nil
 }
 
-// onMessage acts on what a worker (p; nil for a mule or spooler) asks over its control
-// socket.
-func (m *Master) onMessage(p *proc, msg worker.ControlMessage) {
-	who := "a mule or spooler"
-	if p != nil {
-		who = fmt.Sprintf("worker %d", p.id)
-	}
-	switch msg.Type {
-	case "ready":
-		if p != nil {
+// onMessage acts on what a child asks over its control socket.
+func (m *Master) onMessage(p *proc, msg child.Message) {
+	who := p.String()
+	switch msg.Kind {
+	case child.Ready:
+		if p.role == child.Worker {
 			m.onReady(p, msg)
 		}
-	case "raise":
-		if err := m.signals.Raise(msg.Num); err != nil {
+	case child.Raise:
+		if err := m.uwsgiSignals.Raise(msg.Num); err != nil {
 			m.log.Printf("master: %s raised: %v", who, err)
 		}
-	case "source":
+	case child.AddSource:
 		if msg.Source != nil {
-			if err := m.signals.Add(*msg.Source); err != nil {
+			if err := m.uwsgiSignals.Add(*msg.Source); err != nil {
 				m.log.Printf("master: %s: %v", who, err)
 			}
 		}
-	case "mule":
+	case child.MuleSend:
 		if m.sendMule(msg.Arg, msg.Data) == 0 {
 			m.log.Printf("master: %s sent a mule message to %q, but no such mule or farm runs", who, msg.Arg)
 		}
-	case "spooled":
+	case child.Spooled:
 		m.wakeSpooler(msg.Arg)
-	case "reload":
+	case child.Reload:
 		m.reload("uwsgi.reload() in " + who)
-	case "stop":
+	case child.Stop:
 		m.shutdown("uwsgi.stop() in "+who, false)
 	}
 }
@@ -412,10 +417,9 @@ func (m *Master) onMessage(p *proc, msg worker.ControlMessage) {
 // targets: worker/worker0 (one worker), workerN, workers and active-workers (all),
 // mule/mule0 (one mule), muleN, mules (all), spooler (the spoolers).
 func (m *Master) sendSignal(num int, target string) int {
-	b, _ := json.Marshal(worker.ControlMessage{Type: "signal", Num: num})
-	b = append(b, '\n')
+	msg := child.Message{Kind: child.Signal, Num: num}
 	if strings.HasPrefix(target, "mule") || target == "spooler" || target == "spoolers" {
-		return m.sendSignalAux(b, target)
+		return m.sendSignalAux(msg, target)
 	}
 	var to []*proc
 	for id := 1; id <= m.n; id++ {
@@ -441,37 +445,12 @@ func (m *Master) sendSignal(num int, target string) int {
 		return 0
 	}
 	for _, p := range to {
-		p.ctl.Write(b)
+		p.ctl.Send(msg)
 	}
 	return len(to)
 }
 
-func (m *Master) sendSignalAux(msg []byte, target string) int {
-	var to []*aux
-	for _, a := range m.aux {
-		if a.process == nil {
-			continue
-		}
-		switch {
-		case a.role == worker.RoleSpooler && (target == "spooler" || target == "spoolers"):
-		case a.role == worker.RoleMule && (target == "mules" || target == "mule" || target == "mule0"):
-		case a.role == worker.RoleMule && target == "mule"+strconv.Itoa(a.id):
-		default:
-			continue
-		}
-		to = append(to, a)
-	}
-	if len(to) > 0 && (target == "mule" || target == "mule0") {
-		m.nextMule++
-		to = to[m.nextMule%len(to) : m.nextMule%len(to)+1]
-	}
-	for _, a := range to {
-		a.ctl.Write(msg)
-	}
-	return len(to)
-}
-
-func (m *Master) onReady(p *proc, msg worker.ControlMessage) {
+func (m *Master) onReady(p *proc, msg child.Message) {
 	p.ready, p.app = true, msg.App
 	m.fails[p.id] = 0
 	what := "app " + msg.App
@@ -519,9 +498,13 @@ func (m *Master) stop(p *proc, why string) {
 }
 
 func (m *Master) onExit(p *proc, st *os.ProcessState) {
-	defer m.notifyStatus()
 	delete(m.procs, p)
 	p.ctl.Close()
+	if p.role != child.Worker {
+		m.onAuxExit(p, st)
+		return
+	}
+	defer m.notifyStatus()
 	m.board.Worker(p.record).State.Store(scoreboard.Free)
 	if p.replaces != nil && p.replaces.replacedBy == p {
 		p.replaces.replacedBy = nil // the old one goes on serving
@@ -562,17 +545,17 @@ func (m *Master) onExit(p *proc, st *os.ProcessState) {
 	m.later(delay, p.id, nil)
 }
 
-// start runs the binary as a child: argv0 is what ps shows, files its descriptors from 3
-// on. It uses syscall.ForkExec on raw descriptors because os/exec would call Fd() on them,
+// forkExec runs the binary as a child: argv0 is what ps shows, files its descriptors from
+// 3 on. It uses syscall.ForkExec on raw descriptors because os/exec would call Fd() on them,
 // and Fd() puts a socket into blocking mode: a mode shared by every process holding the
 // socket, which would leave a worker's accept(2) stuck in the kernel, deaf to Close.
-func (m *Master) start(argv0 string, env []string, files []uintptr) (*os.Process, error) {
-	return m.startIn(argv0, env, files, true)
+func (m *Master) forkExec(argv0 string, env []string, files []uintptr) (*os.Process, error) {
+	return m.forkExecIn(argv0, env, files, true)
 }
 
-// startIn is start with the child in a process group of its own (ownGroup), or in the
-// master's, where it may read from the terminal the master runs on.
-func (m *Master) startIn(argv0 string, env []string, files []uintptr, ownGroup bool) (*os.Process, error) {
+// forkExecIn is forkExec with the child in a process group of its own (ownGroup), or in
+// the master's, where it may read from the terminal the master runs on.
+func (m *Master) forkExecIn(argv0 string, env []string, files []uintptr, ownGroup bool) (*os.Process, error) {
 	if instance.LibraryMode {
 		argv0 = m.binary[0] // PyPy finds itself from its argv[0]: the name stays
 	}
@@ -636,7 +619,7 @@ func (m *Master) reload(why string) {
 			m.replace(id)
 		}
 	}
-	m.stopAux(syscall.SIGTERM) // they come back with the new code
+	m.stopAux(syscall.SIGTERM, why) // they come back with the new code
 }
 
 func (m *Master) replace(id int) {
@@ -660,6 +643,9 @@ func (m *Master) reloadNow(why string) {
 		m.startLoader(keepWorkers, 0)
 	}
 	for p := range m.procs {
+		if p.role != child.Worker {
+			continue // uWSGI's brutal reload leaves the mules and spoolers alone
+		}
 		p.stopping = why
 		p.process.Signal(syscall.SIGQUIT)
 		p.killAt = time.Now().Add(2 * time.Second)
@@ -696,6 +682,9 @@ func (m *Master) shutdown(why string, now bool) {
 		sig, mercy = syscall.SIGQUIT, 2*time.Second
 	}
 	for p := range m.procs {
+		if p.role != child.Worker {
+			continue // stopAux, below
+		}
 		if p.stopping == "" || now {
 			p.stopping = why
 			p.killAt = time.Now().Add(mercy)
@@ -705,7 +694,7 @@ func (m *Master) shutdown(why string, now bool) {
 			p.process.Signal(sig)
 		}
 	}
-	m.stopAux(sig)
+	m.stopAux(sig, why)
 	m.stopDaemons()
 }
 
@@ -721,6 +710,9 @@ func (m *Master) tick() {
 	m.runCron(now)
 	harakiri := m.cfg.Int("harakiri")
 	for p := range m.procs {
+		if p.role != child.Worker {
+			continue // a mule or spooler stops at once on its signal; none has a deadline
+		}
 		if p.stopping != "" && now.After(p.killAt) {
 			m.log.Printf("master: worker %d (pid %d) did not stop within the mercy time: killing it", p.id, p.pid)
 			p.process.Kill()
@@ -739,7 +731,7 @@ func (m *Master) tick() {
 		}
 	}
 	m.checkTouch()
-	m.signals.Tick(now)
+	m.uwsgiSignals.Tick(now)
 	if f := m.logTouch.Changed(); f != "" {
 		m.reopenLog("--touch-logreopen " + f)
 	}

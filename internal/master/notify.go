@@ -3,6 +3,7 @@ package master
 import (
 	"fmt"
 
+	"uwsgo/internal/child"
 	"uwsgo/internal/systemd"
 )
 
@@ -26,7 +27,12 @@ func (m *Master) notifyStatus() {
 }
 
 func (m *Master) statusLine() string {
-	ready := 0
+	ready, left := 0, 0
+	for p := range m.procs {
+		if p.role == child.Worker {
+			left++
+		}
+	}
 	for id := 1; id <= m.active; id++ {
 		if p := m.current(id); p != nil && p.ready {
 			ready++
@@ -34,7 +40,7 @@ func (m *Master) statusLine() string {
 	}
 	switch {
 	case m.exiting != "":
-		return fmt.Sprintf("stopping (%s): %d worker(s) left", m.exiting, len(m.procs))
+		return fmt.Sprintf("stopping (%s): %d worker(s) left", m.exiting, left)
 	case m.reloading:
 		return fmt.Sprintf("reloading: %d of %d workers ready", ready, m.active)
 	}

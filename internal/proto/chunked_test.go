@@ -9,9 +9,9 @@ import (
 	"testing/iotest"
 )
 
-// decodeChunked decodes in, returning the body, the error, and what was
-// left in the reader afterwards.
-func decodeChunked(in string, lim Limits, oneByte bool) (string, error, string) {
+// decodeChunked decodes in, returning the body, what was left in the reader
+// afterwards, and the error.
+func decodeChunked(in string, lim Limits, oneByte bool) (string, string, error) {
 	var src io.Reader = strings.NewReader(in)
 	size := 4096
 	if oneByte {
@@ -28,7 +28,7 @@ func decodeChunked(in string, lim Limits, oneByte bool) (string, error, string) 
 		body, err = io.ReadAll(cr)
 	}
 	rest, _ := io.ReadAll(r)
-	return string(body), err, string(rest)
+	return string(body), string(rest), err
 }
 
 func TestChunkedValid(t *testing.T) {
@@ -49,7 +49,7 @@ func TestChunkedValid(t *testing.T) {
 	}
 	for _, c := range cases {
 		for _, oneByte := range []bool{false, true} {
-			body, err, rest := decodeChunked(c.in+next, Limits{}, oneByte)
+			body, rest, err := decodeChunked(c.in+next, Limits{}, oneByte)
 			if err != nil || body != c.want || rest != next {
 				t.Errorf("%s (oneByte=%v): body %q err %v rest %q", c.name, oneByte, body, err, rest)
 			}
@@ -99,19 +99,19 @@ func TestChunkedErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		for _, oneByte := range []bool{false, true} {
-			_, err, _ := decodeChunked(c.in, Limits{MaxHeadBytes: 1024}, oneByte)
+			_, _, err := decodeChunked(c.in, Limits{MaxHeadBytes: 1024}, oneByte)
 			if statusOf(err) != 400 {
 				t.Errorf("%s (oneByte=%v): err %v, want *Error 400", c.name, oneByte, err)
 			}
 		}
 	}
 	// 2^62 itself is allowed: it fails only because the data never comes.
-	if _, err, _ := decodeChunked("4000000000000000\r\nabc", Limits{}, false); err != io.ErrUnexpectedEOF {
+	if _, _, err := decodeChunked("4000000000000000\r\nabc", Limits{}, false); err != io.ErrUnexpectedEOF {
 		t.Errorf("2^62 chunk: %v, want io.ErrUnexpectedEOF", err)
 	}
 	// Trailers exactly at the limit are fine.
 	trailer := "X: " + strings.Repeat("a", 1024-len("X: \r\n\r\n")) + "\r\n\r\n"
-	if _, err, _ := decodeChunked("0\r\n"+trailer, Limits{MaxHeadBytes: 1024}, false); err != nil {
+	if _, _, err := decodeChunked("0\r\n"+trailer, Limits{MaxHeadBytes: 1024}, false); err != nil {
 		t.Errorf("trailers at the limit: %v", err)
 	}
 }
@@ -122,7 +122,7 @@ func TestChunkedTruncated(t *testing.T) {
 		"5;ext", "0", "0\r\n", "0\r\n\r", "0\r\nX: a", "0\r\nX: a\r\n", "0\r\nX",
 	} {
 		for _, oneByte := range []bool{false, true} {
-			_, err, _ := decodeChunked(in, Limits{}, oneByte)
+			_, _, err := decodeChunked(in, Limits{}, oneByte)
 			if err != io.ErrUnexpectedEOF {
 				t.Errorf("%q (oneByte=%v): %v, want io.ErrUnexpectedEOF", in, oneByte, err)
 			}

@@ -104,14 +104,14 @@ int uwsgo_hooks_installed(void) {
 }
 int uwsgo_attached_threads(void) { return __atomic_load_n(&attached_threads, __ATOMIC_RELAXED); }
 
-long uwsgo_handle(long req, const char *vars, long varslen, const char *body, long bodylen, int bodyfd) {
+long uwsgo_handle(long handle, const char *vars, long varslen, const char *body, long bodylen, int bodyfd) {
 	attach();
-	return api.handle(req, vars, varslen, body, bodylen, bodyfd);
+	return api.handle(handle, vars, varslen, body, bodylen, bodyfd);
 }
 
-long uwsgo_step(int what, const char *arg, long arglen) {
+long uwsgo_step(int what, const char *arg, long arglen, char *err, long errcap) {
 	attach();
-	return api.step(what, arg, arglen);
+	return api.step(what, arg, arglen, err, errcap);
 }
 
 long uwsgo_deliver_signal(int signum) {
@@ -119,9 +119,9 @@ long uwsgo_deliver_signal(int signum) {
 	return api.deliver_signal(signum);
 }
 
-long uwsgo_rpc(long req, const char *items, long len) {
+long uwsgo_rpc(long handle, const char *items, long len) {
 	attach();
-	return api.rpc(req, items, len);
+	return api.rpc(handle, items, len);
 }
 
 long uwsgo_uwsgi_signal(int num) {

@@ -3,7 +3,10 @@
  * Go hands the setup module one struct uwsgo_api (by address, as pypy_execute_source_ptr's
  * c_argument). Go fills the first group of pointers (Python calls them), the setup module
  * fills the second group with cffi callbacks (Go calls them through the trampolines below).
- * The layout is mirrored by the ffi.cdef in pypy_setup.py: change both together. */
+ * Go hands the struct's text below to the setup module (UWSGO_API_CDEF, see contract.go),
+ * which declares it to cffi as it is: keep it to what cffi's cdef parses (no macros). A
+ * request is named by its handle, a number the Go side gives in handle and rpc and checks
+ * when it comes back in send, sendfile and rpc_reply. */
 #ifndef UWSGO_BOUNDARY_H
 #define UWSGO_BOUNDARY_H
 
@@ -11,20 +14,21 @@
 
 struct uwsgo_api {
 	/* Python -> Go: filled in by Go before the setup module runs. */
-	long (*send)(long req, const char *head, long headlen, const char *body, long bodylen, int final);
-	long (*sendfile)(long req, const char *head, long headlen, int fd, int64_t offset, int64_t length);
+	long (*send)(long handle, const char *head, long headlen, const char *body, long bodylen, int final);
+	long (*sendfile)(long handle, const char *head, long headlen, int fd, int64_t offset, int64_t length);
 	void (*log)(const char *msg, long len);
 	void (*report)(int what, const char *text, long len);
 	long (*signal)(int signum, int disposition);
-	long (*rpc_reply)(long req, const char *result, long len);
+	long (*rpc_reply)(long handle, const char *result, long len);
 	long (*rpc_call)(const char *node, long nodelen, const char *items, long itemslen, char **result, long *resultlen);
 	void (*free)(void *p);
 	long (*call)(int op, const char *args, long argslen, char **result, long *resultlen);
 	/* Go -> Python: filled in by the setup module. */
-	long (*handle)(long req, const char *vars, long varslen, const char *body, long bodylen, int bodyfd);
-	long (*step)(int what, const char *arg, long arglen);
+	long (*handle)(long handle, const char *vars, long varslen, const char *body, long bodylen, int bodyfd);
+	/* 0, or a failure: the traceback's length, its first errcap bytes written in err. */
+	long (*step)(int what, const char *arg, long arglen, char *err, long errcap);
 	long (*deliver_signal)(int signum);
-	long (*rpc)(long req, const char *items, long len);
+	long (*rpc)(long handle, const char *items, long len);
 	long (*uwsgi_signal)(int num);
 };
 
@@ -44,10 +48,10 @@ int uwsgo_execute_setup(const char *source);
 void uwsgo_init_threads(void);
 
 /* Calls into Python: every one attaches the calling OS thread to PyPy on first use. */
-long uwsgo_handle(long req, const char *vars, long varslen, const char *body, long bodylen, int bodyfd);
-long uwsgo_step(int what, const char *arg, long arglen);
+long uwsgo_handle(long handle, const char *vars, long varslen, const char *body, long bodylen, int bodyfd);
+long uwsgo_step(int what, const char *arg, long arglen, char *err, long errcap);
 long uwsgo_deliver_signal(int signum);
-long uwsgo_rpc(long req, const char *items, long len);
+long uwsgo_rpc(long handle, const char *items, long len);
 long uwsgo_uwsgi_signal(int num);
 int uwsgo_hooks_installed(void);
 int uwsgo_attached_threads(void);

@@ -2,25 +2,29 @@
 
 uwsgo runs this file once per process with pypy_execute_source_ptr(); the global
 `c_argument` is then the address of `struct uwsgo_api` (internal/pypy/boundary.h). Go
-has filled in the functions Python calls (send, sendfile, log, report); this module fills
-in the two Go calls (handle, step). cffi is used in ABI mode only (cdef + cast +
-callback): nothing is compiled, so no C compiler or header is needed at run time.
+has filled in the functions Python calls (send, sendfile, log, report, call ...); this
+module fills in the ones Go calls (handle, step, rpc, the signal deliveries). cffi is used
+in ABI mode only (cdef + cast + callback): nothing is compiled, so no C compiler or header
+is needed at run time.
 
 Replace this file with `--pypy-setup FILE`; `uwsgo --print-sym uwsgi_pypy_setup` prints
-it. A replacement must keep the struct layout and the numbers below.
+it. A replacement finds the contract already in its namespace, as this file does:
+UWSGO_API_CDEF (struct uwsgo_api, from boundary.h), the operations (OP_*) and every
+result code and step number (internal/pypy/contract.go is the table).
+
+The uwsgi module is a file of its own (uwsgi_module.py), whose text arrives here as
+UWSGI_MODULE_SOURCE: this module runs it as the module's body (see "the uwsgi module"
+below), and a replacement can do the same or run a module of its own.
 
 The request path is kept short on purpose: Go has already read the whole request and
 encoded its CGI variables as a uwsgi vars block; here it becomes the environ, the app
 runs, and the response goes back in one call when the app returns a list.
 """
 
-import errno
 import io
 import json
 import os
-import socket
 import sys
-import time
 import traceback
 import types
 
@@ -28,42 +32,11 @@ import cffi
 from _thread import get_ident as _get_ident
 
 ffi = cffi.FFI()
-ffi.cdef("""
-struct uwsgo_api {
-    long (*send)(long, const char *, long, const char *, long, int);
-    long (*sendfile)(long, const char *, long, int, int64_t, int64_t);
-    void (*log)(const char *, long);
-    void (*report)(int, const char *, long);
-    long (*signal)(int, int);
-    long (*rpc_reply)(long, const char *, long);
-    long (*rpc_call)(const char *, long, const char *, long, char **, long *);
-    void (*free)(void *);
-    long (*call)(int, const char *, long, char **, long *);
-    long (*handle)(long, const char *, long, const char *, long, int);
-    long (*step)(int, const char *, long);
-    long (*deliver_signal)(int);
-    long (*rpc)(long, const char *, long);
-    long (*uwsgi_signal)(int);
-};
-""")
+# The contract's names (UWSGO_API_CDEF, OP_*, STEP_*, SEND_*, HANDLED ...) are in this
+# module's namespace before it runs: Go puts them there from its one table
+# (internal/pypy/contract.go), so this file defines none of them.
+ffi.cdef(UWSGO_API_CDEF)  # noqa: F821 (and so are the names below)
 api = ffi.cast("struct uwsgo_api *", c_argument)  # noqa: F821 (set by PyPy)
-
-# Start-up steps Go asks for (pypy.Step in Go).
-STEP_PATH, STEP_EVAL, STEP_EXEC, STEP_WSGI_MODULE, STEP_WSGI_FILE, STEP_POST_FORK, STEP_CONFIG = range(1, 8)
-STEP_MULE_LOOP, STEP_SPOOLER_LOOP = 20, 21
-STEP_PASTE = 8
-STEP_VIRTUALENV = 9
-STEP_MOUNT = 10
-# What handle() returns (pypy.Handled ... in Go).
-HANDLED, FAILED_BEFORE_HEADERS, FAILED_AFTER_HEADERS, NO_APP = range(4)
-# What send() returns.
-SEND_CLIENT_GONE, SEND_BAD_STATUS, SEND_BAD_HEADER = -1, -2, -3
-# What signal() asks Go for (pypy.Signal* in Go).
-SIGNAL_DEFAULT, SIGNAL_IGNORE, SIGNAL_HANDLE = range(3)
-# What rpc() returns (pypy.RPC* in Go).
-RPC_DONE, RPC_UNKNOWN, RPC_FAILED = 0, -1, -2
-# What report() carries.
-REPORT_ERROR, REPORT_VERSION, REPORT_APP = 1, 2, 3
 
 
 def _log(text):
@@ -74,25 +47,6 @@ def _log(text):
 def _report(what, text):
     data = text.encode("utf-8", "replace")
     api.report(what, data, len(data))
-
-
-# ---------------------------------------------------------------- the uwsgi module
-
-uwsgi = types.ModuleType("uwsgi", "uwsgo's implementation of uWSGI's Python API")
-uwsgi.version = b"0.0.0"
-uwsgi.numproc = 1
-uwsgi.opt = {}
-uwsgi.post_fork_hook = None
-uwsgi.masterpid = lambda: 0
-uwsgi.worker_id = lambda: 1
-
-
-def _uwsgi_log(message):
-    _log(str(message) + "\n")
-
-
-uwsgi.log = _uwsgi_log
-sys.modules["uwsgi"] = uwsgi
 
 
 # ---------------------------------------------------------------- WSGI
@@ -157,6 +111,8 @@ _base = {
     "wsgi.input_terminated": True,
 }
 _app = None
+_current = {}  # thread ident -> (handle, environ, response, request id) of the request it runs
+_request_ids = __import__("itertools").count(1)
 
 
 def _environ(data):
@@ -176,6 +132,10 @@ def _bad_head(status, headers, code):
     """Names what Go refused, for the traceback the user will read."""
     if code == SEND_BAD_STATUS:
         return "invalid status %r: it must be a 3-digit code, a space and a reason" % (status,)
+    if code == SEND_BAD_CALL:
+        return "send or sendfile refused its arguments: a negative length or descriptor"
+    if code != SEND_BAD_HEADER:
+        return "send or sendfile failed with code %d" % code
     for name, value in headers:
         if not name or any(c in name for c in ' \t\r\n:()<>@,;\\"/[]?={}') or "\r" in value or "\n" in value or "\0" in value:
             return "invalid response header %r" % ((name, value),)
@@ -183,10 +143,10 @@ def _bad_head(status, headers, code):
 
 
 class _Response(object):
-    __slots__ = ("req", "status", "headers", "sent", "upgraded")
+    __slots__ = ("handle", "status", "headers", "sent", "upgraded")
 
-    def __init__(self, req):
-        self.req = req
+    def __init__(self, handle):
+        self.handle = handle
         self.status = None
         self.headers = None
         self.sent = False
@@ -223,10 +183,10 @@ class _Response(object):
 
     def send(self, data, final):
         if self.sent:
-            rc = api.send(self.req, ffi.NULL, 0, data, len(data), final)
+            rc = api.send(self.handle, ffi.NULL, 0, data, len(data), final)
         else:
             head = self.head()
-            rc = api.send(self.req, head, len(head), data, len(data), final)
+            rc = api.send(self.handle, head, len(head), data, len(data), final)
         if rc < 0:
             if rc == SEND_CLIENT_GONE:
                 raise _ClientGone()
@@ -247,10 +207,10 @@ class _Response(object):
         except (AttributeError, OSError, io.UnsupportedOperation):
             return False
         head = b"" if self.sent else self.head()
-        rc = api.sendfile(self.req, head, len(head), fd, offset, -1)
-        if rc == 1:  # not a regular file: iterate instead
+        rc = api.sendfile(self.handle, head, len(head), fd, offset, -1)
+        if rc == SEND_NOT_REGULAR:
             return False
-        if rc < 0:
+        if rc != SEND_OK:
             if rc == SEND_CLIENT_GONE:
                 raise _ClientGone()
             raise ValueError(_bad_head(self.status, self.headers, rc))
@@ -280,7 +240,7 @@ class _Response(object):
 
 
 @ffi.callback("long(long, const char *, long, const char *, long, int)")
-def _handle(req, vars_p, vars_n, body_p, body_n, body_fd):
+def _handle(handle, vars_p, vars_n, body_p, body_n, body_fd):
     env = None
     resp = None
     inp = _no_body
@@ -299,8 +259,8 @@ def _handle(req, vars_p, vars_n, body_p, body_n, body_fd):
         app = _app
         if app is None:
             return NO_APP
-        resp = _Response(req)
-        _current[_get_ident()] = (req, env, resp, next(_request_ids))
+        resp = _Response(handle)
+        _current[_get_ident()] = (handle, env, resp, next(_request_ids))
         result = app(env, resp.start_response)
         if resp.upgraded:
             # The app spoke WebSocket on the connection: no HTTP response follows.
@@ -374,705 +334,19 @@ _signal.signal = _uwsgo_signal
 _signal.getsignal = _uwsgo_getsignal
 
 
-# ---------------------------------------------------------------- RPC
-# uWSGI's RPC: functions registered here answer modifier 173 packets on --socket, and
-# uwsgi.rpc()/uwsgi.call() reach them here or on any other uwsgo or uWSGI node. Names,
-# arguments and results travel as bytes; str is sent as UTF-8.
+# ---------------------------------------------------------------- the uwsgi module
+# Its own file (uwsgi_module.py, UWSGI_MODULE_SOURCE here) is the module's body, run in
+# the module's namespace; _boundary is all it takes from this one.
+
+uwsgi = types.ModuleType("uwsgi", "uwsgo's implementation of uWSGI's Python API")
+uwsgi._boundary = types.SimpleNamespace(
+    api=api, ffi=ffi, log=_log, current=_current, FileWrapper=FileWrapper,
+    run_file=lambda path: _run_file(path),
+    **{name: value for name, value in globals().items() if name.startswith(("OP_", "RPC_"))})
+exec(compile(UWSGI_MODULE_SOURCE, "<uwsgi module>", "exec"), uwsgi.__dict__)  # noqa: F821
+sys.modules["uwsgi"] = uwsgi
 
-_rpc_functions = {}
-_RPC_MAX_ITEMS = 255
-_RPC_MAX_ITEM = 65535
 
-
-def _as_bytes(value, what):
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    if isinstance(value, (bytearray, memoryview)):
-        return bytes(value)
-    raise TypeError("%s must be bytes or str, not %s" % (what, type(value).__name__))
-
-
-def _rpc_items(name, args):
-    items = [_as_bytes(name, "the RPC function name")] + [_as_bytes(a, "an RPC argument") for a in args]
-    if len(items) > _RPC_MAX_ITEMS:
-        raise ValueError("an RPC call takes at most %d arguments, not %d" % (_RPC_MAX_ITEMS - 1, len(items) - 1))
-    for item in items:
-        if len(item) > _RPC_MAX_ITEM:
-            raise ValueError("an RPC name or argument is at most %d bytes, not %d" % (_RPC_MAX_ITEM, len(item)))
-    return items
-
-
-def _register_rpc(name, func, argc=0):
-    if not callable(func):
-        raise TypeError("register_rpc() needs a callable, not %s" % type(func).__name__)
-    key = _as_bytes(name, "the RPC function name")
-    if not key or len(key) > _RPC_MAX_ITEM:
-        raise ValueError("an RPC function name must be 1 to %d bytes" % _RPC_MAX_ITEM)
-    _rpc_functions[key] = func
-    return True
-
-
-def _result_bytes(result):
-    if result is None:
-        return b""
-    return _as_bytes(result, "an RPC result")
-
-
-def _rpc(node, name, *args):
-    items = _rpc_items(name, args)
-    if node is None or node == "" or node == b"":
-        func = _rpc_functions.get(items[0])
-        if func is None:
-            _log("uwsgi.rpc: no local function %r\n" % items[0])
-            return None
-        return _result_bytes(func(*items[1:]))
-    node = _as_bytes(node, "the RPC node")
-    packet = b"".join([len(i).to_bytes(2, "little") + i for i in items])
-    out = ffi.new("char **")
-    outlen = ffi.new("long *")
-    if api.rpc_call(node, len(node), packet, len(packet), out, outlen) != 0:
-        return None  # Go logged why
-    try:
-        return ffi.unpack(out[0], outlen[0]) if outlen[0] else b""
-    finally:
-        api.free(out[0])
-
-
-def _call(spec, *args):
-    spec = spec.decode("utf-8") if isinstance(spec, bytes) else spec
-    name, _, node = spec.partition("@")
-    return _rpc(node or None, name, *args)
-
-
-def _rpc_list():
-    return tuple(_rpc_functions)
-
-
-uwsgi.register_rpc = _register_rpc
-uwsgi.rpc = _rpc
-uwsgi.call = _call
-uwsgi.rpc_list = _rpc_list
-
-
-@ffi.callback("long(long, const char *, long)")
-def _rpc_dispatch(req, items_p, n):
-    data = ffi.unpack(items_p, n)
-    items = []
-    i = 0
-    while i < n:
-        size = data[i] | data[i + 1] << 8
-        items.append(data[i + 2:i + 2 + size])
-        i += 2 + size
-    func = _rpc_functions.get(items[0])
-    if func is None:
-        return RPC_UNKNOWN
-    try:
-        result = _result_bytes(func(*items[1:]))
-    except BaseException:
-        _log("exception in RPC function %r:\n%s" % (items[0], traceback.format_exc()))
-        return RPC_FAILED
-    api.rpc_reply(req, result, len(result))
-    return RPC_DONE
-
-
-# ---------------------------------------------------------------- the rest of the uwsgi module
-# Shared state (locks, caches, shared areas, metrics), uWSGI signals and control are
-# carried out by Go (worker/uwsgiapi.go) through one call: an operation number and a
-# list of byte strings. Numbers travel in decimal.
-
-OP_LOCK, OP_UNLOCK, OP_IS_LOCKED = 1, 2, 3
-OP_CACHE_GET, OP_CACHE_SET, OP_CACHE_UPDATE, OP_CACHE_DEL = 10, 11, 12, 13
-OP_CACHE_EXISTS, OP_CACHE_CLEAR, OP_CACHE_KEYS, OP_CACHE_MATH = 14, 15, 16, 17
-OP_AREA_READ, OP_AREA_WRITE, OP_AREA_ADDLONG, OP_AREA_WRITELONG = 20, 21, 22, 23
-OP_METRIC = 30
-OP_RAISE, OP_REGISTER, OP_ADD_SOURCE, OP_REGISTERED, OP_WAIT = 40, 41, 42, 43, 44
-OP_RELOAD, OP_STOP, OP_WORKERS, OP_HARAKIRI, OP_LISTEN_QUEUE = 50, 51, 52, 53, 54
-OP_MULE_MSG, OP_MULE_GET, OP_IN_FARM = 60, 61, 62
-OP_SPOOL, OP_SPOOL_NEXT, OP_SPOOL_DONE, OP_SPOOLER_PID = 70, 71, 72, 73
-OP_WS_HANDSHAKE, OP_WS_RECV, OP_WS_SEND, OP_DISCONNECT, OP_CONNECTION_FD = 80, 81, 82, 83, 84
-OP_SET_LOGVAR, OP_GET_LOGVAR = 85, 86
-SPOOL_OK, SPOOL_RETRY, SPOOL_IGNORE = -2, -1, 0
-
-_current = {}  # thread ident -> (slot, environ, response, request id) of the request it runs
-_request_ids = __import__("itertools").count(1)
-
-
-def _arg(value):
-    """An operation's argument as Go reads it: numbers in decimal, None empty, text UTF-8."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(int(value)).encode()
-    if value is None:
-        return b""
-    return _as_bytes(value, "an argument")
-
-
-def _go(op, *args):
-    """Runs op in Go: (status, result bytes or None); raises what Go refused."""
-    data = b"".join([len(a).to_bytes(4, "little") + a for a in map(_arg, args)])
-    out = ffi.new("char **")
-    outlen = ffi.new("long *")
-    status = api.call(op, data, len(data), out, outlen)
-    result = None
-    if outlen[0] >= 0:
-        result = ffi.unpack(out[0], outlen[0]) if outlen[0] else b""
-        api.free(out[0])
-    if status < 0:
-        raise ValueError(result.decode("utf-8", "replace"))
-    return status, result
-
-
-def _true_or_none(op, *args):
-    return True if _go(op, *args)[0] == 0 else None
-
-
-def _lock(num=0):
-    _go(OP_LOCK, num)
-
-
-def _unlock(num=0):
-    _go(OP_UNLOCK, num)
-
-
-def _is_locked(num=0):
-    return _go(OP_IS_LOCKED, num)[0] == 0
-
-
-def _cache_name(cache):
-    if cache is None:
-        return ""
-    cache = cache.decode() if isinstance(cache, bytes) else cache
-    if "@" in cache:
-        raise NotImplementedError("remote caches (%r): uwsgo's caches are local to the instance" % cache)
-    return cache
-
-
-def cache_get(key, cache=None):
-    status, value = _go(OP_CACHE_GET, _cache_name(cache), key)
-    return value if status == 0 else None
-
-
-def cache_set(key, value, expires=0, cache=None):
-    return _true_or_none(OP_CACHE_SET, _cache_name(cache), key, value, expires)
-
-
-def cache_update(key, value, expires=0, cache=None):
-    return _true_or_none(OP_CACHE_UPDATE, _cache_name(cache), key, value, expires)
-
-
-def cache_del(key, cache=None):
-    return _true_or_none(OP_CACHE_DEL, _cache_name(cache), key)
-
-
-def cache_exists(key, cache=None):
-    return _true_or_none(OP_CACHE_EXISTS, _cache_name(cache), key)
-
-
-def cache_clear(cache=None):
-    return _true_or_none(OP_CACHE_CLEAR, _cache_name(cache))
-
-
-def cache_keys(cache=None):
-    data = _go(OP_CACHE_KEYS, _cache_name(cache))[1]
-    keys, i = [], 0
-    while i < len(data):
-        n = int.from_bytes(data[i:i + 4], "little")
-        keys.append(data[i + 4:i + 4 + n])
-        i += 4 + n
-    return keys
-
-
-def _cache_math(op):
-    def math(key, value=1, expires=0, cache=None):
-        status, result = _go(OP_CACHE_MATH, _cache_name(cache), key, op, value, expires)
-        return True if status == 0 else None
-    return math
-
-
-def cache_num(key, cache=None):
-    """The 64-bit number cache_inc and friends keep under key (0 when absent)."""
-    value = cache_get(key, cache)
-    if value is None:
-        return 0
-    if len(value) != 8:
-        raise ValueError("the value of %r is not a 64-bit number" % (key,))
-    return int.from_bytes(value, sys.byteorder, signed=True)
-
-
-def sharedarea_read(id, pos, length=0):
-    return _go(OP_AREA_READ, id, pos, length)[1]
-
-
-def sharedarea_write(id, pos, data):
-    _go(OP_AREA_WRITE, id, pos, data)
-    return True
-
-
-def sharedarea_readbyte(id, pos):
-    return _go(OP_AREA_READ, id, pos, 1)[1][0]
-
-
-def sharedarea_writebyte(id, pos, value):
-    _go(OP_AREA_WRITE, id, pos, bytes([value & 0xFF]))
-    return True
-
-
-def sharedarea_readlong(id, pos):
-    return int(_go(OP_AREA_ADDLONG, id, pos, 0)[1])
-
-
-def sharedarea_writelong(id, pos, value):
-    _go(OP_AREA_WRITELONG, id, pos, value)
-    return True
-
-
-def sharedarea_inclong(id, pos, amount=1):
-    return int(_go(OP_AREA_ADDLONG, id, pos, amount)[1])
-
-
-def _metric(op):
-    def metric(name, value=1):
-        return True if _go(OP_METRIC, name, op, value)[0] == 0 else None
-    return metric
-
-
-def metric_get(name):
-    status, value = _go(OP_METRIC, name, "?", 0)
-    return int(value) if status == 0 else 0
-
-
-def metric_set(name, value):
-    return True if _go(OP_METRIC, name, "=", value)[0] == 0 else None
-
-
-# uWSGI signals. Each worker loads the app itself, so each registers its own handlers;
-# the table of targets is shared, and a signal counts as registered in a process once
-# that process registered a handler (so uwsgidecorators' get_free_signal() gives every
-# worker the same numbers, and a timer added by every worker runs once).
-_uwsgi_signal_handlers = {}
-_signal_received = [None]
-
-
-def register_signal(num, target, handler):
-    if not 0 <= num < 256:
-        raise ValueError("uWSGI signals are 0 to 255, not %r" % (num,))
-    if not callable(handler):
-        raise TypeError("the handler of signal %d must be callable" % num)
-    target = target.decode() if isinstance(target, bytes) else (target or "worker")
-    if _go(OP_REGISTER, num, target)[0] != 0:
-        raise ValueError("uWSGI signal %d is already registered with another target" % num)
-    _uwsgi_signal_handlers[num] = handler
-    return True
-
-
-def signal_registered(num):
-    return True if num in _uwsgi_signal_handlers and _go(OP_REGISTERED, num)[0] == 0 else None
-
-
-def _raise_signal(num):
-    _go(OP_RAISE, num)
-
-
-def _add_source(kind, num, **params):
-    params.update(kind=kind, num=num)
-    _go(OP_ADD_SOURCE, json.dumps(params))
-    return True
-
-
-def add_timer(num, seconds):
-    return _add_source("timer", num, secs=int(seconds))
-
-
-def add_rb_timer(num, seconds, iterations=0):
-    return _add_source("rbtimer", num, secs=int(seconds), iterations=int(iterations))
-
-
-def add_cron(num, minute, hour, day, month, weekday):
-    return _add_source("cron", num, cron=[int(minute), int(hour), int(day), int(month), int(weekday)])
-
-
-def add_file_monitor(num, path):
-    return _add_source("filemon", num, path=path.decode() if isinstance(path, bytes) else path)
-
-
-def signal_wait(num=-1):
-    got = int(_go(OP_WAIT, num)[1])
-    _signal_received[0] = got
-    return got
-
-
-def signal_received():
-    return _signal_received[0]
-
-
-@ffi.callback("long(int)")
-def _uwsgi_signal(num):
-    _signal_received[0] = num
-    handler = _uwsgi_signal_handlers.get(num)
-    if handler is None:
-        _log("uWSGI signal %d arrived but this process registered no handler for it\n" % num)
-        return -1
-    try:
-        handler(num)
-    except BaseException:
-        _log("exception in the handler of uWSGI signal %d:\n%s" % (num, traceback.format_exc()))
-        return -1
-    return 0
-
-
-# Mules and the spooler: processes of their own, started by the master (--mule,
-# --spooler); a message or a job travels through the master or a file.
-_role = {"role": "", "id": 0}
-
-
-def mule_msg(message, mule=None):
-    target = "" if mule is None else (str(mule) if isinstance(mule, int) else _arg(mule).decode())
-    _go(OP_MULE_MSG, message, target)
-    return True
-
-
-def farm_msg(farm, message):
-    return mule_msg(message, farm)
-
-
-def mule_get_msg(signals=True, farms=True, buffer_size=65536, timeout=-1):
-    status, data = _go(OP_MULE_GET, "any" if farms else "direct", timeout)
-    return data if status == 0 else None
-
-
-def farm_get_msg():
-    status, data = _go(OP_MULE_GET, "farm", -1)
-    return data if status == 0 else None
-
-
-def in_farm(name=None):
-    return True if _go(OP_IN_FARM, name or "")[0] == 0 else None
-
-
-def spool(*args, **kwargs):
-    job = dict(args[0]) if args else {}
-    job.update(kwargs)
-    directory = job.pop("spooler", None) or job.pop(b"spooler", None) or ""
-    pairs = []
-    for key, value in job.items():
-        if not isinstance(value, (bytes, str)):
-            value = str(value)
-        pairs += (key, value)
-    return _go(OP_SPOOL, directory, *pairs)[1]
-
-
-def _mule_loop(script):
-    if script:
-        _run_file(script)
-        return
-    while True:
-        message = mule_get_msg()
-        hook = getattr(uwsgi, "mule_msg_hook", None)
-        if hook is None:
-            _log("mule %d: a message arrived but uwsgi.mule_msg_hook is not set\n" % _role["id"])
-            continue
-        try:
-            hook(message)
-        except BaseException:
-            _log("exception in uwsgi.mule_msg_hook:\n%s" % traceback.format_exc())
-
-
-def _spooler_loop(directory):
-    while True:
-        data = _go(OP_SPOOL_NEXT)[1]
-        items, i = [], 0
-        while i < len(data):
-            n = int.from_bytes(data[i:i + 4], "little")
-            items.append(data[i + 4:i + 4 + n])
-            i += 4 + n
-        path, body = items[0], items[1]
-        job = {items[k]: items[k + 1] for k in range(2, len(items), 2)}
-        if body:
-            job[b"body"] = body
-        hook = getattr(uwsgi, "spooler", None)
-        result = SPOOL_RETRY
-        if hook is None:
-            _log("spooler: job %s waits: the app set no uwsgi.spooler hook\n" % path.decode())
-        else:
-            try:
-                result = hook(job)
-            except BaseException:
-                _log("exception in the spooler job %s (it will be retried):\n%s" % (path.decode(), traceback.format_exc()))
-        if not isinstance(result, int):
-            result = SPOOL_RETRY
-        _go(OP_SPOOL_DONE, path, result)
-
-
-def _workers():
-    return tuple(json.loads(_go(OP_WORKERS)[1]))
-
-
-def _total_requests():
-    return sum(w["requests"] for w in _workers())
-
-
-def _request():
-    """The request this thread runs: (slot, environ, response, id); the request
-    functions of the uwsgi module only have a meaning inside one."""
-    current = _current.get(_get_ident())
-    if current is None:
-        raise RuntimeError("this uwsgi function works only while a request runs")
-    return current
-
-
-def set_user_harakiri(seconds):
-    current = _current.get(_get_ident())
-    if current is not None:
-        _go(OP_HARAKIRI, seconds, current[0])
-
-
-def request_id():
-    return _request()[3]
-
-
-def websocket_handshake(key=None, origin=None, proto=None):
-    slot, env, resp, _ = _request()
-    key = key or env.get("HTTP_SEC_WEBSOCKET_KEY", "")
-    _go(OP_WS_HANDSHAKE, slot, key, proto or "")
-    resp.upgraded = True
-
-
-def _ws_recv(block):
-    status, data = _go(OP_WS_RECV, _request()[0], "1" if block else "0")
-    return data if status == 0 else b""
-
-
-def websocket_recv(request_context=None):
-    try:
-        return _ws_recv(True)
-    except ValueError as e:
-        raise IOError(str(e))
-
-
-def websocket_recv_nb(request_context=None):
-    try:
-        return _ws_recv(False)
-    except ValueError as e:
-        raise IOError(str(e))
-
-
-def _ws_send(message, binary):
-    try:
-        _go(OP_WS_SEND, _request()[0], message, "1" if binary else "0")
-    except ValueError as e:
-        raise IOError(str(e))
-    return True
-
-
-def chunked_read(timeout=0):
-    """The next piece of the request body (uWSGI reads a chunked body chunk by chunk;
-    uwsgo has read it already): b"" at its end."""
-    return _request()[1]["wsgi.input"].read(65536)
-
-
-def sendfile(f, chunk=0, pos=0, filesize=0):
-    """Sends a file (a path, a file object or a descriptor) as the response body, with
-    sendfile(2)."""
-    slot, env, resp, _ = _request()
-    if isinstance(f, (str, bytes)):
-        f = open(f, "rb")
-    elif isinstance(f, int):
-        f = os.fdopen(os.dup(f), "rb")
-    if pos:
-        f.seek(pos)
-    wrapper = FileWrapper(f)
-    try:
-        if not resp.sendfile(wrapper):
-            for block in wrapper:
-                resp.send(block, 0)
-    finally:
-        wrapper.close()
-    return True
-
-
-def _connection_fd():
-    return int(_go(OP_CONNECTION_FD, _request()[0])[1])
-
-
-# uWSGI's async API. uwsgo has no async mode: each request has a thread of its own, so
-# what an async app asks for by registering a wait and then `yield uwsgi.suspend()` is
-# done at once, blocking only this request's thread. wait_fd_read/wait_fd_write wait (at
-# most timeout seconds; 0: no limit) and note the descriptor that became ready, which
-# ready_fd() then answers (-1: the wait timed out); suspend() has nothing to switch to.
-# They return b"", so that yielding what they return is an empty chunk of the body.
-
-import select as _select
-
-_ready_fd = {}  # thread -> the descriptor its last wait found ready, or -1
-
-
-def _fileno(fd):
-    return fd if isinstance(fd, int) else fd.fileno()
-
-
-def _wait_fd(fd, timeout, events):
-    fd = _fileno(fd)
-    poller = _select.poll()
-    poller.register(fd, events)
-    ready = poller.poll(timeout * 1000 if timeout and timeout > 0 else None)
-    _ready_fd[_get_ident()] = fd if ready else -1
-    return b""
-
-
-def _async_sleep(timeout):
-    if timeout > 0:
-        time.sleep(timeout)
-    return b""
-
-
-def _async_connect(addr):
-    """A connection to HOST:PORT or a UNIX socket, started without waiting (as uWSGI's):
-    its descriptor, to wait on with wait_fd_write."""
-    addr = addr.decode("utf-8") if isinstance(addr, bytes) else addr
-    if ":" in addr and not addr.startswith("/"):
-        host, port = addr.rsplit(":", 1)
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        target = (host.strip("[]") or "127.0.0.1", int(port))
-    else:
-        sock, target = socket.socket(socket.AF_UNIX), addr
-    sock.setblocking(False)
-    err = sock.connect_ex(target)
-    if err not in (0, errno.EINPROGRESS, errno.EAGAIN):
-        sock.close()
-        raise OSError(err, "uwsgi.async_connect(%r): %s" % (addr, os.strerror(err)))
-    return sock.detach()
-
-
-def _send(*args):
-    """send(data) writes to the request's connection, send(fd, data) to fd; all of it."""
-    if len(args) == 1:
-        fd, data = _connection_fd(), args[0]
-    elif len(args) == 2:
-        fd, data = _fileno(args[0]), args[1]
-    else:
-        raise TypeError("uwsgi.send(data) or uwsgi.send(fd, data), not %d arguments" % len(args))
-    view = memoryview(_as_bytes(data, "uwsgi.send's data"))
-    while view:
-        view = view[_blocking(fd, _select.POLLOUT, os.write, view):]
-    return True
-
-
-def _recv(fd, size=4096):
-    """Up to size bytes from fd; None at the end of the stream (as uWSGI's)."""
-    fd = _fileno(fd)
-    return _blocking(fd, _select.POLLIN, os.read, size) or None
-
-
-def _blocking(fd, events, op, arg):
-    # The client's connection is non-blocking (Go polls it): wait for it as a blocking
-    # descriptor would.
-    while True:
-        try:
-            return op(fd, arg)
-        except BlockingIOError:
-            poller = _select.poll()
-            poller.register(fd, events)
-            poller.poll()
-
-
-def _alarm(name, message):
-    # uwsgo has no --alarm, so no alarm can exist; uWSGI ignores an unknown one, uwsgo
-    # at least logs it.
-    _log("uwsgi.alarm(%r): uwsgo has no alarms (--alarm); the message: %r\n" % (name, message))
-
-
-def _setprocname(name):
-    name = name.decode() if isinstance(name, bytes) else name
-    with open("/proc/self/comm", "w") as f:
-        f.write(name[:15])
-
-
-def _reload():
-    _go(OP_RELOAD)
-    return True
-
-
-def _stop():
-    _go(OP_STOP)
-    return True
-
-
-for _name, _value in {
-    "lock": _lock, "unlock": _unlock, "is_locked": _is_locked,
-    "cache_get": cache_get, "cache_set": cache_set, "cache_update": cache_update,
-    "cache_del": cache_del, "cache_exists": cache_exists, "cache_clear": cache_clear,
-    "cache_keys": cache_keys, "cache_inc": _cache_math("+"), "cache_dec": _cache_math("-"),
-    "cache_mul": _cache_math("*"), "cache_div": _cache_math("/"),
-    "cache_num": cache_num,
-    "sharedarea_read": sharedarea_read, "sharedarea_write": sharedarea_write,
-    "sharedarea_readbyte": sharedarea_readbyte, "sharedarea_writebyte": sharedarea_writebyte,
-    "sharedarea_readlong": sharedarea_readlong, "sharedarea_writelong": sharedarea_writelong,
-    "sharedarea_inclong": sharedarea_inclong,
-    "metric_get": metric_get, "metric_set": metric_set, "metric_inc": _metric("+"),
-    "metric_dec": _metric("-"), "metric_mul": _metric("*"), "metric_div": _metric("/"),
-    "register_signal": register_signal, "signal_registered": signal_registered,
-    "signal": _raise_signal, "add_timer": add_timer, "add_rb_timer": add_rb_timer,
-    "add_cron": add_cron, "add_file_monitor": add_file_monitor,
-    "signal_wait": signal_wait, "signal_received": signal_received,
-    "workers": _workers, "total_requests": _total_requests,
-    "set_user_harakiri": set_user_harakiri, "setprocname": _setprocname,
-    "request_id": request_id, "websocket_handshake": websocket_handshake,
-    "websocket_recv": websocket_recv, "websocket_recv_nb": websocket_recv_nb,
-    "websocket_send": lambda message, request_context=None: _ws_send(message, False),
-    "websocket_send_binary": lambda message, request_context=None: _ws_send(message, True),
-    "chunked_read": chunked_read, "chunked_read_nb": lambda: chunked_read(),
-    "sendfile": sendfile,
-    "disconnect": lambda: _go(OP_DISCONNECT, _request()[0]) and None,
-    "connection_fd": _connection_fd,
-    "wait_fd_read": lambda fd, timeout=0: _wait_fd(fd, timeout, _select.POLLIN),
-    "wait_fd_write": lambda fd, timeout=0: _wait_fd(fd, timeout, _select.POLLOUT),
-    "ready_fd": lambda: _ready_fd.get(_get_ident(), -1),
-    "suspend": lambda: b"", "async_sleep": _async_sleep, "async_connect": _async_connect,
-    "send": _send, "recv": _recv, "close": lambda fd: os.close(_fileno(fd)),
-    "alarm": _alarm,
-    "reload": _reload, "stop": _stop,
-    "listen_queue": lambda: int(_go(OP_LISTEN_QUEUE)[1]),
-    "accepting": lambda *args: None,
-    "ready": lambda: True,
-    "mule_id": lambda: _role["id"] if _role["role"] == "mule" else 0,
-    "i_am_the_spooler": lambda: _role["role"] == "spooler",
-    "spooler_pid": lambda: int(_go(OP_SPOOLER_PID)[1]),
-    "mule_msg": mule_msg, "farm_msg": farm_msg, "mule_get_msg": mule_get_msg,
-    "farm_get_msg": farm_get_msg, "in_farm": in_farm,
-    "spool": spool, "send_to_spooler": spool,
-    "hostname": socket.gethostname().encode(),
-    "started_on": int(time.time()),
-    "SPOOL_OK": SPOOL_OK, "SPOOL_RETRY": SPOOL_RETRY, "SPOOL_IGNORE": SPOOL_IGNORE,
-}.items():
-    setattr(uwsgi, _name, _value)
-
-# Names of uWSGI's API for subsystems uwsgo does not have: a clear error, not an
-# AttributeError that looks like a typo.
-_absent = {
-    "erlang_": "the Erlang bridge", "snmp_": "the SNMP server", "queue_": "the shared queue",
-    "cluster": "clustering", "legion_": "Legions", "green_": "green threads",
-    "route": "internal routing", "embedded_data": "embedded data",
-    "extract": "embedded data", "cache_magic_": "the magic cache interface",
-}
-
-
-class _Absent(NotImplementedError, AttributeError):
-    """A uWSGI name uwsgo has no meaning for: NotImplementedError, and an AttributeError
-    too, so that hasattr(uwsgi, name) answers False for apps that probe features."""
-
-
-_Absent.__name__ = _Absent.__qualname__ = "NotImplementedError"  # as tracebacks show it
-
-
-def _missing(name):
-    for prefix, feature in _absent.items():
-        if name.startswith(prefix):
-            raise _Absent("uwsgi.%s: uwsgo does not have %s" % (name, feature))
-    raise AttributeError("module 'uwsgi' has no attribute %r" % name)
-
-
-uwsgi.__getattr__ = _missing
 
 # ---------------------------------------------------------------- the log
 # The app's print() and logging output goes to Go a line at a time (api.log), and Go
@@ -1153,18 +427,6 @@ def _capture_output():
     sys.stderr = _LogStream("<stderr>", 2)
     _base["wsgi.errors"] = sys.stderr
 
-
-def _set_logvar(key, value):
-    _go(OP_SET_LOGVAR, _request()[0], _as_bytes(key, "a logvar name"), _as_bytes(value, "a logvar value"))
-
-
-def _get_logvar(key):
-    status, value = _go(OP_GET_LOGVAR, _request()[0], _as_bytes(key, "a logvar name"))
-    return value if status == 0 else None
-
-
-uwsgi.set_logvar = _set_logvar
-uwsgi.get_logvar = _get_logvar
 
 
 # ---------------------------------------------------------------- start-up steps
@@ -1421,7 +683,7 @@ def _route(environ, start_response):
         if verb in ("break", "return", "break-with-status"):
             if verb == "break" and not arg.strip():
                 # "Close the request": no response at all, as a taken-over connection.
-                _request()[2].upgraded = True
+                uwsgi._request()[2].upgraded = True
                 return []
             return answer(_status_line(arg, "500"), [("Content-Type", "text/plain")])
         if verb in ("redirect", "redirect-302"):
@@ -1447,7 +709,7 @@ def _route(environ, start_response):
             _log(arg + "\n")
         elif verb == "logvar":
             name, _, value = arg.partition("=")
-            _set_logvar(name, value)
+            uwsgi.set_logvar(name, value)
         elif verb == "fixpathinfo":
             # PATH_INFO without the SCRIPT_NAME a proxy left at its start.
             script, path = environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", "")
@@ -1578,8 +840,8 @@ def _configure(text):
     uwsgi.version = conf["version"].encode()
     uwsgi.numproc = conf["processes"]
     worker_id, master_pid = conf["worker_id"], conf["master_pid"]
-    _role.update(role=conf.get("role", ""), id=worker_id)
-    if _role["role"]:
+    uwsgi._role.update(role=conf.get("role", ""), id=worker_id)
+    if uwsgi._role["role"]:
         worker_id = 0  # mules and spoolers are not workers
     uwsgi.worker_id = lambda: worker_id
     uwsgi.masterpid = lambda: master_pid
@@ -1615,34 +877,39 @@ _steps = {
     STEP_WSGI_FILE: lambda path: _set_app(*_file_app(path)),
     STEP_POST_FORK: _post_fork,
     STEP_CONFIG: _configure,
-    STEP_MULE_LOOP: _mule_loop,
-    STEP_SPOOLER_LOOP: _spooler_loop,
+    STEP_MULE_LOOP: uwsgi._mule_loop,
+    STEP_SPOOLER_LOOP: uwsgi._spooler_loop,
     STEP_PASTE: lambda spec: _set_app(*_paste_app(spec)),
     STEP_MOUNT: _mount,
     STEP_VIRTUALENV: _virtualenv,
 }
 
 
-@ffi.callback("long(int, const char *, long)")
-def _step(what, arg_p, arg_n):
+def _failed(err_p, errcap, text):
+    """A step's failure goes back with the call: as much as fits, and the whole length."""
+    data = text.encode("utf-8", "replace") or b"?"
+    ffi.memmove(err_p, data, min(len(data), errcap))
+    return len(data)
+
+
+@ffi.callback("long(int, const char *, long, char *, long)")
+def _step(what, arg_p, arg_n, err_p, errcap):
     try:
         arg = ffi.unpack(arg_p, arg_n).decode("utf-8", "surrogateescape") if arg_n else ""
         _steps[what](arg)
         return 0
     except _UserError as e:
-        _report(REPORT_ERROR, "%s\n" % e)
-        return -1
+        return _failed(err_p, errcap, "%s\n" % e)
     except BaseException:
-        _report(REPORT_ERROR, traceback.format_exc())
-        return -1
+        return _failed(err_p, errcap, traceback.format_exc())
 
 
 api.handle = _handle
 api.step = _step
 api.deliver_signal = _deliver_signal
-api.rpc = _rpc_dispatch
-api.uwsgi_signal = _uwsgi_signal
+api.rpc = uwsgi._rpc_dispatch
+api.uwsgi_signal = uwsgi._uwsgi_signal
 # The callbacks must outlive this module's namespace: keep them where the process keeps uwsgi.
-uwsgi._uwsgo_keep = (ffi, _handle, _step, _deliver_signal, _rpc_dispatch, _uwsgi_signal)
+uwsgi._uwsgo_keep = (ffi, _handle, _step, _deliver_signal)
 sys.path.insert(0, "")
 _report(REPORT_VERSION, "PyPy %s (Python %s)" % (".".join(map(str, sys.pypy_version_info[:3])), sys.version.split()[0]))

@@ -51,25 +51,11 @@ static struct deferred *deferred;
 static int ndeferred, once_taken;
 static unsigned char registered[256]; /* uWSGI signals registered in the loaded image */
 
-/* Operation numbers: OP_* in pypy_setup.py. */
-enum {
-	OP_CACHE_SET = 11, OP_CACHE_UPDATE = 12, OP_CACHE_DEL = 13, OP_CACHE_CLEAR = 15,
-	OP_AREA_WRITE = 21, OP_AREA_WRITELONG = 23, OP_REGISTER = 41, OP_ADD_SOURCE = 42,
-	OP_REGISTERED = 43, OP_MULE_MSG = 60,
-};
-
-static const char *op_name(int op) {
-	switch (op) {
-	case 1: return "lock"; case 2: return "unlock"; case 3: return "is_locked";
-	case 10: return "cache_get"; case 14: return "cache_exists"; case 16: return "cache_keys";
-	case 17: return "cache_inc/dec/mul/div"; case 20: return "sharedarea_read"; case 22: return "sharedarea_inclong";
-	case 30: return "metric_*"; case 40: return "signal"; case 44: return "signal_wait";
-	case 50: return "reload"; case 51: return "stop"; case 52: return "workers"; case 53: return "set_user_harakiri";
-	case 54: return "listen_queue"; case 61: return "mule_get_msg"; case 62: return "in_farm";
-	case 70: return "spool"; case 73: return "spooler_pid";
-	}
-	return "a request function";
-}
+/* What the loader does with each operation of the uwsgi module (contract.go's Ops), as the
+ * master's 'T' request says: zygote.go's beforeFork. */
+enum { REFUSE, EVERY_WORKER, ONCE, REGISTER_SIGNAL, ASK_REGISTERED };
+static unsigned char op_class[256];
+static char *op_refusal[256]; /* the error a refused operation raises */
 
 static int is_report(int what) { return what > 0 && what < 4; }
 
@@ -112,39 +98,32 @@ static char *copy_out(const char *text, long *len) {
 	return strcpy(malloc(*len + 1), text);
 }
 
+static long signal_number(const char *args, long len) {
+	long num = len > 4 ? strtol(args + 4, NULL, 10) : -1; /* the first argument, in decimal */
+	return num >= 0 && num < 256 ? num : -1;
+}
+
 static long stub_call(int op, const char *args, long len, char **result, long *resultlen) {
 	*resultlen = -1;
-	int once = 0;
-	switch (op) {
-	case OP_REGISTERED: {
-		long num = len > 4 ? strtol(args + 4, NULL, 10) : -1;
-		return num >= 0 && num < 256 && registered[num] ? 0 : 1;
-	}
-	case OP_REGISTER: {
-		long num = len > 4 ? strtol(args + 4, NULL, 10) : -1;
-		if (num >= 0 && num < 256) registered[num] = 1;
+	int class = op > 0 && op < 256 ? op_class[op] : REFUSE;
+	long num;
+	switch (class) {
+	case ASK_REGISTERED:
+		num = signal_number(args, len);
+		return num >= 0 && registered[num] ? 0 : 1;
+	case REGISTER_SIGNAL:
+		if ((num = signal_number(args, len)) >= 0) registered[num] = 1;
 		break;
-	}
-	case OP_ADD_SOURCE:
+	case EVERY_WORKER:
+	case ONCE:
 		break;
-	case OP_CACHE_SET: case OP_CACHE_UPDATE: case OP_CACHE_DEL: case OP_CACHE_CLEAR:
-	case OP_AREA_WRITE: case OP_AREA_WRITELONG: case OP_MULE_MSG:
-		once = 1;
-		break;
-	default: {
-		char msg[512];
-		snprintf(msg, sizeof msg,
-		         "uwsgi.%s() needs a running worker, and the app is being loaded before the workers are forked "
-		         "(pre-fork, uWSGI's default): call it after the fork (uwsgi.post_fork_hook, --pypy-eval-post-fork) "
-		         "or give --lazy-apps",
-		         op_name(op));
-		*result = copy_out(msg, resultlen);
+	default:
+		*result = copy_out(op > 0 && op < 256 && op_refusal[op] ? op_refusal[op] : "no such operation", resultlen);
 		return -1;
-	}
 	}
 	deferred = realloc(deferred, (ndeferred + 1) * sizeof *deferred);
 	struct deferred *d = &deferred[ndeferred++];
-	d->op = op, d->once = once, d->len = len;
+	d->op = op, d->once = class == ONCE, d->len = len;
 	d->args = malloc(len > 0 ? len : 1);
 	memcpy(d->args, args, len);
 	return 0;
@@ -266,14 +245,24 @@ static char *receive(char *cmd, uint32_t *len, int *fd) {
 	return payload;
 }
 
+#define TRACEBACK_CAP (256 << 10)
+static char *traceback;
+
+/* Runs a step; 0, or -1 and the reply already sent: the traceback. */
+static int run_step(int what, const char *arg, long len) {
+	if (!traceback) traceback = malloc(TRACEBACK_CAP);
+	long rc = uwsgo_step(what, arg, len, traceback, TRACEBACK_CAP);
+	if (rc == 0) return 0;
+	if (rc > 0) reply(-1, traceback, rc < TRACEBACK_CAP ? rc : TRACEBACK_CAP);
+	else reply_text(-1, "(the setup module gave no traceback)");
+	return -1;
+}
+
 /* The reply to a step: the app as loaded so far, or the traceback. */
 static void step(const char *p, uint32_t len) {
 	int32_t what;
 	memcpy(&what, p, 4);
-	free(reports[1]);
-	reports[1] = NULL, report_lens[1] = 0;
-	if (uwsgo_step(what, p + 4, len - 4) == 0) reply(0, reports[3], report_lens[3]);
-	else reply(-1, reports[1], report_lens[1]);
+	if (run_step(what, p + 4, len - 4) == 0) reply(0, reports[3], report_lens[3]);
 }
 
 static void warmup(const char *p, uint32_t len) {
@@ -339,9 +328,7 @@ static void fork_worker(const char *p, int fd) {
 		return;
 	}
 	/* Each worker writes its pid as it starts: that is how the loader learns it. */
-	free(reports[1]);
-	reports[1] = NULL;
-	int rc = uwsgo_step(2 /* STEP_EVAL */, fork_code, sizeof fork_code - 1);
+	int rc = run_step(2 /* STEP_EVAL */, fork_code, sizeof fork_code - 1);
 	if (getpid() != loader_pid) {
 		close(pipefd[0]);
 		int32_t me = getpid();
@@ -355,8 +342,9 @@ static void fork_worker(const char *p, int fd) {
 	int32_t pid = 0;
 	int got = rc == 0 ? full(read, pipefd[0], &pid, 4) : -1;
 	close(pipefd[0]);
+	if (rc != 0) return; /* run_step replied */
 	if (got != 0) {
-		reply_text(-1, reports[1] ? reports[1] : "the forked worker did not start");
+		reply_text(-1, "the forked worker did not start");
 		return;
 	}
 	once_taken = 1;
@@ -386,8 +374,23 @@ static void run_loader(void) {
 			else reply_text(rc, errbuf);
 			break;
 		}
-		case 'B': { /* start it: home, nursery size, stdin kept ("1"), the setup source */
-			const char *home = field(&q), *nursery = field(&q), *stdin_kept = field(&q), *source = q;
+		case 'T': /* the operations' table: [op, class, refusal NUL] each */
+			while (q + 2 <= p + len) {
+				unsigned char op = q[0], class = q[1];
+				q += 2;
+				op_class[op] = class;
+				free(op_refusal[op]);
+				op_refusal[op] = strdup(field(&q));
+			}
+			reply(0, NULL, 0);
+			break;
+		case 'B': { /* start it: home, nursery size, stdin kept ("1"), names to unset
+		           * (","-separated: the master's to its children), the setup source */
+			const char *home = field(&q), *nursery = field(&q), *stdin_kept = field(&q), *unset = field(&q);
+			const char *source = q;
+			char *names = strdup(unset), *save = NULL;
+			for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save)) unsetenv(n);
+			free(names);
 			if (strcmp(stdin_kept, "1") != 0) {
 				int null = open("/dev/null", O_RDONLY);
 				if (null >= 0) dup2(null, 0), close(null);
@@ -437,9 +440,19 @@ static void run_loader(void) {
 	}
 }
 
+extern char **environ;
+
 /* glibc hands constructors the program's arguments. */
 __attribute__((constructor)) static void uwsgo_loader_main(int argc, char **argv, char **envp) {
 	if (!getenv(LOADER_ENV) || uwsgo_pypy_present() || argc < 1) return;
+	/* unsetenv shifts the entries of environ in place, and environ is still the array on
+	 * the stack that a forked worker's Go runtime will read its environment from: the
+	 * loader takes a copy of its own to change. */
+	size_t n = 0;
+	while (environ[n]) n++;
+	char **own = malloc((n + 1) * sizeof *own);
+	memcpy(own, environ, (n + 1) * sizeof *own);
+	environ = own;
 	unsetenv(LOADER_ENV);
 	name = argv[0];
 	run_loader();

@@ -58,7 +58,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // LoaderEnv, set in a process's environment, makes it a loader (zygote.c).
@@ -72,11 +71,15 @@ func Forked() (id, record int, ok bool) {
 	return int(C.uwsgo_forked_id), int(C.uwsgo_forked_record), true
 }
 
-// Adopt takes over the PyPy of a forked worker: from now on Python calls Go, and what the
-// app did in the loader that needs Go (signal dispositions, uwsgi operations) is done
-// here. Name the sink, the signal router and the call handler first. Operations that
-// fail are logged: the app's import is over and cannot see them.
-func Adopt() *Runtime {
+// Adopt takes over the PyPy of a forked worker, with h serving Python's calls from now
+// on (as Runtime.Start's host does), and does here what the app asked for in the loader
+// that needs Go: its signal dispositions and its uwsgi operations (beforeFork). The
+// operations that fail are logged: the app's import is over and cannot see them.
+func Adopt(h Host) (*Runtime, error) {
+	if err := h.check(); err != nil {
+		return nil, err
+	}
+	host = h
 	C.uwsgo_save_signals()
 	C.uwsgo_loader_adopt()
 	for _, what := range []C.int{reportVersion, reportApp} {
@@ -87,29 +90,61 @@ func Adopt() *Runtime {
 	}
 	for sig := C.int(1); sig < 65; sig++ {
 		if d := C.uwsgo_loader_signal(sig); d >= 0 && uwsgoSignal(sig, d) != 0 {
-			logSink([]byte(fmt.Sprintf("signal.signal(%d) in the loaded app: uwsgo keeps that signal for itself\n", sig)))
+			h.Log([]byte(fmt.Sprintf("signal.signal(%d) in the loaded app: uwsgo keeps that signal for itself\n", sig)))
 		}
 	}
 	var i C.int
 	for {
 		var op C.int
-		var args, res *C.char
-		var n, resLen C.long
+		var args *C.char
+		var n C.long
 		if i = C.uwsgo_loader_deferred(i, &op, &args, &n); i == 0 {
 			break
 		}
-		status := uwsgoCall(op, args, n, &res, &resLen)
-		if resLen >= 0 {
-			if status < 0 {
-				logSink([]byte(fmt.Sprintf("the app's uwsgi operation %d at import, carried out after the fork: %s\n", op, C.GoStringN(res, C.int(resLen)))))
-			}
-			C.free(unsafe.Pointer(res))
+		if _, _, err := call(int(op), args, n); err != nil {
+			h.Log([]byte(fmt.Sprintf("the app's uwsgi call at import, carried out after the fork: %v\n", err)))
 		}
 	}
 	RestoreSignals()
 	reportMu.Lock()
 	defer reportMu.Unlock()
-	return &Runtime{Version: version}
+	return &Runtime{Version: version}, nil
+}
+
+// beforeFork is what the loader, where no Go runs, does with an operation of the uwsgi
+// module that the app calls while it loads (zygote.c's stub_call).
+type beforeFork byte
+
+const (
+	refuse         beforeFork = iota // it needs the running instance: an error naming the call
+	everyWorker                      // every worker forked from the image does it again
+	onceAfterFork                    // the first worker forked from the image does it
+	registerSignal                   // everyWorker, and the loader remembers the signal
+	askRegistered                    // answered from the signals registered in the image
+)
+
+// loaderOps are the operations the loader does not refuse; zygote.c learns them (and the
+// refusals' text) from the 'T' request, so Ops stays the one table of operations.
+var loaderOps = map[Op]beforeFork{
+	OpRegister: registerSignal, OpRegistered: askRegistered, OpAddSource: everyWorker,
+	OpCacheSet: onceAfterFork, OpCacheUpdate: onceAfterFork, OpCacheDel: onceAfterFork, OpCacheClear: onceAfterFork,
+	OpAreaWrite: onceAfterFork, OpAreaWriteLong: onceAfterFork, OpMuleMsg: onceAfterFork,
+}
+
+// loaderTable is the 'T' request's payload: op, class, the refusal's text and a NUL, each.
+func loaderTable() []byte {
+	var b []byte
+	for _, spec := range Ops {
+		class := loaderOps[spec.Op]
+		refusal := ""
+		if class == refuse {
+			call, _, _ := strings.Cut(spec.Uwsgi, ",")
+			refusal = fmt.Sprintf("uwsgi.%s() needs a running worker, and the app is being loaded before the workers are forked "+
+				"(pre-fork, uWSGI's default): call it after the fork (uwsgi.post_fork_hook, --pypy-eval-post-fork) or give --lazy-apps", call)
+		}
+		b = append(append(append(b, byte(spec.Op), byte(class)), refusal...), 0)
+	}
+	return b
 }
 
 // Loader is the master's end of a loader's control socket. Its calls block until the
@@ -191,8 +226,12 @@ func (l *Loader) read(b []byte) error {
 }
 
 // Start loads and starts PyPy in the loader, as Load and Start do in a process of its
-// own; keepStdin is --honour-stdin (otherwise the loader's stdin is /dev/null).
-func (l *Loader) Start(in *Install, setup, name string, keepStdin bool) (*Runtime, error) {
+// own; keepStdin is --honour-stdin (otherwise the loader's stdin is /dev/null), and unset
+// the environment's names the app must not see (the master's to its children).
+func (l *Loader) Start(in *Install, setup, name string, keepStdin bool, unset []string) (*Runtime, error) {
+	if status, msg, err := l.call('T', loaderTable(), -1, 0); err != nil || status != 0 {
+		return nil, fmt.Errorf("the loader took no table of operations: %s%v", msg, err)
+	}
 	rt, err := loadFirst(in, &Runtime{Home: in.Home, HomeSource: in.HomeSource}, func(lib string) (int, string) {
 		status, msg, err := l.call('L', append([]byte(lib), 0), -1, 0)
 		if err != nil {
@@ -211,7 +250,7 @@ func (l *Loader) Start(in *Install, setup, name string, keepStdin bool) (*Runtim
 	if keepStdin {
 		stdin = "1"
 	}
-	payload := strings.Join([]string{rt.Home, nursery, stdin, bootstrap(setup, name)}, "\x00")
+	payload := strings.Join([]string{rt.Home, nursery, stdin, strings.Join(unset, ","), bootstrap(setup, name)}, "\x00")
 	status, msg, err := l.call('B', []byte(payload), -1, 0)
 	if err != nil {
 		return nil, err

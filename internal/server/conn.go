@@ -29,6 +29,8 @@ type conn struct {
 
 	logLine []byte // the access log line, reused
 	proxied bool   // the peer is a trusted proxy: X-Forwarded-* are believed
+	// panicked: a panic was recovered in its goroutine (panic.go); it is not reused
+	panicked bool
 
 	mu sync.Mutex // guards the wait's fields against Shutdown's wake-up
 	// waiting: the connection waits for a request (its first, or the next on a
@@ -66,7 +68,9 @@ func (c *conn) release() {
 	c.s, c.nc, c.rd.nc = nil, nil, nil
 	c.out, c.packet = c.out[:0], c.packet[:0]
 	c.waiting = false
-	connPool.Put(c)
+	if !c.panicked {
+		connPool.Put(c)
+	}
 }
 
 func connInfo(nc net.Conn) proto.ConnInfo {
@@ -82,6 +86,7 @@ func connInfo(nc net.Conn) proto.ConnInfo {
 
 func (c *conn) serve() {
 	defer c.release()
+	defer c.containPanic()
 	c.x.closeDelimited = false
 	for first := true; c.awaitRequest(first); first = false {
 		ok := c.handle()

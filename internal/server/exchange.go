@@ -53,6 +53,7 @@ type exchange struct {
 	closeDelimited bool
 	upgraded       bool     // uwsgi.websocket_handshake() answered: no HTTP response follows
 	disconnected   bool     // uwsgi.disconnect(): nothing more goes to the client
+	panicked       bool     // a Go panic was recovered in a call from Python (panic.go)
 	items          [][]byte // an RPC call's name and arguments
 	rpcResult      []byte
 
@@ -90,7 +91,7 @@ func (x *exchange) begin(keepAlive bool) {
 	x.keepAlive, x.close = keepAlive, !keepAlive
 	x.started, x.noBody, x.chunked = false, false, false
 	x.remaining, x.sent, x.status = -1, 0, 0
-	x.upgraded, x.disconnected = false, false
+	x.upgraded, x.disconnected, x.panicked = false, false, false
 	x.stream = nil
 	x.headBytes, x.logvars = 0, x.logvars[:0]
 }
@@ -170,7 +171,7 @@ func (x *exchange) frameHead(whole bool, length int64) {
 func (x *exchange) send(head, body []byte, final bool) int {
 	if !x.started {
 		// Nothing is held yet, so the hold timer is not running: no lock needed.
-		if x.upgraded || x.disconnected {
+		if x.upgraded || x.disconnected || x.panicked {
 			return pypy.SendClientGone // the connection is not HTTP's any more
 		}
 		if rc := x.acceptHead(head); rc != 0 {
@@ -192,14 +193,13 @@ func (x *exchange) send(head, body []byte, final bool) int {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.upgraded || x.disconnected {
+	if x.upgraded || x.disconnected || x.panicked {
 		return pypy.SendClientGone
 	}
 	x.sent += int64(len(body))
 	if x.holding {
 		if final {
-			x.releaseHeld(body)
-			return pypy.SendOK
+			return x.releaseHeld(body)
 		}
 		if len(x.held)+len(body) <= holdMax {
 			x.held = append(x.held, body...)
@@ -296,7 +296,7 @@ func (x *exchange) endBody(final bool) {
 // slot is released. It answers 1 when the file is not a regular one: the setup module
 // then iterates over it instead.
 func (x *exchange) sendFile(head []byte, fd int, offset, length int64) int {
-	if x.upgraded || x.disconnected {
+	if x.upgraded || x.disconnected || x.panicked {
 		return pypy.SendClientGone
 	}
 	if x.started {
@@ -339,6 +339,9 @@ func (x *exchange) sendFile(head []byte, fd int, offset, length int64) int {
 func (x *exchange) finish(rc int) int {
 	c := x.c
 	x.mu.Lock()
+	if x.panicked {
+		rc = pypy.FailedBeforeHeaders // whatever the app did, the response is not whole
+	}
 	if x.holding {
 		x.holdTimer.Stop() // if it fires anyway, it finds nothing held
 		if rc == pypy.Handled && !x.upgraded && !x.disconnected {

@@ -37,20 +37,22 @@ func (x *exchange) hold(body []byte) {
 func (x *exchange) holdExpired() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.holding && !x.upgraded && !x.disconnected {
+	if x.holding && !x.upgraded && !x.disconnected && !x.panicked {
 		x.startStream(x.held)
 		x.trimHeld()
 	}
 }
 
 // releaseHeld ends a held body with its last piece: the response is whole, and goes out
-// with a Content-Length. Called with x.mu held.
-func (x *exchange) releaseHeld(last []byte) {
+// with a Content-Length. It answers like send: a response too large for the memory
+// budget goes through a stream, which may find the client gone. Called with x.mu held.
+func (x *exchange) releaseHeld(last []byte) int {
 	x.holding = false
 	x.holdTimer.Stop()
 	x.frameHead(true, int64(len(x.held)+len(last)))
-	x.whole(x.held, last)
+	rc := x.whole(x.held, last)
 	x.trimHeld()
+	return rc
 }
 
 // startStream gives the head the streamed framing and starts a writer goroutine with the

@@ -68,10 +68,10 @@ func protoName(x *exchange) []byte {
 	return http11
 }
 
-// SetLogvar is uwsgi.set_logvar on the request with handle req: a value for its access
+// SetLogvar is uwsgi.set_logvar on the request named by handle: a value for its access
 // log line (--log-format's %(name)). The exchange keeps the buffers between requests.
-func (s *Server) SetLogvar(req int, key, value []byte) error {
-	x, err := s.exchangeOf(req)
+func (s *Server) SetLogvar(handle int, key, value []byte) error {
+	x, err := s.exchangeOf(handle)
 	if err != nil {
 		return err
 	}
@@ -93,9 +93,9 @@ func (s *Server) SetLogvar(req int, key, value []byte) error {
 	return nil
 }
 
-// Logvar is uwsgi.get_logvar on the request with handle req.
-func (s *Server) Logvar(req int, key []byte) ([]byte, bool, error) {
-	x, err := s.exchangeOf(req)
+// Logvar is uwsgi.get_logvar on the request named by handle.
+func (s *Server) Logvar(handle int, key []byte) ([]byte, bool, error) {
+	x, err := s.exchangeOf(handle)
 	if err != nil {
 		return nil, false, err
 	}

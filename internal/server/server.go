@@ -13,7 +13,15 @@
 //
 // Calling Python on the request's own goroutine, rather than handing requests to a pool of
 // dedicated Python threads, is measured: a hand-off costs ~2.7 context switches per request
-// and halves throughput (../shared/DESIGN.md, "The hand-off is the hot spot").
+// and halves throughput (ARCHITECTURE.md, "The hand-off is the hot spot").
+//
+// The app is reached through Config.App and answers through the Server's Send, SendFile
+// and RPCReply (internal/pypy's Sink): the worker plugs PyPy in; the unit tests plug a Go
+// app in, so that the response framing is tested without an interpreter.
+//
+// A Go panic (panic.go) is contained where one request or connection is all it touched:
+// in a call from Python, and in a connection's goroutine outside Python. Anywhere else it
+// takes the worker down, loudly, and the master starts another.
 package server
 
 import (
@@ -29,7 +37,7 @@ import (
 
 	"uwsgo/internal/accesslog"
 	"uwsgo/internal/pypy"
-	"uwsgo/internal/scoreboard"
+	"uwsgo/internal/shm/scoreboard"
 	"uwsgo/internal/static"
 )
 
@@ -62,6 +70,8 @@ type Config struct {
 	LogFormat        *accesslog.Format
 	LogXForwardedFor bool
 	WorkerID         int
+
+	App App // where requests run (app.go)
 }
 
 // Server serves requests to the app loaded in this process's PyPy.
@@ -96,7 +106,8 @@ type Server struct {
 	unhealthy  atomic.Bool // the instance is stopping: the health check answers 503
 }
 
-// New makes a server and makes it the receiver of Python's responses.
+// New makes a server. The app's answers must reach its Send, SendFile and RPCReply
+// (pypy.SetSink) before it serves.
 func New(cfg Config) *Server {
 	s := &Server{
 		cfg:      cfg,
@@ -130,7 +141,6 @@ func New(cfg Config) *Server {
 	for i := 0; i < cfg.Threads; i++ {
 		s.slots <- i
 	}
-	pypy.SetSink(s)
 	return s
 }
 
@@ -389,7 +399,7 @@ func (s *Server) run(x *exchange) int {
 	slot, handle := s.enter(x)
 	core := s.cfg.Board.Core(s.cfg.Record, slot)
 	core.Begin(x.req.Method, x.req.Target)
-	rc := pypy.Handle(handle, x.vars, x.body, x.bodyFD())
+	rc := s.cfg.App.Handle(handle, x.vars, x.body, x.bodyFD())
 	micros := core.End()
 	s.leave(slot)
 	s.stats.Requests.Add(1)
@@ -401,20 +411,22 @@ func (s *Server) run(x *exchange) int {
 }
 
 // Send implements pypy.Sink.
-func (s *Server) Send(handle int, head, body []byte, final bool) int {
+func (s *Server) Send(handle int, head, body []byte, final bool) (rc int) {
 	x, err := s.exchangeOf(handle)
 	if err != nil {
 		return pypy.SendClientGone
 	}
+	defer x.containPanic(&rc)
 	return x.send(head, body, final)
 }
 
 // SendFile implements pypy.Sink.
-func (s *Server) SendFile(handle int, head []byte, fd int, offset, length int64) int {
+func (s *Server) SendFile(handle int, head []byte, fd int, offset, length int64) (rc int) {
 	x, err := s.exchangeOf(handle)
 	if err != nil {
 		return pypy.SendClientGone
 	}
+	defer x.containPanic(&rc)
 	return x.sendFile(head, fd, offset, length)
 }
 

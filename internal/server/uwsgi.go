@@ -22,6 +22,7 @@ const (
 // to a uwsgi upstream and reads the response to its end.
 func (c *conn) serveUwsgi() {
 	defer c.release()
+	defer c.containPanic()
 	// The body ends where the connection does: nginx passes an upstream's body through
 	// untouched, so chunked framing (chosen for HTTP/1.1 clients) would reach the client.
 	c.x.closeDelimited = true
@@ -86,7 +87,7 @@ func (c *conn) uwsgiRequest(start time.Time) {
 func (s *Server) rpc(x *exchange, items []byte) int {
 	x.rpcResult = x.rpcResult[:0]
 	slot, handle := s.enter(x)
-	rc := pypy.RPC(handle, items)
+	rc := s.cfg.App.RPC(handle, items)
 	s.leave(slot)
 	return rc
 }
@@ -94,6 +95,7 @@ func (s *Server) rpc(x *exchange, items []byte) int {
 // RPCReply implements pypy.Sink.
 func (s *Server) RPCReply(handle int, result []byte) {
 	if x, err := s.exchangeOf(handle); err == nil {
+		defer x.containPanic(nil)
 		x.rpcResult = append(x.rpcResult[:0], result...)
 	}
 }

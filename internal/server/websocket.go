@@ -34,9 +34,9 @@ const (
 // ErrWebSocketClosed is a session the client ended.
 var ErrWebSocketClosed = errors.New("the client closed the WebSocket")
 
-// WebSocketHandshake answers the request on slot with 101 Switching Protocols.
-func (s *Server) WebSocketHandshake(slot int, key, protocol string) error {
-	x, err := s.exchangeOf(slot)
+// WebSocketHandshake answers the request named by handle with 101 Switching Protocols.
+func (s *Server) WebSocketHandshake(handle int, key, protocol string) error {
+	x, err := s.exchangeOf(handle)
 	if err != nil {
 		return err
 	}
@@ -64,8 +64,8 @@ func (s *Server) WebSocketHandshake(slot int, key, protocol string) error {
 
 // WebSocketRecv returns the next message. Without block it returns nil at once when
 // none has arrived. Pings are answered and pongs skipped on the way.
-func (s *Server) WebSocketRecv(slot int, block bool) ([]byte, error) {
-	x, err := s.exchangeOf(slot)
+func (s *Server) WebSocketRecv(handle int, block bool) ([]byte, error) {
+	x, err := s.exchangeOf(handle)
 	if err != nil {
 		return nil, err
 	}
@@ -116,8 +116,8 @@ func (s *Server) WebSocketRecv(slot int, block bool) ([]byte, error) {
 }
 
 // WebSocketSend sends one message, text or binary.
-func (s *Server) WebSocketSend(slot int, data []byte, binaryMsg bool) error {
-	x, err := s.exchangeOf(slot)
+func (s *Server) WebSocketSend(handle int, data []byte, binaryMsg bool) error {
+	x, err := s.exchangeOf(handle)
 	if err != nil {
 		return err
 	}
@@ -197,10 +197,10 @@ func isTimeout(err error) bool {
 	return errors.As(err, &t) && t.Timeout()
 }
 
-// Disconnect closes the client's connection of the request on slot at once
+// Disconnect closes the client's connection of the request named by handle at once
 // (uwsgi.disconnect()): nothing more is sent.
-func (s *Server) Disconnect(slot int) error {
-	x, err := s.exchangeOf(slot)
+func (s *Server) Disconnect(handle int) error {
+	x, err := s.exchangeOf(handle)
 	if err != nil {
 		return err
 	}
@@ -210,9 +210,9 @@ func (s *Server) Disconnect(slot int) error {
 	return x.c.nc.Close()
 }
 
-// ConnectionFD is the descriptor of the client connection of the request on slot.
-func (s *Server) ConnectionFD(slot int) (int, error) {
-	x, err := s.exchangeOf(slot)
+// ConnectionFD is the descriptor of the client connection of the request named by handle.
+func (s *Server) ConnectionFD(handle int) (int, error) {
+	x, err := s.exchangeOf(handle)
 	if err != nil {
 		return -1, err
 	}

@@ -1,8 +1,19 @@
-// Package shm is the memory every process of an instance shares for the state uWSGI keeps
-// in shared memory: user locks, caches, shared areas, metrics. The master (or the single
-// process) creates one segment before any worker starts; each worker maps the same
-// segment from an inherited descriptor. The layout is a pure function of the options, so
-// every process computes the same offsets without telling each other.
+// Package shm is the memory every process of an instance shares, and the folder of
+// everything that lives in it. This package has the building blocks: Segment (a memfd
+// mapped shared, created by the master or the single process before any child starts,
+// inherited by each child as a descriptor) and Lock (a robust futex lock between
+// processes). The packages below it each lay one kind of state on a segment:
+//
+//	scoreboard   its own segment, sized by the processes: one record per worker process
+//	             (counters, state) and per thread (the running request, since when)
+//	shared       the shared state's segment, laid out from the options:
+//	             user locks | uWSGI signal table | spooler pid | caches | shared areas | metrics
+//	cache        uWSGI's --cache2/--cache, a fixed-size hash table behind one lock
+//	sharedarea   uWSGI's --sharedarea pages, each area behind its own lock
+//	metrics      uWSGI's --metric numbers, read by the stats server
+//
+// Every process derives the same layout from the same options, so nothing but the
+// descriptor is passed (see package child for which descriptor is which).
 //
 // The state lives outside any worker, so it survives a worker's death and respawn; locks
 // are robust: a lock whose holder died is taken over by the next process that wants it.

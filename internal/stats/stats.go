@@ -21,8 +21,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"uwsgo/internal/instance"
-	"uwsgo/internal/metrics"
-	"uwsgo/internal/scoreboard"
+	"uwsgo/internal/shm/metrics"
+	"uwsgo/internal/shm/scoreboard"
 )
 
 // Source is what a document is made of.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"uwsgo/internal/child"
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
 	"uwsgo/internal/spooler"
@@ -43,7 +44,7 @@ func serveAux(cfg *options.Config, logger *log.Logger, env Env, arg string) erro
 	go appSigs.deliver(inPython)
 	step, what := pypy.StepMuleLoop, "waiting for messages (uwsgi.mule_msg_hook) and signals"
 	switch {
-	case env.Role == RoleSpooler:
+	case env.Role == child.Spooler:
 		step, what = pypy.StepSpoolerLoop, "running the jobs in "+arg
 	case arg != "":
 		what = "running " + arg
@@ -58,7 +59,7 @@ func serveAux(cfg *options.Config, logger *log.Logger, env Env, arg string) erro
 
 // muleGet waits for a message: direct ones and farm ones (both), or only one kind.
 func (a *uwsgiAPI) muleGet(farmOnly, withFarms bool, timeout int64) (int, []byte, error) {
-	if a.role != RoleMule {
+	if a.role != child.Mule {
 		return 0, nil, errors.New("only a mule receives mule messages")
 	}
 	var after <-chan time.Time
@@ -84,7 +85,7 @@ func (a *uwsgiAPI) muleGet(farmOnly, withFarms bool, timeout int64) (int, []byte
 
 // inFarm says whether this mule belongs to the farm name ("" any farm).
 func (a *uwsgiAPI) inFarm(name string) bool {
-	if a.role != RoleMule {
+	if a.role != child.Mule {
 		return false
 	}
 	for _, f := range a.cfg.All("farm") {
@@ -137,7 +138,7 @@ func (a *uwsgiAPI) spool(args [][]byte) (int, []byte, error) {
 // values. A scan's jobs are handed out in order; the next scan waits for a new job or
 // for --spooler-frequency, so that SPOOL_RETRY jobs do not spin.
 func (a *uwsgiAPI) spoolNext() (int, []byte, error) {
-	if a.role != RoleSpooler {
+	if a.role != child.Spooler {
 		return 0, nil, errors.New("only a spooler runs spooler jobs")
 	}
 	freq := time.Duration(a.cfg.Int("spooler-frequency")) * time.Second

@@ -1,104 +1,59 @@
 package worker
 
 import (
-	"encoding/json"
-	"fmt"
 	"log"
 	"net"
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 
-	"uwsgo/internal/instance"
+	"uwsgo/internal/child"
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
-	"uwsgo/internal/scoreboard"
-	"uwsgo/internal/shared"
+	"uwsgo/internal/shm/scoreboard"
+	"uwsgo/internal/shm/shared"
 )
 
-// What a master gives each worker it starts (a new execution of the same binary: Go
-// cannot fork a running runtime). The descriptors:
-const (
-	fdControl       = 3 // a socket to the master: ControlMessage lines both ways; EOF means the master is gone
-	fdBoard         = 4 // the scoreboard
-	fdShared        = 5 // the shared state (locks, caches, ...)
-	fdFirstListener = 6 // the listening sockets, in the order configured
-)
-
-// The environment: ChildEnv is "ID,RECORD,RECORDS,PROTOCOLS", PROTOCOLS naming the
-// protocol of each inherited socket in order ("http+uwsgi"; the sockets can outnumber the
-// configured addresses when systemd passed some); ConfigEnv the master's configuration
-// (options.Config.Encode); RoleEnv, for a process that serves no requests, "mule:SCRIPT"
-// or "spooler:DIR".
-const (
-	ChildEnv  = "UWSGO_WORKER"
-	ConfigEnv = "UWSGO_CONFIG"
-	RoleEnv   = "UWSGO_ROLE"
-)
-
-// Roles of the processes a master starts besides workers.
-const (
-	RoleMule    = "mule"
-	RoleSpooler = "spooler"
-)
-
-// IsChild says whether a master started this process as a worker.
-func IsChild() bool { return os.Getenv(ChildEnv) != "" }
-
-// Child serves as the worker a master asked for.
+// Child serves as the process a master asked for (see package child for what it is
+// given): a worker, or a mule or spooler (serveAux).
 func Child(logger *log.Logger) error {
-	var id, record, records int
-	fields := strings.SplitN(os.Getenv(ChildEnv), ",", 4)
-	if len(fields) != 4 {
-		return fail(1, "%s=%q: want ID,RECORD,RECORDS,PROTOCOLS", ChildEnv, os.Getenv(ChildEnv))
-	}
-	if _, err := fmt.Sscanf(strings.Join(fields[:3], " "), "%d %d %d", &id, &record, &records); err != nil {
-		return fail(1, "%s=%q: %v", ChildEnv, os.Getenv(ChildEnv), err)
-	}
-	if fid, frecord, forked := pypy.Forked(); forked {
-		id, record = fid, frecord // forked from the loader, which had no id
-	}
-	protocols := fields[3]
-	cfg, err := options.Decode(os.Getenv(ConfigEnv))
+	spec, config, err := child.FromEnv()
 	if err != nil {
 		return fail(1, "%v", err)
 	}
-	role, roleArg, _ := strings.Cut(os.Getenv(RoleEnv), ":")
-	// The app's own subprocesses must not believe they are workers.
-	os.Unsetenv(ChildEnv)
-	os.Unsetenv(ConfigEnv)
-	os.Unsetenv(RoleEnv)
+	cfg, err := options.Decode(config)
+	if err != nil {
+		return fail(1, "%v", err)
+	}
+	if id, record, forked := pypy.Forked(); forked {
+		// Forked from the master's loader: a worker, which the loader was not.
+		spec.Role, spec.ID, spec.Record = child.Worker, id, record
+	}
 	os.Unsetenv(pypy.LoaderEnv)
 	// SIGHUP is the master's (reload); a stray one sent to every uwsgo process by name must
 	// not kill the workers. An app can still take it with signal.signal().
 	signal.Ignore(syscall.SIGHUP)
-	name := "worker"
-	if role != "" {
-		name = role
-	}
-	logger.SetPrefix(name + " " + strconv.Itoa(id) + ": ")
+	logger.SetPrefix(spec.Role.String() + " " + strconv.Itoa(spec.ID) + ": ")
 	logger.SetFlags(logger.Flags() | log.Lmsgprefix)
 
-	board, err := scoreboard.Open(os.NewFile(fdBoard, "scoreboard"), records, int(cfg.Int("threads")))
+	board, err := scoreboard.Open(os.NewFile(child.FDBoard, "scoreboard"), spec.Records, int(cfg.Int("threads")))
 	if err != nil {
 		return fail(1, "%v", err)
 	}
-	state, err := shared.Open(cfg, os.NewFile(fdShared, "shared state"))
+	state, err := shared.Open(cfg, os.NewFile(child.FDShared, "shared state"))
 	if err != nil {
 		return fail(1, "%v", err)
 	}
-	ctl := os.NewFile(fdControl, "master")
+	ctl := child.NewConn(os.NewFile(child.FDControl, "master"))
 	drain := make(chan struct{}, 1)
-	env := Env{Board: board, Record: record, ID: id, Processes: int(cfg.Int("processes")), MasterPID: os.Getppid(),
-		State: state, Control: ctl, Drain: drain, drain: drain}
-	if role != "" {
-		env.Role = role
-		return serveAux(cfg, logger, env, roleArg)
+	env := Env{Board: board, Record: spec.Record, ID: spec.ID, Processes: int(cfg.Int("processes")), MasterPID: os.Getppid(),
+		State: state, Control: ctl, Role: spec.Role, Drain: drain, drain: drain}
+	if spec.Role != child.Worker {
+		return serveAux(cfg, logger, env, spec.Arg)
 	}
-	for i, proto := range strings.Split(protocols, "+") {
-		f := os.NewFile(uintptr(fdFirstListener+i), "socket")
+	for i, proto := range spec.Protocols {
+		f := os.NewFile(uintptr(child.FDListeners+i), "socket")
 		ln, err := net.FileListener(f)
 		f.Close()
 		if err != nil {
@@ -107,26 +62,7 @@ func Child(logger *log.Logger) error {
 		env.Listeners = append(env.Listeners, Listener{ln, protocolOf(proto)})
 	}
 	env.Ready = func(app string) {
-		b, _ := json.Marshal(ControlMessage{Type: "ready", PID: os.Getpid(), App: app})
-		ctl.Write(append(b, '\n'))
+		ctl.Send(child.Message{Kind: child.Ready, PID: os.Getpid(), App: app})
 	}
 	return Serve(cfg, logger, env)
-}
-
-// ChildEnviron is the environment of a worker the master starts, which inherits sockets
-// in that order.
-func ChildEnviron(cfg *options.Config, id, record, records int, sockets []*instance.Socket) []string {
-	protocols := make([]string, len(sockets))
-	for i, s := range sockets {
-		protocols[i] = s.Proto
-	}
-	env := make([]string, 0, len(os.Environ())+2)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, ChildEnv+"=") && !strings.HasPrefix(kv, ConfigEnv+"=") {
-			env = append(env, kv)
-		}
-	}
-	return append(env,
-		fmt.Sprintf("%s=%d,%d,%d,%s", ChildEnv, id, record, records, strings.Join(protocols, "+")),
-		ConfigEnv+"="+cfg.Encode())
 }

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -13,68 +12,24 @@ import (
 	"syscall"
 	"time"
 
-	"uwsgo/internal/cache"
+	"uwsgo/internal/child"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
-	"uwsgo/internal/scoreboard"
 	"uwsgo/internal/server"
-	"uwsgo/internal/shared"
-	"uwsgo/internal/signals"
+	"uwsgo/internal/shm/cache"
+	"uwsgo/internal/shm/scoreboard"
+	"uwsgo/internal/shm/shared"
 	"uwsgo/internal/spooler"
 	"uwsgo/internal/stats"
-)
-
-// Operations of the uwsgi module that Go carries out, numbered as OP_* in pypy_setup.py.
-// Arguments come as a list of byte strings; numbers are written in decimal.
-const (
-	opLock          = 1
-	opUnlock        = 2
-	opIsLocked      = 3
-	opCacheGet      = 10
-	opCacheSet      = 11
-	opCacheUpdate   = 12
-	opCacheDel      = 13
-	opCacheExists   = 14
-	opCacheClear    = 15
-	opCacheKeys     = 16
-	opCacheMath     = 17
-	opAreaRead      = 20
-	opAreaWrite     = 21
-	opAreaAddLong   = 22
-	opAreaWriteLong = 23
-	opMetric        = 30
-	opRaise         = 40
-	opRegister      = 41
-	opAddSource     = 42
-	opRegistered    = 43
-	opWait          = 44
-	opReload        = 50
-	opStop          = 51
-	opWorkers       = 52
-	opHarakiri      = 53
-	opListenQueue   = 54
-	opMuleMsg       = 60
-	opMuleGet       = 61
-	opInFarm        = 62
-	opSpool         = 70
-	opSpoolNext     = 71
-	opSpoolDone     = 72
-	opSpoolerPID    = 73
-	opWSHandshake   = 80
-	opWSRecv        = 81
-	opWSSend        = 82
-	opDisconnect    = 83
-	opConnectionFD  = 84
-	opSetLogvar     = 85
-	opGetLogvar     = 86
+	"uwsgo/internal/uwsgisignal"
 )
 
 // master is what a worker asks of the process that routes signals and manages workers:
 // its master over the control socket, or itself when it is the single process.
 type master interface {
 	Raise(num int) error
-	AddSource(signals.Source) error
+	AddSource(uwsgisignal.Source) error
 	Reload() error
 	Stop() error
 	MuleMsg(target string, data []byte) error
@@ -92,12 +47,13 @@ type uwsgiAPI struct {
 	cfg      *options.Config
 	server   *server.Server // set once serving: the request functions act on its connections
 
-	role, roleArg string      // "" for a worker; mule (script) or spooler (directory)
-	muleMsgs      chan []byte // messages for this mule
-	farmMsgs      chan []byte // messages for this mule through one of its farms
-	wake          chan struct{}
-	pass          []string // the spooler's jobs of the current scan
-	scanned       bool     // a scan happened: the next one waits for a job or the clock
+	role     child.Role
+	roleArg  string      // a mule's script or a spooler's directory
+	muleMsgs chan []byte // messages for this mule
+	farmMsgs chan []byte // messages for this mule through one of its farms
+	wake     chan struct{}
+	pass     []string // the spooler's jobs of the current scan
+	scanned  bool     // a scan happened: the next one waits for a job or the clock
 
 	waitMu  sync.Mutex
 	waiters []chan int // signal_wait() calls waiting for the next signal
@@ -122,7 +78,7 @@ func newUwsgiAPI(cfg *options.Config, env *Env, logger *log.Logger) *uwsgiAPI {
 		return a
 	}
 	// A single process routes its own signals: every target that names a worker is it.
-	router := signals.New(env.State.Signals, func(num int, target string) int {
+	router := uwsgisignal.New(env.State.UwsgiSignals, func(num int, target string) int {
 		switch target {
 		case "worker", "worker0", "worker1", "workers", "active-workers":
 			go a.arrived(num) // not on the caller's thread: it may be Python's, raising it
@@ -141,35 +97,29 @@ func newUwsgiAPI(cfg *options.Config, env *Env, logger *log.Logger) *uwsgiAPI {
 
 // listen reads the master's messages; its end means the master is gone, and so must the
 // worker be.
-func (a *uwsgiAPI) listen(ctl *os.File, masterPID int) {
-	sc := bufio.NewScanner(ctl)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for sc.Scan() {
-		var msg ControlMessage
-		if json.Unmarshal(sc.Bytes(), &msg) != nil {
-			continue
-		}
-		switch msg.Type {
-		case "signal":
+func (a *uwsgiAPI) listen(ctl *child.Conn, masterPID int) {
+	ctl.Receive(func(msg child.Message) {
+		switch msg.Kind {
+		case child.Signal:
 			a.arrived(msg.Num)
-		case "mulemsg":
+		case child.MuleMessage:
 			if msg.Farm {
 				a.farmMsgs <- msg.Data
 			} else {
 				a.muleMsgs <- msg.Data
 			}
-		case "wake":
+		case child.Wake:
 			select {
 			case a.wake <- struct{}{}:
 			default:
 			}
-		case "drain":
+		case child.Drain:
 			select {
 			case a.env.drain <- struct{}{}:
 			default:
 			}
 		}
-	}
+	})
 	a.log.Printf("the master (pid %d) is gone: stopping", masterPID)
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
 }
@@ -190,19 +140,21 @@ func numArg(args [][]byte, i int) int64 {
 	return n
 }
 
-func (a *uwsgiAPI) call(op int, args [][]byte) (int, []byte, error) {
+// call carries out one operation of pypy.Ops; the boundary has checked the number and
+// kinds of its arguments against the table.
+func (a *uwsgiAPI) call(op pypy.Op, args [][]byte) (int, []byte, error) {
 	num := func(i int) int64 { return numArg(args, i) }
 	switch op {
-	case opLock, opUnlock, opIsLocked:
+	case pypy.OpLock, pypy.OpUnlock, pypy.OpIsLocked:
 		n := int(num(0))
 		if n < 0 || n >= len(a.state.Locks) {
 			return 0, nil, fmt.Errorf("no lock %d: this instance has locks 0 to %d (--locks)", n, len(a.state.Locks)-1)
 		}
 		l := a.state.Locks[n]
 		switch op {
-		case opLock:
+		case pypy.OpLock:
 			l.Lock()
-		case opUnlock:
+		case pypy.OpUnlock:
 			if !l.Unlock() {
 				return 0, nil, fmt.Errorf("lock %d is not held by this worker", n)
 			}
@@ -211,10 +163,7 @@ func (a *uwsgiAPI) call(op int, args [][]byte) (int, []byte, error) {
 		}
 		return 0, nil, nil
 
-	case opCacheGet, opCacheSet, opCacheUpdate, opCacheDel, opCacheExists, opCacheClear, opCacheKeys, opCacheMath:
-		if len(args) < 1 {
-			return 0, nil, errBadArgs
-		}
+	case pypy.OpCacheGet, pypy.OpCacheSet, pypy.OpCacheUpdate, pypy.OpCacheDel, pypy.OpCacheExists, pypy.OpCacheClear, pypy.OpCacheKeys, pypy.OpCacheMath:
 		c := a.state.Cache(string(args[0]))
 		if c == nil {
 			if len(a.state.Caches) == 0 {
@@ -224,7 +173,7 @@ func (a *uwsgiAPI) call(op int, args [][]byte) (int, []byte, error) {
 		}
 		return cacheOp(c, op, args[1:])
 
-	case opAreaRead, opAreaWrite, opAreaAddLong, opAreaWriteLong:
+	case pypy.OpAreaRead, pypy.OpAreaWrite, pypy.OpAreaAddLong, pypy.OpAreaWriteLong:
 		id := int(num(0))
 		if id < 0 || id >= len(a.state.Areas) {
 			return 0, nil, fmt.Errorf("no shared area %d (--sharedarea gives %d)", id, len(a.state.Areas))
@@ -232,26 +181,23 @@ func (a *uwsgiAPI) call(op int, args [][]byte) (int, []byte, error) {
 		area, pos := a.state.Areas[id], int(num(1))
 		var err error
 		switch op {
-		case opAreaRead:
+		case pypy.OpAreaRead:
 			var b []byte
 			b, err = area.Read(pos, int(num(2)))
 			return 0, b, err
-		case opAreaWrite:
-			if len(args) < 3 {
-				return 0, nil, errBadArgs
-			}
+		case pypy.OpAreaWrite:
 			err = area.Write(pos, args[2])
-		case opAreaWriteLong:
+		case pypy.OpAreaWriteLong:
 			err = area.WriteLong(pos, num(2))
-		case opAreaAddLong:
+		case pypy.OpAreaAddLong:
 			var v int64
 			v, err = area.AddLong(pos, num(2))
 			return 0, []byte(strconv.FormatInt(v, 10)), err
 		}
 		return 0, nil, err
 
-	case opMetric:
-		if len(args) < 2 || len(args[1]) != 1 {
+	case pypy.OpMetric:
+		if len(args[1]) != 1 {
 			return 0, nil, errBadArgs
 		}
 		name := string(args[0])
@@ -264,67 +210,58 @@ func (a *uwsgiAPI) call(op int, args [][]byte) (int, []byte, error) {
 		}
 		return 0, []byte(strconv.FormatInt(v, 10)), nil
 
-	case opRegister:
-		if len(args) < 2 {
-			return 0, nil, errBadArgs
-		}
-		return boolean(a.state.Signals.Register(int(num(0)), string(args[1]))), nil, nil
-	case opRegistered:
-		return boolean(a.state.Signals.Target(int(num(0))) != ""), nil, nil
-	case opRaise:
+	case pypy.OpRegister:
+		return boolean(a.state.UwsgiSignals.Register(int(num(0)), string(args[1]))), nil, nil
+	case pypy.OpRegistered:
+		return boolean(a.state.UwsgiSignals.Target(int(num(0))) != ""), nil, nil
+	case pypy.OpRaise:
 		return 0, nil, a.master.Raise(int(num(0)))
-	case opAddSource:
-		var s signals.Source
-		if len(args) < 1 || json.Unmarshal(args[0], &s) != nil {
+	case pypy.OpAddSource:
+		var s uwsgisignal.Source
+		if json.Unmarshal(args[0], &s) != nil {
 			return 0, nil, errBadArgs
 		}
 		return 0, nil, a.master.AddSource(s)
-	case opWait:
+	case pypy.OpWait:
 		return 0, []byte(strconv.Itoa(a.wait(int(num(0))))), nil
 
-	case opMuleMsg:
-		if len(args) < 2 {
-			return 0, nil, errBadArgs
-		}
+	case pypy.OpMuleMsg:
 		return 0, nil, a.master.MuleMsg(string(args[1]), args[0])
-	case opMuleGet:
+	case pypy.OpMuleGet:
 		return a.muleGet(string(args[0]) == "farm", string(args[0]) != "direct", num(1))
-	case opInFarm:
+	case pypy.OpInFarm:
 		return boolean(a.inFarm(string(args[0]))), nil, nil
-	case opSpool:
+	case pypy.OpSpool:
 		return a.spool(args)
-	case opSpoolNext:
+	case pypy.OpSpoolNext:
 		return a.spoolNext()
-	case opSpoolDone:
-		if len(args) < 2 {
-			return 0, nil, errBadArgs
-		}
+	case pypy.OpSpoolDone:
 		if num(1) == spooler.OK {
 			if err := os.Remove(string(args[0])); err != nil && !os.IsNotExist(err) {
 				return 0, nil, err
 			}
 		}
 		return 0, nil, nil
-	case opSpoolerPID:
+	case pypy.OpSpoolerPID:
 		return 0, []byte(strconv.FormatInt(a.state.SpoolerPID.Load(), 10)), nil
 
-	case opWSHandshake, opWSRecv, opWSSend, opDisconnect, opConnectionFD, opSetLogvar, opGetLogvar:
+	case pypy.OpWSHandshake, pypy.OpWSRecv, pypy.OpWSSend, pypy.OpDisconnect, pypy.OpConnectionFD, pypy.OpSetLogvar, pypy.OpGetLogvar:
 		if a.server == nil {
 			return 0, nil, errors.New("not called from a request")
 		}
 		return a.requestOp(op, int(num(0)), args[1:])
 
-	case opReload:
+	case pypy.OpReload:
 		return 0, nil, a.master.Reload()
-	case opStop:
+	case pypy.OpStop:
 		return 0, nil, a.master.Stop()
-	case opWorkers:
+	case pypy.OpWorkers:
 		b, _ := json.Marshal(stats.Document(a.src)["workers"])
 		return 0, b, nil
-	case opListenQueue:
+	case pypy.OpListenQueue:
 		doc := stats.Document(a.src)
 		return 0, []byte(fmt.Sprint(doc["listen_queue"])), nil
-	case opHarakiri:
+	case pypy.OpHarakiri:
 		// set_user_harakiri(s): the master kills this worker if its current request is
 		// still running s seconds from now (0 cancels), whatever --harakiri says.
 		if a.server == nil {
@@ -342,49 +279,61 @@ func (a *uwsgiAPI) call(op int, args [][]byte) (int, []byte, error) {
 		}
 		return 0, nil, nil
 	}
-	return 0, nil, fmt.Errorf("unknown operation %d", op)
+	return 0, nil, fmt.Errorf("%s is in the table but not carried out here", pypy.OpByNumber(int(op)))
 }
 
-// requestOp acts on the connection of the request running on slot.
-func (a *uwsgiAPI) requestOp(op, slot int, args [][]byte) (int, []byte, error) {
-	arg := func(i int) string {
-		if i < len(args) {
-			return string(args[i])
-		}
-		return ""
-	}
+// requestOp acts on the connection of the request named by handle.
+func (a *uwsgiAPI) requestOp(op pypy.Op, handle int, args [][]byte) (int, []byte, error) {
+	arg := func(i int) string { return string(args[i]) }
 	switch op {
-	case opWSHandshake:
-		return 0, nil, a.server.WebSocketHandshake(slot, arg(0), arg(1))
-	case opWSRecv:
-		msg, err := a.server.WebSocketRecv(slot, arg(0) == "1")
+	case pypy.OpWSHandshake:
+		return 0, nil, a.server.WebSocketHandshake(handle, arg(0), arg(1))
+	case pypy.OpWSRecv:
+		msg, err := a.server.WebSocketRecv(handle, arg(0) == "1")
 		if msg == nil && err == nil {
 			return 1, nil, nil
 		}
 		return 0, msg, err
-	case opWSSend:
-		var data []byte
-		if len(args) > 0 {
-			data = args[0]
-		}
-		return 0, nil, a.server.WebSocketSend(slot, data, arg(1) == "1")
-	case opDisconnect:
-		return 0, nil, a.server.Disconnect(slot)
-	case opSetLogvar:
-		var value []byte
-		if len(args) > 1 {
-			value = args[1]
-		}
-		return 0, nil, a.server.SetLogvar(slot, []byte(arg(0)), value)
-	case opGetLogvar:
-		v, ok, err := a.server.Logvar(slot, []byte(arg(0)))
+	case pypy.OpWSSend:
+		return 0, nil, a.server.WebSocketSend(handle, args[0], arg(1) == "1")
+	case pypy.OpDisconnect:
+		return 0, nil, a.server.Disconnect(handle)
+	case pypy.OpSetLogvar:
+		return 0, nil, a.server.SetLogvar(handle, args[0], args[1])
+	case pypy.OpGetLogvar:
+		v, ok, err := a.server.Logvar(handle, args[0])
 		if !ok {
 			return 1, nil, err
 		}
 		return 0, append([]byte{}, v...), err
 	}
-	fd, err := a.server.ConnectionFD(slot)
+	fd, err := a.server.ConnectionFD(handle)
 	return 0, []byte(strconv.Itoa(fd)), err
+}
+
+// Send, SendFile and RPCReply make the worker Python's sink (pypy.Host.Sink) from PyPy's
+// start, before its server exists: they pass a request's response to the server. A mule
+// or spooler has no server and no requests, so Python's calls there name none.
+func (a *uwsgiAPI) Send(handle int, head, body []byte, final bool) int {
+	if a.server == nil {
+		return pypy.SendClientGone
+	}
+	return a.server.Send(handle, head, body, final)
+}
+
+// SendFile implements pypy.Sink.
+func (a *uwsgiAPI) SendFile(handle int, head []byte, fd int, offset, length int64) int {
+	if a.server == nil {
+		return pypy.SendClientGone
+	}
+	return a.server.SendFile(handle, head, fd, offset, length)
+}
+
+// RPCReply implements pypy.Sink.
+func (a *uwsgiAPI) RPCReply(handle int, result []byte) {
+	if a.server != nil {
+		a.server.RPCReply(handle, result)
+	}
 }
 
 func boolean(b bool) int {
@@ -395,7 +344,7 @@ func boolean(b bool) int {
 }
 
 // cacheOp runs a cache operation; args are key, then value or operator, then numbers.
-func cacheOp(c *cache.Cache, op int, args [][]byte) (int, []byte, error) {
+func cacheOp(c *cache.Cache, op pypy.Op, args [][]byte) (int, []byte, error) {
 	arg := func(i int) []byte {
 		if i < len(args) {
 			return args[i]
@@ -405,33 +354,33 @@ func cacheOp(c *cache.Cache, op int, args [][]byte) (int, []byte, error) {
 	num := func(i int) int64 { return numArg(args, i) }
 	key := arg(0)
 	switch op {
-	case opCacheGet:
+	case pypy.OpCacheGet:
 		v, ok := c.Get(key)
 		if !ok {
 			return 1, nil, nil
 		}
 		return 0, v, nil
-	case opCacheSet, opCacheUpdate:
-		err := c.Set(key, arg(1), num(2), op == opCacheUpdate)
+	case pypy.OpCacheSet, pypy.OpCacheUpdate:
+		err := c.Set(key, arg(1), num(2), op == pypy.OpCacheUpdate)
 		if errors.Is(err, cache.ErrExists) || errors.Is(err, cache.ErrFull) || errors.Is(err, cache.ErrTooBig) {
 			return 1, nil, nil // uWSGI answers None
 		}
 		return 0, nil, err
-	case opCacheDel:
+	case pypy.OpCacheDel:
 		return boolean(c.Del(key)), nil, nil
-	case opCacheExists:
+	case pypy.OpCacheExists:
 		return boolean(c.Exists(key)), nil, nil
-	case opCacheClear:
+	case pypy.OpCacheClear:
 		c.Clear()
 		return 0, nil, nil
-	case opCacheKeys:
+	case pypy.OpCacheKeys:
 		out := []byte{} // an empty cache has no keys, which is not no answer
 		for _, k := range c.Keys() {
 			out = binary.LittleEndian.AppendUint32(out, uint32(len(k)))
 			out = append(out, k...)
 		}
 		return 0, out, nil
-	case opCacheMath:
+	case pypy.OpCacheMath:
 		if len(arg(1)) != 1 {
 			return 0, nil, errBadArgs
 		}
@@ -476,51 +425,28 @@ func (a *uwsgiAPI) wait(num int) int {
 }
 
 // remoteMaster reaches the master over the control socket.
-type remoteMaster struct {
-	mu  sync.Mutex
-	ctl *os.File
-}
-
-// ControlMessage is a line on the control socket, in either direction.
-type ControlMessage struct {
-	Type   string          `json:"t"`
-	PID    int             `json:"pid,omitempty"`
-	App    string          `json:"app,omitempty"`
-	Num    int             `json:"num,omitempty"`
-	Source *signals.Source `json:"source,omitempty"`
-	Arg    string          `json:"arg,omitempty"`  // a mule message's target; a spooler's directory
-	Data   []byte          `json:"data,omitempty"` // a mule message
-	Farm   bool            `json:"farm,omitempty"` // the mule message came through a farm
-}
-
-func (m *remoteMaster) send(msg ControlMessage) error {
-	b, _ := json.Marshal(msg)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, err := m.ctl.Write(append(b, '\n'))
-	return err
-}
+type remoteMaster struct{ ctl *child.Conn }
 
 func (m *remoteMaster) Raise(num int) error {
-	return m.send(ControlMessage{Type: "raise", Num: num})
+	return m.ctl.Send(child.Message{Kind: child.Raise, Num: num})
 }
-func (m *remoteMaster) AddSource(s signals.Source) error {
-	return m.send(ControlMessage{Type: "source", Source: &s})
+func (m *remoteMaster) AddSource(s uwsgisignal.Source) error {
+	return m.ctl.Send(child.Message{Kind: child.AddSource, Source: &s})
 }
-func (m *remoteMaster) Reload() error { return m.send(ControlMessage{Type: "reload"}) }
+func (m *remoteMaster) Reload() error { return m.ctl.Send(child.Message{Kind: child.Reload}) }
 func (m *remoteMaster) MuleMsg(target string, data []byte) error {
-	return m.send(ControlMessage{Type: "mule", Arg: target, Data: data})
+	return m.ctl.Send(child.Message{Kind: child.MuleSend, Arg: target, Data: data})
 }
 func (m *remoteMaster) Spooled(dir string) error {
-	return m.send(ControlMessage{Type: "spooled", Arg: dir})
+	return m.ctl.Send(child.Message{Kind: child.Spooled, Arg: dir})
 }
-func (m *remoteMaster) Stop() error { return m.send(ControlMessage{Type: "stop"}) }
+func (m *remoteMaster) Stop() error { return m.ctl.Send(child.Message{Kind: child.Stop}) }
 
 // selfMaster is the single process's own router.
-type selfMaster struct{ router *signals.Router }
+type selfMaster struct{ router *uwsgisignal.Router }
 
-func (m *selfMaster) Raise(num int) error              { return m.router.Raise(num) }
-func (m *selfMaster) AddSource(s signals.Source) error { return m.router.Add(s) }
+func (m *selfMaster) Raise(num int) error                  { return m.router.Raise(num) }
+func (m *selfMaster) AddSource(s uwsgisignal.Source) error { return m.router.Add(s) }
 func (m *selfMaster) Reload() error {
 	return errors.New("uwsgi.reload() needs a master (--master): a single process cannot replace itself without dropping requests")
 }

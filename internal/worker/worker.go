@@ -24,14 +24,15 @@ import (
 	"time"
 
 	"uwsgo/internal/accesslog"
+	"uwsgo/internal/child"
 	"uwsgo/internal/hooks"
 	"uwsgo/internal/instance"
 	"uwsgo/internal/options"
 	"uwsgo/internal/pypy"
 	"uwsgo/internal/rpc"
-	"uwsgo/internal/scoreboard"
 	"uwsgo/internal/server"
-	"uwsgo/internal/shared"
+	"uwsgo/internal/shm/scoreboard"
+	"uwsgo/internal/shm/shared"
 	"uwsgo/internal/static"
 	"uwsgo/internal/stats"
 	"uwsgo/internal/systemd"
@@ -66,8 +67,8 @@ type Env struct {
 	MasterPID int          // 0 without a master
 	Ready     func(string) // told once serving, with the app loaded ("" for none)
 	State     *shared.State
-	Control   *os.File // the socket to the master; nil in a single process
-	Role      string   // "" for a worker, else RoleMule or RoleSpooler
+	Control   *child.Conn // the socket to the master; nil in a single process
+	Role      child.Role
 	// Drain is the master's request to stop as part of stopping the whole instance
 	// (nil for a single process, which learns it from its signals).
 	Drain <-chan struct{}
@@ -111,7 +112,7 @@ func stopSignals() chan os.Signal {
 	return stop
 }
 
-func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uwsgiAPI, *appSignals, error) {
+func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uwsgiAPI, *unixSignals, error) {
 	if !cfg.Bool("honour-stdin") {
 		if err := stdinFromDevNull(); err != nil {
 			return nil, nil, nil, fail(1, "replacing stdin with /dev/null: %v", err)
@@ -123,25 +124,25 @@ func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uw
 	}
 	env.reqLog = rl
 	reopenLogOnSignal(cfg, logger, env.MasterPID == 0, rl)
-	appSigs := newAppSignals(logger)
-	pypy.SetSignalRouter(appSigs.route)
-	pypy.SetRPCClient(rpc.Call)
+	appSigs := newUnixSignals(logger)
 	api := newUwsgiAPI(cfg, env, logger)
-	pypy.SetCallHandler(api.call)
+	host := pypy.Host{Sink: api, Log: pythonLog(logger), Signal: appSigs.route, RPC: rpc.Call, Call: api.call}
 	if _, _, forked := pypy.Forked(); forked {
 		// The loader's log descriptors may name a file rotated since it started.
 		if _, err := instance.ReopenLog(cfg); err != nil {
 			logger.Printf("%v", err)
 		}
-		pypy.SetLog(pythonLog(logger))
-		rt := pypy.Adopt()
+		rt, err := pypy.Adopt(host)
+		if err != nil {
+			return nil, nil, nil, fail(1, "%v", err)
+		}
 		logger.Printf("forked from the loaded app (%s)", rt.Version)
 		if err := configure(cfg, *env, here{}); err != nil {
 			return nil, nil, nil, err
 		}
 		return rt, api, appSigs, postFork(cfg, here{})
 	}
-	rt, err := startPyPy(cfg, logger)
+	rt, err := startPyPy(cfg, logger, host)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -215,6 +216,8 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 		LogFormat:        logFormat,
 		LogXForwardedFor: cfg.Bool("log-x-forwarded-for"),
 		WorkerID:         env.ID,
+
+		App: server.App{Handle: pypy.Handle, RPC: pypy.RPC},
 	})
 	go appSigs.deliver(s.InPython)
 	api.server = s
@@ -339,7 +342,8 @@ func stdinFromDevNull() error {
 	return syscall.Dup3(int(f.Fd()), 0, 0)
 }
 
-func startPyPy(cfg *options.Config, logger *log.Logger) (*pypy.Runtime, error) {
+// startPyPy starts PyPy and its setup module, with host serving Python's calls.
+func startPyPy(cfg *options.Config, logger *log.Logger, host pypy.Host) (*pypy.Runtime, error) {
 	// In library mode the PyPy that loaded uwsgo is the one: there is nothing to locate.
 	in := &pypy.Install{HomeSource: "the running PyPy"}
 	if !pypy.InProcess() {
@@ -353,16 +357,11 @@ func startPyPy(cfg *options.Config, logger *log.Logger) (*pypy.Runtime, error) {
 	if err != nil {
 		return nil, fail(1, "%v", err)
 	}
-	setup, name := pypy.SetupSource, "<embedded uwsgi_pypy_setup>"
-	if f := cfg.Get("pypy-setup"); f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fail(1, "--pypy-setup: %v", err)
-		}
-		setup, name = string(b), f
+	setup, name, err := SetupModule(cfg)
+	if err != nil {
+		return nil, fail(1, "%v", err)
 	}
-	pypy.SetLog(pythonLog(logger))
-	if err := rt.Start(setup, name); err != nil {
+	if err := rt.Start(setup, name, host); err != nil {
 		return nil, fail(1, "%v", err)
 	}
 	if rt.Lib == "" {
@@ -375,6 +374,20 @@ func startPyPy(cfg *options.Config, logger *log.Logger) (*pypy.Runtime, error) {
 	}
 	logger.Printf("%s; home %s (from %s); library %s", rt.Version, rt.Home, rt.HomeSource, rt.Lib)
 	return rt, nil
+}
+
+// SetupModule is the setup module's source and its name for errors: the embedded one, or
+// --pypy-setup's file.
+func SetupModule(cfg *options.Config) (source, name string, err error) {
+	f := cfg.Get("pypy-setup")
+	if f == "" {
+		return pypy.SetupSource, "<embedded uwsgi_pypy_setup>", nil
+	}
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return "", "", fmt.Errorf("--pypy-setup: %w", err)
+	}
+	return string(b), f, nil
 }
 
 // Python is where the start-up steps run: this process's PyPy (here), or a pre-fork

@@ -28,20 +28,21 @@ var reserved = map[syscall.Signal]string{
 	syscall.SIGILL:  "a crash must stay a crash",
 }
 
-// appSignals carries out what Python code asks with signal.signal(): Go watches the
-// signal and, when it comes, calls the app's handler in Python, holding a slot like any
-// request (inPython). Signals that come before serving starts wait in the channel.
-type appSignals struct {
+// unixSignals carries out what Python code asks with signal.signal() (Unix signals; the
+// uWSGI signals of uwsgi.signal() are package uwsgisignal): Go watches the signal and,
+// when it comes, calls the app's handler in Python, holding a slot like any request
+// (inPython). Signals that come before serving starts wait in the channel.
+type unixSignals struct {
 	log     *log.Logger
 	arrived chan os.Signal
 }
 
-func newAppSignals(logger *log.Logger) *appSignals {
-	return &appSignals{log: logger, arrived: make(chan os.Signal, 16)}
+func newUnixSignals(logger *log.Logger) *unixSignals {
+	return &unixSignals{log: logger, arrived: make(chan os.Signal, 16)}
 }
 
 // route is the pypy package's signal router.
-func (a *appSignals) route(sig syscall.Signal, disposition int) bool {
+func (a *unixSignals) route(sig syscall.Signal, disposition int) bool {
 	if why, ok := reserved[sig]; ok {
 		a.log.Printf("signal.signal(%s) from Python ignored: %s", unix.SignalName(sig), why)
 		return false
@@ -58,7 +59,7 @@ func (a *appSignals) route(sig syscall.Signal, disposition int) bool {
 }
 
 // deliver runs handlers as their signals arrive, once Python may be called.
-func (a *appSignals) deliver(inPython func(func())) {
+func (a *unixSignals) deliver(inPython func(func())) {
 	for sig := range a.arrived {
 		inPython(func() { pypy.DeliverSignal(sig.(syscall.Signal)) })
 	}

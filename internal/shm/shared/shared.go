@@ -1,8 +1,9 @@
 // Package shared is the instance's shared state, laid out in one shm segment from the
-// options: user locks (--locks), caches (--cache2, --cache), shared areas (--sharedarea),
-// metrics (--metric) and the table of uWSGI signals. The master (or the single process)
-// creates it; workers map it. Every process derives the same layout from the same
-// options, so nothing but the descriptor is passed.
+// options: user locks (--locks), the table of uWSGI signals (UwsgiSignalTable), the
+// spooler's pid, caches (--cache2, --cache), shared areas (--sharedarea) and metrics
+// (--metric), in that order. The master (or the single process) creates it; workers map
+// it. Every process derives the same layout from the same options, so nothing but the
+// descriptor is passed.
 package shared
 
 import (
@@ -10,21 +11,21 @@ import (
 	"os"
 	"sync/atomic"
 
-	"uwsgo/internal/cache"
-	"uwsgo/internal/metrics"
 	"uwsgo/internal/options"
-	"uwsgo/internal/sharedarea"
 	"uwsgo/internal/shm"
+	"uwsgo/internal/shm/cache"
+	"uwsgo/internal/shm/metrics"
+	"uwsgo/internal/shm/sharedarea"
 )
 
 // State is the mapped shared state.
 type State struct {
-	Segment *shm.Segment
-	Locks   []*shm.Lock // user locks 0..N for --locks N (lock 0 always exists)
-	Caches  []*cache.Cache
-	Areas   []*sharedarea.Area
-	Metrics *metrics.Set
-	Signals *SignalTable
+	Segment      *shm.Segment
+	Locks        []*shm.Lock // user locks 0..N for --locks N (lock 0 always exists)
+	Caches       []*cache.Cache
+	Areas        []*sharedarea.Area
+	Metrics      *metrics.Set
+	UwsgiSignals *UwsgiSignalTable
 	// SpoolerPID is the first spooler's pid (0: none), written by the master.
 	SpoolerPID *atomic.Int64
 	size       int
@@ -118,7 +119,7 @@ func attach(p plan, seg *shm.Segment, initialize bool) *State {
 		s.Locks = append(s.Locks, seg.Lock(off))
 		off += shm.LockSize
 	}
-	s.Signals = &SignalTable{lock: seg.Lock(off), mem: seg.Bytes(off+shm.LockSize, signalTableSize-shm.LockSize)}
+	s.UwsgiSignals = &UwsgiSignalTable{lock: seg.Lock(off), mem: seg.Bytes(off+shm.LockSize, signalTableSize-shm.LockSize)}
 	off += signalTableSize
 	s.SpoolerPID = seg.Int64(off)
 	off += 64

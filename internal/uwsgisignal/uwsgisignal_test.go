@@ -1,4 +1,4 @@
-package signals
+package uwsgisignal
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"uwsgo/internal/options"
-	"uwsgo/internal/shared"
+	"uwsgo/internal/shm/shared"
 )
 
 // fakeSend records what the router hands out; reach is how many processes each target
@@ -51,7 +51,7 @@ func (f *fakeSend) nums() []int {
 	return out
 }
 
-func newRouter(t *testing.T) (*Router, *shared.SignalTable, *fakeSend, *bytes.Buffer) {
+func newRouter(t *testing.T) (*Router, *shared.UwsgiSignalTable, *fakeSend, *bytes.Buffer) {
 	t.Helper()
 	cfg, err := options.Parse(nil, nil)
 	if err != nil {
@@ -64,7 +64,7 @@ func newRouter(t *testing.T) (*Router, *shared.SignalTable, *fakeSend, *bytes.Bu
 	t.Cleanup(func() { st.Segment.File().Close() })
 	f := &fakeSend{reach: map[string]int{}}
 	var logged bytes.Buffer
-	return New(st.Signals, f.send, log.New(&logged, "", 0)), st.Signals, f, &logged
+	return New(st.UwsgiSignals, f.send, log.New(&logged, "", 0)), st.UwsgiSignals, f, &logged
 }
 
 func equal(a, b []int) bool {
@@ -293,8 +293,8 @@ func TestCronMatches(t *testing.T) {
 		{[5]int{-1, -1, -1, -3, -1}, "2024-03-10 19:00", true},
 		{[5]int{-1, -1, -1, -4, -1}, "2024-03-10 19:00", false},
 	} {
-		if got := cronMatches(c.cron, at(c.at)); got != c.want {
-			t.Errorf("cronMatches(%v, %s) = %v, want %v", c.cron, c.at, got, c.want)
+		if got := CronMatches(c.cron, at(c.at)); got != c.want {
+			t.Errorf("CronMatches(%v, %s) = %v, want %v", c.cron, c.at, got, c.want)
 		}
 	}
 }

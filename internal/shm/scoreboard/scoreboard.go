@@ -1,8 +1,9 @@
 // Package scoreboard is the memory the master and its workers share: one record per worker
 // process, with its counters and, per thread, the request it is running and since when.
 //
-// The master creates it (an anonymous memfd, mapped shared) before it starts any worker and
-// hands each worker the descriptor and a record number. Workers only ever write their own
+// The master creates it (a shm.Segment of its own, apart from the shared state because its
+// size depends on the processes, not the options) before it starts any worker and hands
+// each worker the descriptor and a record number. Workers only ever write their own
 // record, with atomic stores; the master reads every record, for harakiri, recycling and
 // stats. Nothing is lost when a worker dies: its last counters stay readable until the master
 // gives the record to a new worker. In single-process mode the same layout lives in private
@@ -16,7 +17,7 @@ import (
 	"time"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"uwsgo/internal/shm"
 )
 
 // DescSize bounds the text kept of a running request ("GET /path").
@@ -57,7 +58,7 @@ type Worker struct {
 // Board is a mapped scoreboard.
 type Board struct {
 	mem     []byte
-	file    *os.File // nil for private memory
+	seg     *shm.Segment // nil for private memory
 	records int
 	threads int
 	size    int // bytes per record
@@ -70,39 +71,35 @@ func recordSize(threads int) int {
 
 // Create makes a shared board for records worker processes of threads threads each.
 func Create(records, threads int) (*Board, error) {
-	size := records * recordSize(threads)
-	fd, err := unix.MemfdCreate("uwsgo-scoreboard", 0)
+	seg, err := shm.Create("uwsgo-scoreboard", records*recordSize(threads))
 	if err != nil {
-		return nil, fmt.Errorf("scoreboard: memfd_create: %w", err)
-	}
-	f := os.NewFile(uintptr(fd), "uwsgo-scoreboard")
-	if err := f.Truncate(int64(size)); err != nil {
-		f.Close()
 		return nil, fmt.Errorf("scoreboard: %w", err)
 	}
-	return mapBoard(f, records, threads)
+	return onSegment(seg, records, threads), nil
 }
 
 // Open maps a board inherited from the master.
-func Open(f *os.File, records, threads int) (*Board, error) { return mapBoard(f, records, threads) }
+func Open(f *os.File, records, threads int) (*Board, error) {
+	seg, err := shm.Map(f, records*recordSize(threads))
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("scoreboard: %w", err)
+	}
+	return onSegment(seg, records, threads), nil
+}
 
 // Private makes a board in this process's own memory (single-process mode).
 func Private(threads int) *Board {
 	return &Board{mem: make([]byte, recordSize(threads)), records: 1, threads: threads, size: recordSize(threads)}
 }
 
-func mapBoard(f *os.File, records, threads int) (*Board, error) {
-	size := records * recordSize(threads)
-	mem, err := unix.Mmap(int(f.Fd()), 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("scoreboard: mmap: %w", err)
-	}
-	return &Board{mem: mem, file: f, records: records, threads: threads, size: recordSize(threads)}, nil
+func onSegment(seg *shm.Segment, records, threads int) *Board {
+	size := recordSize(threads)
+	return &Board{mem: seg.Bytes(0, records*size), seg: seg, records: records, threads: threads, size: size}
 }
 
 // File is the descriptor to hand to a worker.
-func (b *Board) File() *os.File { return b.file }
+func (b *Board) File() *os.File { return b.seg.File() }
 
 // Records is how many worker records the board has.
 func (b *Board) Records() int { return b.records }

@@ -4,17 +4,17 @@ import (
 	"uwsgo/internal/shm"
 )
 
-// Signals is how many uWSGI signals exist (0..255).
-const Signals = 256
+// UwsgiSignalCount is how many uWSGI signals exist (0..255).
+const UwsgiSignalCount = 256
 
 const targetSize = 64
 
-const signalTableSize = shm.LockSize + Signals*targetSize
+const signalTableSize = shm.LockSize + UwsgiSignalCount*targetSize
 
-// SignalTable is, per uWSGI signal, the target it was registered with ("" when not): in
+// UwsgiSignalTable is, per uWSGI signal, the target it was registered with ("" when not): in
 // shared memory, so that any process can tell whether a signal is registered and the
 // master can route it, without asking anyone.
-type SignalTable struct {
+type UwsgiSignalTable struct {
 	lock *shm.Lock
 	mem  []byte
 }
@@ -22,8 +22,8 @@ type SignalTable struct {
 // Register records target for num; the first registration wins, as every worker of a
 // lazy-apps instance runs the same registering code. It reports whether num is now
 // registered with this target.
-func (t *SignalTable) Register(num int, target string) bool {
-	if num < 0 || num >= Signals || target == "" || len(target) >= targetSize {
+func (t *UwsgiSignalTable) Register(num int, target string) bool {
+	if num < 0 || num >= UwsgiSignalCount || target == "" || len(target) >= targetSize {
 		return false
 	}
 	t.lock.Lock()
@@ -38,8 +38,8 @@ func (t *SignalTable) Register(num int, target string) bool {
 }
 
 // Target is num's target, "" when unregistered.
-func (t *SignalTable) Target(num int) string {
-	if num < 0 || num >= Signals {
+func (t *UwsgiSignalTable) Target(num int) string {
+	if num < 0 || num >= UwsgiSignalCount {
 		return ""
 	}
 	t.lock.Lock()

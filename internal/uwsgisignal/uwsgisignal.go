@@ -1,14 +1,16 @@
-// Package signals is uWSGI's signal framework (not Unix signals): numbered events 0..255
-// that the app registers with a target (register_signal), raises (uwsgi.signal) or has
-// raised by the clock (timers, crons) or the file system (file monitors), and that run a
-// Python handler in the target processes.
+// Package uwsgisignal is uWSGI's signal framework: numbered events 0..255 that the app
+// registers with a target (register_signal), raises (uwsgi.signal) or has raised by the
+// clock (timers, crons) or the file system (file monitors), and that run a Python handler
+// in the target processes. They are not Unix signals, which are os/signal's (and, for
+// the app's own signal.signal(), the worker's unixSignals).
 //
 // The Router lives where all processes can be reached: in the master, or in the single
-// process. Registration itself is in shared memory (shared.SignalTable), so any process
-// can tell whether a signal is registered; raising and the clock sources go through the
-// Router, which hands each signal to the processes its target names (send). Every worker
-// of a lazy-apps instance runs the same add_timer() calls, so sources are deduplicated.
-package signals
+// process. Registration itself is in shared memory (shared.UwsgiSignalTable), so any
+// process can tell whether a signal is registered; raising and the clock sources go
+// through the Router, which hands each signal to the processes its target names (send).
+// Every worker of a lazy-apps instance runs the same add_timer() calls, so sources are
+// deduplicated.
+package uwsgisignal
 
 import (
 	"fmt"
@@ -17,7 +19,7 @@ import (
 	"sync"
 	"time"
 
-	"uwsgo/internal/shared"
+	"uwsgo/internal/shm/shared"
 )
 
 // Source is a clock or file-system source of a signal.
@@ -40,7 +42,7 @@ type source struct {
 
 // Router raises signals and runs their clocks.
 type Router struct {
-	table *shared.SignalTable
+	table *shared.UwsgiSignalTable
 	send  func(num int, target string) int
 	log   *log.Logger
 
@@ -51,7 +53,7 @@ type Router struct {
 
 // New makes a router; send hands a signal to the processes target names and says how
 // many it reached.
-func New(table *shared.SignalTable, send func(num int, target string) int, logger *log.Logger) *Router {
+func New(table *shared.UwsgiSignalTable, send func(num int, target string) int, logger *log.Logger) *Router {
 	return &Router{table: table, send: send, log: logger}
 }
 
@@ -120,7 +122,7 @@ func (r *Router) Tick(now time.Time) {
 				continue
 			}
 		case "cron":
-			if newMinute && cronMatches(s.Cron, now) {
+			if newMinute && CronMatches(s.Cron, now) {
 				due = append(due, s.Num)
 			}
 		case "filemon":
@@ -142,8 +144,10 @@ func (r *Router) Tick(now time.Time) {
 	}
 }
 
-// cronMatches applies uWSGI's add_cron fields: -1 is any value, -N is every N.
-func cronMatches(c [5]int, t time.Time) bool {
+// CronMatches applies uWSGI's cron fields (add_cron and --cron alike) to t: minute,
+// hour, day of the month, month, day of the week (0 = Sunday); -1 is any value, -N
+// (N > 1) every N.
+func CronMatches(c [5]int, t time.Time) bool {
 	values := [5]int{t.Minute(), t.Hour(), t.Day(), int(t.Month()), int(t.Weekday())}
 	for i, want := range c {
 		switch {
