@@ -6,6 +6,7 @@ package e2e
 import (
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -49,7 +50,8 @@ func TestPreforkWarmupBadURI(t *testing.T) {
 // The app's import-time use of the uwsgi module, in the loader, takes effect in every
 // worker: the uWSGI signal handlers it registered run in each worker, its timer fires, the
 // cache item it set is there, its RPC function answers in each worker. Asking the cache
-// before the fork raises an error that names the call and what to do instead.
+// before the fork raises an error that names the call and what to do instead. A Unix
+// signal handler set with signal.signal() at import runs in the worker the signal is sent to.
 func TestPreforkImportTimeAPI(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -65,6 +67,11 @@ func TestPreforkImportTimeAPI(t *testing.T) {
 			}
 		}
 	}
+	for _, w := range workers {
+		if err := syscall.Kill(w, syscall.SIGUSR1); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if code, body, err := masterFetch(masterNewClient(), s.URL("/signal")); err != nil || code != 200 {
 		t.Fatalf("GET /signal: %d %q %v", code, body, err)
 	}
@@ -72,11 +79,12 @@ func TestPreforkImportTimeAPI(t *testing.T) {
 	want := map[string]bool{"18": true}
 	for _, w := range workers {
 		want["17_"+strconv.Itoa(w)] = true
+		want[strconv.Itoa(int(syscall.SIGUSR1))+"_"+strconv.Itoa(w)] = true
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		got := map[string]bool{}
-		for _, line := range preforkNotes(dir, "signals") {
+		for _, line := range append(preforkNotes(dir, "signals"), preforkNotes(dir, "unix-signals")...) {
 			f := strings.Split(line, "_")
 			got[f[0]] = true
 			got[f[0]+"_"+f[1]] = true

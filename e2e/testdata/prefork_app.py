@@ -2,7 +2,8 @@
 
 The tests' --pypy-eval sets builtins.PREFORK_DIR, a directory where this app notes what
 ran in which process, a line each: "imports" (every import of the app), "hooks"
-(uwsgi.post_fork_hook) and "signals" (the uWSGI signals its handlers ran). The reload
+(uwsgi.post_fork_hook), "signals" (the uWSGI signals its handlers ran) and "unix-signals"
+(SIGUSR1, whose handler signal.signal() set at import). The reload
 tests copy this file and change VERSION.
 
 At import it also uses the uwsgi module as apps do: it registers a uWSGI signal, a timer
@@ -18,6 +19,7 @@ RPC function; every path but /pid and /missing answers JSON about the process se
 import builtins
 import json
 import os
+import signal
 import subprocess
 
 import uwsgi
@@ -41,6 +43,7 @@ def on_signal(num):
     note("signals", "%d %d %d" % (num, os.getpid(), uwsgi.worker_id()))
 
 
+signal.signal(signal.SIGUSR1, lambda num, frame: note("unix-signals", "%d %d" % (num, os.getpid())))
 uwsgi.register_signal(17, "workers", on_signal)
 uwsgi.register_signal(18, "worker", on_signal)
 uwsgi.add_timer(18, 1)
