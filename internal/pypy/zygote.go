@@ -11,10 +11,12 @@ package pypy
 // Go's runtime starts and turns the process into a server for the master's requests on
 // its control socket (Loader here is the master's end):
 //
+//   - 'T' gives it the table of what to do with each uwsgi operation (loaderOps, below);
 //   - 'L' and 'B' load libpypy-c and start it with the setup module, as Load and Start do;
 //   - 'S' runs one start-up step (the master runs worker.load's pre-fork part through it,
 //     so the order, the hooks and --need-app are decided in one place);
-//   - 'W' runs warm-up requests through the real request path (--warmup);
+//   - 'W' runs warm-up requests (--warmup) through the Python half of the request path:
+//     the setup module's handle, with the vars block Go's HTTP decoder makes of a GET;
 //   - 'F' forks a worker: with os.fork() from Python, so that Python's and PyPy's at-fork
 //     handling runs, and twice, so that the worker's parent becomes the master (a child
 //     subreaper) as soon as the middle process exits: the master waits for a forked
