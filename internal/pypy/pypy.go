@@ -28,6 +28,10 @@
 // by handles (integers the dispatcher makes of a slot and its generation), never by Go
 // pointers.
 //
+// Pre-fork (zygote.go, zygote.c): a master's loader loads PyPy and the app in a C
+// constructor, before its Go runtime starts, and forks the workers from that image; a
+// forked worker takes its PyPy over with Adopt instead of Load and Start.
+//
 // Signals belong to Go. Python's signal.signal() would install libpypy's handler and take
 // the signal away from Go silently, so the setup module replaces it with a shim that asks
 // Go (Host.Signal) to watch the signal and to call the handler back (DeliverSignal);

@@ -13,8 +13,8 @@ package pypy
 //
 //   - 'T' gives it the table of what to do with each uwsgi operation (loaderOps, below);
 //   - 'L' and 'B' load libpypy-c and start it with the setup module, as Load and Start do;
-//   - 'S' runs one start-up step (the master runs worker.load's pre-fork part through it,
-//     so the order, the hooks and --need-app are decided in one place);
+//   - 'S' runs one start-up step (the master runs worker.LoadApp through it, so the
+//     order, the hooks and --need-app are decided in one place);
 //   - 'W' runs warm-up requests (--warmup) through the Python half of the request path:
 //     the setup module's handle, with the vars block Go's HTTP decoder makes of a GET;
 //   - 'F' forks a worker: with os.fork() from Python, so that Python's and PyPy's at-fork
@@ -29,20 +29,22 @@ package pypy
 // (--pypy-setup) needs nothing more for it.
 //
 // With no Go in the loader, Python's calls into Go meet stand-ins there: log lines go to
-// stderr, what Python reports (version, app, tracebacks) and the signal dispositions the
-// app asks for are kept for the workers, and warm-up responses are dropped (the first
-// status that is not 2xx is kept for the master to log). The uwsgi module's operations
+// the log (stderr) stamped as the master's logger stamps its own, what Python reports
+// (version, app) and the signal dispositions the app asks for are kept for the workers,
+// and warm-up responses are dropped (the first status that is not 2xx is kept for the
+// master to log). The uwsgi module's operations
 // that need the running instance are handled by what they do: registering uWSGI signals
 // and timers is done again by every worker (the master keeps one timer per signal);
 // writing to a cache, a shared area or a mule is done once per loaded image, by the first
 // worker forked from it; asking (cache_get, lock, workers...) raises an error that names
 // the call and says to move it after the fork or to use --lazy-apps.
 //
-// Limits. The loaded image must stay single-threaded until it forks: threads the app
-// starts at import do not exist in the workers (as in uWSGI), and the loader never
-// attaches another thread to PyPy (PyPy cannot fork after that). Library mode (a pypy3
-// that loaded libuwsgo.so) has no process whose runtime has not started: there each
-// worker loads the app itself, as with --lazy-apps. Mules and spoolers load it themselves too.
+// Limits. Only the loader's main thread runs Python there: it attaches no other thread to
+// PyPy (PyPy cannot fork after that), and threads the app starts at import are not in the
+// workers, nor are connections it opens there theirs alone (as in uWSGI without
+// --lazy-apps). Library mode (a pypy3 that loaded libuwsgo.so) has no process whose Go
+// runtime has not started: there each worker loads the app itself, as with --lazy-apps.
+// Mules and spoolers load it themselves too.
 
 /*
 #include <stdlib.h>
