@@ -37,12 +37,12 @@ func TestPreforkWarmup(t *testing.T) {
 	}
 }
 
-// A warm-up URI must be a path.
+// A warm-up URI must be a path: uwsgo says so and does not start.
 func TestPreforkWarmupBadURI(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	s := Run(t, preforkArgs(dir, testdata("prefork_app.py"), 1, "--warmup", "warm"), HTTP(), NoWait())
-	if !s.WaitLog("--warmup warm: a path from the root please (/...)", 20*time.Second) {
+	if s.Exited(20*time.Second) != 1 || !strings.Contains(s.Log(), "--warmup warm (command line): a path from the root please (/...)") {
 		t.Fatalf("no error naming --warmup; output:\n%s", s.Log())
 	}
 }

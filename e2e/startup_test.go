@@ -338,22 +338,25 @@ func TestStartupFindsPyPy(t *testing.T) {
 
 // ---------------------------------------------------------------- 3. the setup module
 
-// TestStartupPrintSym: --print-sym uwsgi_pypy_setup prints exactly the embedded module;
-// any other name is an error.
+// TestStartupPrintSym: --print-sym prints exactly the embedded setup module
+// (uwsgi_pypy_setup) or the uwsgi module's body (uwsgi_pypy_module); any other name is an
+// error.
 func TestStartupPrintSym(t *testing.T) {
 	t.Parallel()
-	want := startupRead(t, filepath.Join("..", "internal", "pypy", "pypy_setup.py"))
-	code, out := Run(t, []string{"--print-sym", "uwsgi_pypy_setup"}, NoWait()).ExitWithin(10 * time.Second)
-	if code != 0 {
-		t.Errorf("--print-sym uwsgi_pypy_setup: exit %d, want 0", code)
-	}
-	if out != want {
-		t.Errorf("--print-sym uwsgi_pypy_setup printed %d bytes that differ from internal/pypy/pypy_setup.py (%d bytes); first 300:\n%.300s", len(out), len(want), out)
+	for sym, file := range map[string]string{"uwsgi_pypy_setup": "pypy_setup.py", "uwsgi_pypy_module": "uwsgi_module.py"} {
+		want := startupRead(t, filepath.Join("..", "internal", "pypy", file))
+		code, out := Run(t, []string{"--print-sym", sym}, NoWait()).ExitWithin(10 * time.Second)
+		if code != 0 {
+			t.Errorf("--print-sym %s: exit %d, want 0", sym, code)
+		}
+		if out != want {
+			t.Errorf("--print-sym %s printed %d bytes that differ from internal/pypy/%s (%d bytes); first 300:\n%.300s", sym, len(out), file, len(want), out)
+		}
 	}
 
-	code, out = Run(t, []string{"--print-sym", "startup_other_sym"}, NoWait()).ExitWithin(10 * time.Second)
+	code, out := Run(t, []string{"--print-sym", "startup_other_sym"}, NoWait()).ExitWithin(10 * time.Second)
 	startupNoCrash(t, out)
-	if code == 0 || !strings.Contains(out, "startup_other_sym") || !strings.Contains(out, "uwsgi_pypy_setup") {
+	if code == 0 || !strings.Contains(out, "startup_other_sym") || !strings.Contains(out, "uwsgi_pypy_setup") || !strings.Contains(out, "uwsgi_pypy_module") {
 		t.Errorf("--print-sym startup_other_sym: exit %d, want non-zero and a message naming the symbol and what exists; output:\n%s", code, out)
 	}
 }

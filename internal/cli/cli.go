@@ -38,36 +38,41 @@ func Main(args []string) int {
 		return 1
 	}
 	switch {
-	case cfg.Bool("print-config"):
+	case cfg.General.PrintConfig:
 		options.WritePrintConfig(os.Stdout, cfg)
 		return 0
-	case cfg.Bool("help"):
+	case cfg.General.Help:
 		options.WriteHelp(os.Stdout)
 		return 0
-	case cfg.Bool("version"):
+	case cfg.General.Version:
 		fmt.Println("uwsgo", worker.Version)
 		return 0
-	case cfg.Has("print-sym"):
-		if sym := cfg.Get("print-sym"); sym != "uwsgi_pypy_setup" {
-			fmt.Fprintf(os.Stderr, "uwsgo: --print-sym %s: no such symbol; uwsgo embeds uwsgi_pypy_setup\n", sym)
+	case cfg.General.PrintSym != "":
+		// The two embedded Python files, by the names a replacement setup module knows.
+		switch cfg.General.PrintSym {
+		case "uwsgi_pypy_setup":
+			fmt.Print(pypy.SetupSource)
+		case "uwsgi_pypy_module":
+			fmt.Print(pypy.ModuleSource)
+		default:
+			fmt.Fprintf(os.Stderr, "uwsgo: --print-sym %s: no such symbol; uwsgo embeds uwsgi_pypy_setup (the setup module) and uwsgi_pypy_module (the uwsgi module's body)\n", cfg.General.PrintSym)
 			return 1
 		}
-		fmt.Print(pypy.SetupSource)
 		return 0
 	}
 
-	if cfg.Bool("show-config") {
+	if cfg.General.ShowConfig {
 		options.WritePrintConfig(os.Stderr, cfg)
 	}
 	for _, n := range cfg.Notices {
 		logger.Printf("uwsgo: %s", n)
 	}
 	// Before anything loads, and inherited by every process the master starts.
-	for _, kv := range cfg.All("env") {
+	for _, kv := range cfg.PyPy.Env {
 		name, value, _ := strings.Cut(kv, "=")
 		os.Setenv(name, value)
 	}
-	for _, name := range cfg.All("unenv") {
+	for _, name := range cfg.PyPy.Unenv {
 		os.Unsetenv(name)
 	}
 
@@ -89,8 +94,7 @@ func Main(args []string) int {
 
 // serve runs the instance as a master or as the single process, to its end.
 func serve(cfg *options.Config, logger *log.Logger, in *instance.Instance) int {
-	// Mules, spoolers, daemons and cron jobs are processes of their own: they need a master, as in uWSGI.
-	if cfg.Bool("master") || cfg.Int("processes") > 1 || cfg.Has("mule") || cfg.Has("spooler") || cfg.Has("attach-daemon") || cfg.Has("smart-attach-daemon") || cfg.Has("cron") {
+	if cfg.Processes.Master {
 		return master.Run(cfg, logger, in)
 	}
 	defer in.Close()
@@ -99,10 +103,10 @@ func serve(cfg *options.Config, logger *log.Logger, in *instance.Instance) int {
 		logger.Printf("uwsgo: %v", err)
 		return 1
 	}
-	env := worker.Env{Board: scoreboard.Private(int(cfg.Int("threads"))), ID: 1, Processes: 1, Listeners: worker.Listeners(in.Sockets), State: state, Notify: in.Notify}
-	if addr := cfg.Get("stats"); addr != "" {
+	env := worker.Env{Board: scoreboard.Private(cfg.Processes.Threads), ID: 1, Processes: 1, Listeners: worker.Listeners(in.Sockets), State: state, Notify: in.Notify}
+	if addr := cfg.Operations.Stats; addr != "" {
 		src := &stats.Source{Board: env.Board, Sockets: in.Sockets, PID: os.Getpid(), Version: worker.Version, Metrics: state.Metrics}
-		if err := stats.Serve(addr, cfg.Bool("stats-http"), src, logger); err != nil {
+		if err := stats.Serve(addr, cfg.Operations.StatsHTTP, src, logger); err != nil {
 			logger.Printf("uwsgo: --stats %s: %v", addr, err)
 			return 1
 		}

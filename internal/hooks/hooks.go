@@ -77,14 +77,13 @@ func checkUnixSignal(arg string) error {
 // the start at once rather than when the phase comes.
 func Check(cfg *options.Config) error {
 	for _, ph := range options.HookPhases {
-		for _, h := range cfg.All("hook-" + ph.Name) {
-			name, arg, _ := strings.Cut(h, ":")
-			if actions[name] == nil {
-				return fmt.Errorf("--hook-%s %s: uwsgo has no %q action (it has exec, print, log, mkdir, unlink, write, putenv, chdir, unix_signal)", ph.Name, h, name)
+		for _, h := range cfg.Hooks[ph.Name] {
+			if actions[h.Action] == nil {
+				return fmt.Errorf("%s: uwsgo has no %q action (it has exec, print, log, mkdir, unlink, write, putenv, chdir, unix_signal)", h.Given, h.Action)
 			}
-			if name == "unix_signal" {
-				if err := checkUnixSignal(arg); err != nil {
-					return fmt.Errorf("--hook-%s %s: %v", ph.Name, h, err)
+			if h.Action == "unix_signal" {
+				if err := checkUnixSignal(h.Arg); err != nil {
+					return fmt.Errorf("%s: %v", h.Given, err)
 				}
 			}
 		}
@@ -94,19 +93,9 @@ func Check(cfg *options.Config) error {
 
 // Run runs the hooks of one phase, in the order given.
 func Run(cfg *options.Config, phase string, logger *log.Logger) error {
-	names := []string{"hook-" + phase}
-	for _, ph := range options.HookPhases {
-		if ph.Name == phase && ph.Exec {
-			names = append(names, "exec-"+phase)
-		}
-	}
-	for _, s := range cfg.Seq(names...) {
-		action, arg := "exec", s.Value
-		if s.Opt.Name == "hook-"+phase {
-			action, arg, _ = strings.Cut(s.Value, ":")
-		}
-		if err := actions[action](arg, logger); err != nil {
-			return fmt.Errorf("--%s %s (%s): %v", s.Opt.Name, s.Value, s.Origin, err)
+	for _, h := range cfg.Hooks[phase] {
+		if err := actions[h.Action](h.Arg, logger); err != nil {
+			return fmt.Errorf("%s (%s): %v", h.Given, h.Origin, err)
 		}
 	}
 	return nil

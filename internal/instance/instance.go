@@ -21,10 +21,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"uwsgo/internal/accesslog"
 	"uwsgo/internal/hooks"
 	"uwsgo/internal/options"
-	"uwsgo/internal/server"
 	"uwsgo/internal/systemd"
 )
 
@@ -66,38 +64,30 @@ func Prepare(cfg *options.Config, logger *log.Logger) (*Instance, error) {
 			return nil, err
 		}
 	}
-	if dir := cfg.Get("chdir"); dir != "" {
+	if dir := cfg.Operations.Chdir; dir != "" {
 		if err := os.Chdir(dir); err != nil {
 			return nil, fmt.Errorf("--chdir: %w", err)
 		}
 	}
-	if logfile := cfg.Get("daemonize"); logfile != "" && os.Getenv(daemonizedEnv) == "" {
+	if logfile := cfg.Operations.Daemonize; logfile != "" && os.Getenv(daemonizedEnv) == "" {
 		return nil, daemonize(logfile, cfg, logger)
 	}
-	if f := cfg.Get("logto"); f != "" {
+	if f := cfg.Operations.Logto; f != "" {
 		if err := logTo(f); err != nil {
 			return nil, fmt.Errorf("--logto: %w", err)
 		}
-	}
-	if f := cfg.Get("log-format"); f != "" {
-		if _, err := accesslog.Compile(f, false); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := server.ParseTrusted(cfg.All("trusted-proxy")); err != nil {
-		return nil, err
 	}
 	in := &Instance{Notify: systemd.NotifierFromEnv()}
 	if err := in.bind(cfg, logger); err != nil {
 		in.Close()
 		return nil, err
 	}
-	if p := cfg.Get("pidfile"); p != "" {
+	if p := cfg.Operations.Pidfile; p != "" {
 		if err := os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			in.Close()
 			return nil, fmt.Errorf("--pidfile: %w", err)
 		}
-		if cfg.Bool("vacuum") {
+		if cfg.Operations.Vacuum {
 			in.vacuum = append(in.vacuum, p)
 		}
 	}
@@ -105,7 +95,7 @@ func Prepare(cfg *options.Config, logger *log.Logger) (*Instance, error) {
 		in.Close()
 		return nil, err
 	}
-	if err := dropPrivileges(cfg.Get("uid"), cfg.Get("gid"), logger); err != nil {
+	if err := dropPrivileges(cfg.Operations.UID, cfg.Operations.GID, logger); err != nil {
 		in.Close()
 		return nil, err
 	}
@@ -139,8 +129,11 @@ type Address struct{ Proto, Addr, Option string }
 // (and so the order in which a master's workers inherit them).
 func Addresses(cfg *options.Config) []Address {
 	var out []Address
-	for _, o := range []struct{ option, proto string }{{"http-socket", "http"}, {"http", "http"}, {"socket", "uwsgi"}} {
-		for _, a := range cfg.All(o.option) {
+	for _, o := range []struct {
+		option, proto string
+		addrs         []string
+	}{{"http-socket", "http", cfg.Sockets.HTTPSocket}, {"http", "http", cfg.Sockets.HTTP}, {"socket", "uwsgi", cfg.Sockets.UwsgiSocket}} {
+		for _, a := range o.addrs {
 			out = append(out, Address{Proto: o.proto, Addr: a, Option: o.option})
 		}
 	}
@@ -156,14 +149,7 @@ func (in *Instance) bind(cfg *options.Config, logger *log.Logger) error {
 	if len(addrs) == 0 && len(passed) == 0 {
 		return errors.New("no socket to serve on: give --http-socket ADDR (for example --http-socket :9090) or --socket ADDR (uwsgi protocol, for nginx)")
 	}
-	mode := uint64(0)
-	if m := cfg.Get("chmod-socket"); m != "" {
-		var err error
-		if mode, err = strconv.ParseUint(m, 8, 32); err != nil || mode > 0o777 {
-			return fmt.Errorf("--chmod-socket %s: not an octal permission such as 666 or 660", m)
-		}
-	}
-	owner, err := socketOwner(cfg.Get("chown-socket"))
+	owner, err := socketOwner(cfg.Sockets.SocketOwner)
 	if err != nil {
 		return err
 	}
@@ -173,14 +159,14 @@ func (in *Instance) bind(cfg *options.Config, logger *log.Logger) error {
 		if p := given[i]; p != nil {
 			s.Listener, s.FromSystemd = p.Listener, true
 		} else {
-			ln, err := Listen(a.Addr, int(cfg.Int("listen")))
+			ln, err := Listen(a.Addr, cfg.Sockets.Backlog)
 			if err != nil {
 				return fmt.Errorf("--%s %s: %w", a.Option, a.Addr, err)
 			}
 			s.Listener = ln
 		}
 		in.Sockets = append(in.Sockets, s)
-		if err := in.setUp(s, cfg.Bool("vacuum"), mode, owner); err != nil {
+		if err := in.setUp(s, cfg.Operations.Vacuum, cfg.Sockets.SocketMode, owner); err != nil {
 			return err
 		}
 		in.announce(s, logger, given[i])
@@ -253,7 +239,7 @@ func sameAddress(addr string, bound net.Addr) bool {
 // setUp finishes a listening socket: UNIX socket files are ours to remove (--vacuum) and
 // to give permissions (--chmod-socket) and an owner (--chown-socket) unless systemd made
 // them.
-func (in *Instance) setUp(s *Socket, vacuum bool, mode uint64, owner *[2]int) error {
+func (in *Instance) setUp(s *Socket, vacuum bool, mode os.FileMode, owner *[2]int) error {
 	ul, ok := s.Listener.(*net.UnixListener)
 	if !ok {
 		return nil
@@ -268,7 +254,7 @@ func (in *Instance) setUp(s *Socket, vacuum bool, mode uint64, owner *[2]int) er
 		in.vacuum = append(in.vacuum, s.UnixPath)
 	}
 	if mode != 0 {
-		if err := os.Chmod(s.UnixPath, os.FileMode(mode)); err != nil {
+		if err := os.Chmod(s.UnixPath, mode); err != nil {
 			return fmt.Errorf("--chmod-socket: %w", err)
 		}
 	}
@@ -312,7 +298,7 @@ func daemonize(logfile string, cfg *options.Config, logger *log.Logger) error {
 	// The binary runs itself again; only in library mode may that need --binary-path.
 	binaryPath := ""
 	if LibraryMode {
-		binaryPath = cfg.Get("binary-path")
+		binaryPath = cfg.Processes.BinaryPath
 	}
 	self, err := Relaunch(binaryPath)
 	if err != nil {

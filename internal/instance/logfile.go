@@ -19,11 +19,11 @@ import (
 // --daemonize log file in the background copy and its workers. "" when the log is the
 // inherited standard error (a terminal, journald): nothing to reopen.
 func LogFile(cfg *options.Config) string {
-	if f := cfg.Get("logto"); f != "" {
+	if f := cfg.Operations.Logto; f != "" {
 		return f
 	}
 	if os.Getenv(daemonizedEnv) != "" {
-		return cfg.Get("daemonize")
+		return cfg.Operations.Daemonize
 	}
 	return ""
 }
@@ -42,7 +42,7 @@ func ReopenLog(cfg *options.Config) (string, error) {
 // renamed to --log-backupname (else FILE.UNIXTIME, uWSGI's name) and the caller reopens
 // it, as after logrotate. It returns the backup's name, "" when nothing was rotated.
 func RotateLog(cfg *options.Config) (string, error) {
-	f, max := LogFile(cfg), cfg.Int("log-maxsize")
+	f, max := LogFile(cfg), cfg.Logging.MaxSize
 	if f == "" || max <= 0 {
 		return "", nil
 	}
@@ -50,7 +50,7 @@ func RotateLog(cfg *options.Config) (string, error) {
 	if err != nil || st.Size() < max {
 		return "", nil
 	}
-	backup := cfg.Get("log-backupname")
+	backup := cfg.Logging.BackupName
 	if backup == "" {
 		backup = f + "." + strconv.FormatInt(time.Now().Unix(), 10)
 	}

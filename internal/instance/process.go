@@ -2,7 +2,6 @@ package instance
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -12,15 +11,11 @@ import (
 // processLimits applies --umask and --max-fd first of all, as uWSGI does, so that the
 // sockets, the log file and every worker (which inherit both) are made under them.
 func processLimits(cfg *options.Config) error {
-	if m := cfg.Get("umask"); m != "" {
-		mask, err := strconv.ParseUint(m, 8, 32)
-		if err != nil || mask > 0o777 {
-			return fmt.Errorf("--umask %s: not an octal mask such as 022 or 077", m)
-		}
-		syscall.Umask(int(mask))
+	if m := cfg.Sockets.Umask; m != nil {
+		syscall.Umask(int(*m))
 	}
-	if n := cfg.Int("max-fd"); n > 0 {
-		lim := syscall.Rlimit{Cur: uint64(n), Max: uint64(n)}
+	if n := cfg.Processes.MaxFD; n > 0 {
+		lim := syscall.Rlimit{Cur: n, Max: n}
 		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 			var old syscall.Rlimit
 			syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old)

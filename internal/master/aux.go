@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -24,29 +23,14 @@ type aux struct {
 
 // planAux lists the mules and spoolers the options ask for.
 func (m *Master) planAux() error {
-	for i, script := range m.cfg.All("mule") {
-		if script == "-" {
-			script = ""
-		}
+	for i, script := range m.cfg.Shared.Mules {
 		m.aux = append(m.aux, &aux{role: child.Mule, id: i + 1, arg: script})
 	}
-	for i, dir := range m.cfg.All("spooler") {
+	for i, dir := range m.cfg.Shared.Spoolers {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("--spooler %s: %w", dir, err)
 		}
 		m.aux = append(m.aux, &aux{role: child.Spooler, id: i + 1, arg: dir})
-	}
-	for _, f := range m.cfg.All("farm") {
-		name, ids, ok := strings.Cut(f, ":")
-		if !ok || name == "" {
-			return fmt.Errorf("--farm %s: NAME:MULE_ID,MULE_ID... please", f)
-		}
-		for _, s := range strings.Split(ids, ",") {
-			id, err := strconv.Atoi(s)
-			if err != nil || id < 1 || id > len(m.cfg.All("mule")) {
-				return fmt.Errorf("--farm %s: %q is not a mule id (mules are 1 to %d)", f, s, len(m.cfg.All("mule")))
-			}
-		}
 	}
 	return nil
 }
@@ -142,13 +126,11 @@ func (m *Master) sendMule(target string, data []byte) int {
 	}
 	if target != "" && target != "0" && len(to) == 0 {
 		farm = true
-		for _, f := range m.cfg.All("farm") {
-			name, ids, _ := strings.Cut(f, ":")
-			if name != target {
+		for _, f := range m.cfg.Shared.Farms {
+			if f.Name != target {
 				continue
 			}
-			for _, s := range strings.Split(ids, ",") {
-				id, _ := strconv.Atoi(s)
+			for _, id := range f.Mules {
 				for _, a := range m.aux {
 					if a.role == child.Mule && a.id == id && a.proc != nil {
 						to = append(to, a)

@@ -12,13 +12,13 @@ import (
 
 // initialWorkers is how many workers start: all of them without --cheaper.
 func (m *Master) initialWorkers() int {
-	if m.cfg.Int("cheaper") == 0 {
+	if m.cfg.Processes.Cheaper == 0 {
 		return m.n
 	}
-	if n := m.cfg.Int("cheaper-initial"); n > 0 {
+	if n := m.cfg.Processes.CheaperInitial; n > 0 {
 		return min(int(n), m.n)
 	}
-	return int(m.cfg.Int("cheaper"))
+	return m.cfg.Processes.Cheaper
 }
 
 // busy reports whether p runs a request now.
@@ -32,7 +32,7 @@ func (m *Master) busy(p *proc) bool {
 }
 
 func (m *Master) cheaper(now time.Time) {
-	least := int(m.cfg.Int("cheaper"))
+	least := m.cfg.Processes.Cheaper
 	if least == 0 || m.exiting != "" || m.reloading {
 		return
 	}
@@ -51,7 +51,7 @@ func (m *Master) cheaper(now time.Time) {
 		}
 	}
 	if busy == m.active && m.active < m.n {
-		add := min(int(m.cfg.Int("cheaper-step")), m.n-m.active)
+		add := min(m.cfg.Processes.CheaperStep, m.n-m.active)
 		m.log.Printf("master: cheaper: all %d workers busy: starting %d more (at most %d)", m.active, add, m.n)
 		for ; add > 0; add-- {
 			m.active++
@@ -60,7 +60,7 @@ func (m *Master) cheaper(now time.Time) {
 		}
 		return
 	}
-	overload := time.Duration(m.cfg.Int("cheaper-overload")) * time.Second
+	overload := m.cfg.Processes.CheaperOverload
 	if since := m.idleSince[m.active]; m.active > least && !since.IsZero() && now.Sub(since) >= overload {
 		p := m.current(m.active)
 		m.active--

@@ -43,7 +43,7 @@ func parseCron(spec string) (cronJob, error) {
 func (j cronJob) due(t time.Time) bool { return uwsgisignal.CronMatches(j.fields, t) }
 
 func (m *Master) planCron() error {
-	for _, spec := range m.cfg.All("cron") {
+	for _, spec := range m.cfg.Processes.Cron {
 		j, err := parseCron(spec)
 		if err != nil {
 			return err

@@ -34,10 +34,10 @@ type daemonEvent struct {
 }
 
 func (m *Master) planDaemons() {
-	for _, c := range m.cfg.All("attach-daemon") {
+	for _, c := range m.cfg.Processes.AttachDaemon {
 		m.daemons = append(m.daemons, &daemon{command: c})
 	}
-	for _, c := range m.cfg.All("smart-attach-daemon") {
+	for _, c := range m.cfg.Processes.SmartAttachDaemon {
 		pidfile, command, _ := strings.Cut(c, " ")
 		m.daemons = append(m.daemons, &daemon{command: strings.TrimSpace(command), pidfile: pidfile})
 	}
@@ -141,7 +141,7 @@ func (m *Master) daemonsAlive() bool {
 
 // stopDaemons asks every daemon to stop (SIGTERM) and gives it the workers' mercy time.
 func (m *Master) stopDaemons() {
-	mercy := time.Duration(m.cfg.Int("worker-reload-mercy")) * time.Second
+	mercy := m.cfg.Processes.ReloadMercy
 	for _, d := range m.daemons {
 		if d.pidfile != "" && !d.stopping {
 			d.stopping = true

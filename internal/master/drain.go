@@ -1,8 +1,6 @@
 package master
 
 import (
-	"time"
-
 	"uwsgo/internal/child"
 )
 
@@ -14,6 +12,6 @@ func (m *Master) drain(p *proc) bool {
 	if err := p.ctl.Send(child.Message{Kind: child.Drain}); err != nil {
 		return false
 	}
-	p.killAt = p.killAt.Add(time.Duration(m.cfg.Int("shutdown-delay")) * time.Second)
+	p.killAt = p.killAt.Add(m.cfg.Processes.ShutdownDelay)
 	return true
 }

@@ -64,7 +64,7 @@ type loaderEvent struct {
 
 // preforks says whether workers are forked from a loader.
 func (m *Master) preforks() bool {
-	return !m.cfg.Bool("lazy-apps") && !instance.LibraryMode
+	return !m.cfg.Processes.LazyApps && !instance.LibraryMode
 }
 
 // startLoader starts a loader: the instance's first, a reload's, or one in place of a
@@ -96,7 +96,7 @@ func (m *Master) startLoader(reload reloadKind, fails int) {
 	// The spaces leave room for the name of a worker forked from it (zygote.c). With
 	// --honour-stdin it stays in the foreground process group: an interactive
 	// --pypy-eval reads the terminal there (a background group would be stopped).
-	process, err := m.forkExecIn("uwsgo loader"+strings.Repeat(" ", 8), env, files, !m.cfg.Bool("honour-stdin"))
+	process, err := m.forkExecIn("uwsgo loader"+strings.Repeat(" ", 8), env, files, !m.cfg.Processes.HonourStdin)
 	if err != nil {
 		l.ctl.Close()
 		m.loaderFailed(l, err)
@@ -117,7 +117,7 @@ func (m *Master) startLoader(reload reloadKind, fails int) {
 // load has the loader load PyPy and the app, then warm it up; on its own goroutine.
 func (m *Master) load(l *loader) error {
 	logger := log.New(m.log.Writer(), "loader: ", m.log.Flags()|log.Lmsgprefix)
-	in, err := pypy.Locate(m.cfg.Get("pypy-home"), m.cfg.Get("pypy-lib"), os.Getenv, pypy.LookPath)
+	in, err := pypy.Locate(m.cfg.PyPy.Home, m.cfg.PyPy.Lib, os.Getenv, pypy.LookPath)
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func (m *Master) load(l *loader) error {
 	if err != nil {
 		return err
 	}
-	rt, err := l.client.Start(in, setup, name, m.cfg.Bool("honour-stdin"), []string{child.EnvSpec, child.EnvConfig, child.EnvRole})
+	rt, err := l.client.Start(in, setup, name, m.cfg.Processes.HonourStdin, []string{child.EnvSpec, child.EnvConfig, child.EnvRole})
 	if err != nil {
 		return err
 	}
@@ -142,8 +142,8 @@ func (m *Master) load(l *loader) error {
 
 // warmup runs --warmup-requests requests per --warmup URI through the loaded app.
 func (m *Master) warmup(l *loader, logger *log.Logger) error {
-	n := int(m.cfg.Int("warmup-requests"))
-	for _, uri := range m.cfg.All("warmup") {
+	n := m.cfg.Processes.WarmupRequests
+	for _, uri := range m.cfg.Processes.Warmup {
 		vars, err := warmupVars(uri)
 		if err != nil {
 			return fmt.Errorf("--warmup %s: %w", uri, err)
@@ -161,11 +161,9 @@ func (m *Master) warmup(l *loader, logger *log.Logger) error {
 	return nil
 }
 
-// warmupVars is the vars block of a GET of uri, made as a request from a client would be.
+// warmupVars is the vars block of a GET of uri (a path: options checked it), made as a
+// request from a client would be.
 func warmupVars(uri string) ([]byte, error) {
-	if !strings.HasPrefix(uri, "/") {
-		return nil, fmt.Errorf("a path from the root please (/...)")
-	}
 	head := "GET " + uri + " HTTP/1.1\r\nHost: localhost\r\nUser-Agent: uwsgo-warmup\r\n\r\n"
 	var req proto.Request
 	if err := proto.ReadRequest(bufio.NewReader(strings.NewReader(head)), proto.Limits{}, &req); err != nil {

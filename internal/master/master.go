@@ -131,7 +131,7 @@ type Master struct {
 func Run(cfg *options.Config, logger *log.Logger, in *instance.Instance) int {
 	m := &Master{
 		cfg: cfg, log: logger, in: in,
-		n:            int(cfg.Int("processes")),
+		n:            cfg.Processes.Workers,
 		events:       make(chan event, 64),
 		daemonEvents: make(chan daemonEvent, 16),
 		procs:        map[*proc]bool{},
@@ -154,7 +154,7 @@ func Run(cfg *options.Config, logger *log.Logger, in *instance.Instance) int {
 }
 
 func (m *Master) setup() error {
-	binary, err := instance.Relaunch(m.cfg.Get("binary-path"))
+	binary, err := instance.Relaunch(m.cfg.Processes.BinaryPath)
 	if err != nil {
 		return fmt.Errorf("starting workers: %w", err)
 	}
@@ -170,7 +170,7 @@ func (m *Master) setup() error {
 		m.fds = append(m.fds, fd)
 	}
 	// Twice the processes: during a reload, old and new workers run side by side.
-	board, err := scoreboard.Create(2*m.n, int(m.cfg.Int("threads")))
+	board, err := scoreboard.Create(2*m.n, m.cfg.Processes.Threads)
 	if err != nil {
 		return err
 	}
@@ -192,14 +192,14 @@ func (m *Master) setup() error {
 		return err
 	}
 	m.checkTouch() // the baseline: a change from now on reloads
-	m.logTouch = instance.NewTouched(m.cfg.All("touch-logreopen"))
-	for _, fifo := range m.cfg.All("master-fifo") {
+	m.logTouch = instance.NewTouched(m.cfg.Logging.TouchReopen)
+	for _, fifo := range m.cfg.Processes.MasterFIFO {
 		if err := m.listenFIFO(fifo); err != nil {
 			return fmt.Errorf("--master-fifo %s: %w", fifo, err)
 		}
 	}
-	if addr := m.cfg.Get("stats"); addr != "" {
-		if err := stats.Serve(addr, m.cfg.Bool("stats-http"), m.statsSource(), m.log); err != nil {
+	if addr := m.cfg.Operations.Stats; addr != "" {
+		if err := stats.Serve(addr, m.cfg.Operations.StatsHTTP, m.statsSource(), m.log); err != nil {
 			return fmt.Errorf("--stats %s: %w", addr, err)
 		}
 	}
@@ -213,7 +213,7 @@ func (m *Master) run() int {
 		}
 	}()
 	m.log.Printf("uwsgo %s master (pid %d): %s, %d processes of %d threads, workers run %s",
-		worker.Version, os.Getpid(), mode(m.n, int(m.cfg.Int("threads"))), m.n, m.cfg.Int("threads"), strings.Join(m.binary, " "))
+		worker.Version, os.Getpid(), mode(m.n, m.cfg.Processes.Threads), m.n, m.cfg.Processes.Threads, strings.Join(m.binary, " "))
 	if m.preforks() {
 		m.startLoader(keepWorkers, 0) // the workers are forked once it is ready
 	} else {
@@ -468,7 +468,7 @@ func (m *Master) onReady(p *proc, msg child.Message) {
 	p.replaces = nil
 	if !m.started && m.allReady() {
 		m.started = true
-		m.log.Printf("uwsgo %s ready (master pid %d, %d processes, %d threads each)", worker.Version, os.Getpid(), m.n, m.cfg.Int("threads"))
+		m.log.Printf("uwsgo %s ready (master pid %d, %d processes, %d threads each)", worker.Version, os.Getpid(), m.n, m.cfg.Processes.Threads)
 		m.notifyReady()
 	} else if m.reloading && m.allReady() {
 		m.log.Printf("master: reload done: every worker is new and ready")
@@ -492,7 +492,7 @@ func (m *Master) stop(p *proc, why string) {
 		return
 	}
 	p.stopping = why
-	p.killAt = time.Now().Add(time.Duration(m.cfg.Int("worker-reload-mercy")) * time.Second)
+	p.killAt = time.Now().Add(m.cfg.Processes.ReloadMercy)
 	m.log.Printf("master: stopping worker %d (pid %d): %s", p.id, p.pid, why)
 	p.process.Signal(syscall.SIGTERM)
 }
@@ -609,7 +609,7 @@ func (m *Master) reload(why string) {
 	}
 	m.log.Printf("master: %s: reloading the workers gracefully", why)
 	m.reloadStarts()
-	if m.cfg.Bool("log-reopen") {
+	if m.cfg.Logging.Reopen {
 		m.reopenLog(why)
 	}
 	if m.preforks() {
@@ -676,7 +676,7 @@ func (m *Master) shutdown(why string, now bool) {
 			}
 		}
 	}
-	mercy := time.Duration(m.cfg.Int("worker-reload-mercy")) * time.Second
+	mercy := m.cfg.Processes.ReloadMercy
 	sig := syscall.SIGTERM
 	if now {
 		sig, mercy = syscall.SIGQUIT, 2*time.Second
@@ -708,7 +708,7 @@ func (m *Master) tick() {
 	m.cheaper(now)
 	m.checkSmartDaemons(now)
 	m.runCron(now)
-	harakiri := m.cfg.Int("harakiri")
+	harakiri := m.cfg.Processes.Harakiri
 	for p := range m.procs {
 		if p.role != child.Worker {
 			continue // a mule or spooler stops at once on its signal; none has a deadline
@@ -745,19 +745,19 @@ func (m *Master) tick() {
 
 // harakiri kills p if one of its requests runs past --harakiri or past the limit the app
 // set with uwsgi.set_user_harakiri.
-func (m *Master) harakiri(p *proc, now time.Time, limit int64) bool {
+func (m *Master) harakiri(p *proc, now time.Time, limit time.Duration) bool {
 	for t := 0; t < m.board.Threads(); t++ {
 		core := m.board.Core(p.record, t)
 		started, user := core.Started.Load(), core.UserHarakiri.Load()
 		if started == 0 {
 			continue
 		}
-		over := limit > 0 && now.UnixMicro()-started > limit*1e6
+		over := limit > 0 && now.UnixMicro()-started > limit.Microseconds()
 		overUser := user != 0 && now.UnixMicro() > user
 		if !over && !overUser {
 			continue
 		}
-		why := fmt.Sprintf("--harakiri %d", limit)
+		why := fmt.Sprintf("--harakiri %d", limit/time.Second)
 		if overUser {
 			why = "its uwsgi.set_user_harakiri()"
 		}
@@ -774,20 +774,20 @@ func (m *Master) harakiri(p *proc, now time.Time, limit int64) bool {
 
 func (m *Master) recycleReason(p *proc, now time.Time) string {
 	rec := m.board.Worker(p.record)
-	if n := m.cfg.Int("max-requests"); n > 0 && rec.Requests.Load() >= uint64(n) {
+	if n := m.cfg.Processes.MaxRequests; n > 0 && rec.Requests.Load() >= n {
 		return fmt.Sprintf("served %d requests (--max-requests %d)", rec.Requests.Load(), n)
 	}
-	if s := m.cfg.Int("max-worker-lifetime"); s > 0 && now.Sub(p.spawned) > time.Duration(s)*time.Second {
-		return fmt.Sprintf("ran for %d s (--max-worker-lifetime %d)", int(now.Sub(p.spawned).Seconds()), s)
+	if s := m.cfg.Processes.MaxWorkerLifetime; s > 0 && now.Sub(p.spawned) > s {
+		return fmt.Sprintf("ran for %d s (--max-worker-lifetime %d)", int(now.Sub(p.spawned).Seconds()), s/time.Second)
 	}
-	return memoryOver(m.cfg, p.pid, "reload-on-rss", "reload-on-as")
+	return memoryOver(p.pid, "", m.cfg.Processes.ReloadOnRSS, m.cfg.Processes.ReloadOnAS)
 }
 
 // evilReload kills p outright, without waiting for its requests, past
 // --evil-reload-on-rss or --evil-reload-on-as: for a worker whose memory grows too fast
 // to wait for a graceful replacement.
 func (m *Master) evilReload(p *proc, now time.Time) bool {
-	why := memoryOver(m.cfg, p.pid, "evil-reload-on-rss", "evil-reload-on-as")
+	why := memoryOver(p.pid, "evil-", m.cfg.Processes.EvilReloadOnRSS, m.cfg.Processes.EvilReloadOnAS)
 	if why == "" {
 		return false
 	}
@@ -798,30 +798,29 @@ func (m *Master) evilReload(p *proc, now time.Time) bool {
 	return true
 }
 
-// memoryOver says how pid's resident (rssOpt) or virtual (asOpt) memory is past the
-// option's megabytes, "" if neither is.
-func memoryOver(cfg *options.Config, pid int, rssOpt, asOpt string) string {
-	rssMB, asMB := cfg.Int(rssOpt), cfg.Int(asOpt)
-	if rssMB == 0 && asMB == 0 {
+// memoryOver says how pid's resident or virtual memory is past the limits (bytes, 0 for
+// none) of --PREFIXreload-on-rss and --PREFIXreload-on-as, "" if neither is.
+func memoryOver(pid int, prefix string, rssMax, asMax int64) string {
+	if rssMax == 0 && asMax == 0 {
 		return ""
 	}
 	rss, vsz := stats.Memory(pid)
 	switch {
-	case rssMB > 0 && rss > rssMB<<20:
-		return fmt.Sprintf("uses %d MB of memory (--%s %d)", rss>>20, rssOpt, rssMB)
-	case asMB > 0 && vsz > asMB<<20:
-		return fmt.Sprintf("has %d MB of address space (--%s %d)", vsz>>20, asOpt, asMB)
+	case rssMax > 0 && rss > rssMax:
+		return fmt.Sprintf("uses %d MB of memory (--%sreload-on-rss %d)", rss>>20, prefix, rssMax>>20)
+	case asMax > 0 && vsz > asMax:
+		return fmt.Sprintf("has %d MB of address space (--%sreload-on-as %d)", vsz>>20, prefix, asMax>>20)
 	}
 	return ""
 }
 
 func (m *Master) checkTouch() {
-	for _, f := range m.cfg.All("touch-reload") {
+	for _, f := range m.cfg.Processes.TouchReload {
 		if m.touched(f) {
 			m.reload("--touch-reload " + f)
 		}
 	}
-	for _, f := range m.cfg.All("touch-chain-reload") {
+	for _, f := range m.cfg.Processes.TouchChainReload {
 		if m.touched(f) {
 			m.chainReload("--touch-chain-reload " + f)
 		}

@@ -44,7 +44,7 @@ func (m *Master) statusLine() string {
 	case m.reloading:
 		return fmt.Sprintf("reloading: %d of %d workers ready", ready, m.active)
 	}
-	return fmt.Sprintf("%d of %d workers ready, %d threads each", ready, m.active, m.cfg.Int("threads"))
+	return fmt.Sprintf("%d of %d workers ready, %d threads each", ready, m.active, m.cfg.Processes.Threads)
 }
 
 // notifyReady tells systemd every worker accepts: start-up or a reload is done.

@@ -15,24 +15,24 @@ func TestCommandLineForms(t *testing.T) {
 			t.Errorf("%s: origin %q, want %q", s.Opt.Name, s.Origin, "command line")
 		}
 	}
-	if got := c.Int("threads"); got != 4 {
+	if got := c.intOf("threads"); got != 4 {
 		t.Errorf("Int(threads) = %d, want 4", got)
 	}
 	// "=" splits only once: the value may contain more of them.
 	c = mustParse(t, []string{"--pypy-eval=x = 1"})
-	wantStrings(t, "pypy-eval", c.All("pypy-eval"), []string{"x = 1"})
+	wantStrings(t, "pypy-eval", c.all("pypy-eval"), []string{"x = 1"})
 }
 
 func TestFlags(t *testing.T) {
 	// A flag takes no separate value: "--need-app --threads 2" is two options.
 	c := mustParse(t, []string{"--need-app", "--threads", "2"})
-	if !c.Bool("need-app") || c.Int("threads") != 2 {
-		t.Errorf("need-app=%v threads=%d, want true 2", c.Bool("need-app"), c.Int("threads"))
+	if !c.boolOf("need-app") || c.intOf("threads") != 2 {
+		t.Errorf("need-app=%v threads=%d, want true 2", c.boolOf("need-app"), c.intOf("threads"))
 	}
-	if got := c.Get("need-app"); got != "true" {
+	if got := c.get("need-app"); got != "true" {
 		t.Errorf("Get(need-app) = %q, want the normalised %q", got, "true")
 	}
-	if c.Bool("honour-stdin") || c.Has("honour-stdin") {
+	if c.boolOf("honour-stdin") || c.has("honour-stdin") {
 		t.Error("honour-stdin was not given but reads as set")
 	}
 
@@ -41,7 +41,7 @@ func TestFlags(t *testing.T) {
 		"yes": true, "no": false, "on": true, "off": false, "": true, "OFF": false, "Yes": true,
 	} {
 		c := mustParse(t, []string{"--need-app=" + value})
-		if got := c.Bool("need-app"); got != want {
+		if got := c.boolOf("need-app"); got != want {
 			t.Errorf("--need-app=%s: Bool = %v, want %v", value, got, want)
 		}
 		if got := c.Settings[0].Value; got != map[bool]string{true: "true", false: "false"}[want] {
@@ -51,15 +51,15 @@ func TestFlags(t *testing.T) {
 
 	// The last one wins for flags too.
 	c = mustParse(t, []string{"--need-app", "--need-app=no"})
-	if c.Bool("need-app") {
+	if c.boolOf("need-app") {
 		t.Error("--need-app --need-app=no reads as true")
 	}
 }
 
 func TestShortOptions(t *testing.T) {
 	c := mustParse(t, []string{"-h", "-L"})
-	if !c.Bool("help") || !c.Bool("disable-logging") {
-		t.Errorf("-h -L: help=%v disable-logging=%v", c.Bool("help"), c.Bool("disable-logging"))
+	if !c.boolOf("help") || !c.boolOf("disable-logging") {
+		t.Errorf("-h -L: help=%v disable-logging=%v", c.boolOf("help"), c.boolOf("disable-logging"))
 	}
 	wantStrings(t, "settings", values(c), []string{"help=true", "disable-logging=true"})
 
@@ -75,10 +75,10 @@ func TestListsKeepOrderAndStringsLastWins(t *testing.T) {
 		"--pypy-pp", "a", "--pypy-home", "/one", "--pypy-python-path", "b",
 		"--pypy-pythonpath=c", "--pypy-home", "/two", "--pypy-pp", "d",
 	})
-	wantStrings(t, "All(pypy-pp)", c.All("pypy-pp"), []string{"a", "b", "c", "d"})
+	wantStrings(t, "All(pypy-pp)", c.all("pypy-pp"), []string{"a", "b", "c", "d"})
 	// Aliases read the same option.
-	wantStrings(t, "All(pypy-pythonpath)", c.All("pypy-pythonpath"), []string{"a", "b", "c", "d"})
-	if got := c.Get("pypy-home"); got != "/two" {
+	wantStrings(t, "All(pypy-pythonpath)", c.all("pypy-pythonpath"), []string{"a", "b", "c", "d"})
+	if got := c.get("pypy-home"); got != "/two" {
 		t.Errorf("Get(pypy-home) = %q, want the last value /two", got)
 	}
 	// Aliases are recorded under the canonical option.
@@ -87,16 +87,16 @@ func TestListsKeepOrderAndStringsLastWins(t *testing.T) {
 			t.Errorf("setting recorded under %q", s.Opt.Name)
 		}
 	}
-	if !c.Has("pypy-python-path") || c.Has("pypy-wsgi") {
-		t.Errorf("Has: pypy-python-path=%v pypy-wsgi=%v, want true false", c.Has("pypy-python-path"), c.Has("pypy-wsgi"))
+	if !c.has("pypy-python-path") || c.has("pypy-wsgi") {
+		t.Errorf("Has: pypy-python-path=%v pypy-wsgi=%v, want true false", c.has("pypy-python-path"), c.has("pypy-wsgi"))
 	}
 }
 
 func TestValueMayStartWithDash(t *testing.T) {
 	c := mustParse(t, []string{"--pypy-eval", "-1", "--http-socket", "--threads"})
-	wantStrings(t, "pypy-eval", c.All("pypy-eval"), []string{"-1"})
-	wantStrings(t, "http-socket", c.All("http-socket"), []string{"--threads"})
-	if c.Has("threads") {
+	wantStrings(t, "pypy-eval", c.all("pypy-eval"), []string{"-1"})
+	wantStrings(t, "http-socket", c.all("http-socket"), []string{"--threads"})
+	if c.has("threads") {
 		t.Error("the value --threads was also read as an option")
 	}
 }
@@ -106,7 +106,7 @@ func TestPositionalIni(t *testing.T) {
 	ini := writeFile(t, dir, "app.ini", "[uwsgi]\nthreads = 8\nhttp-socket = :8000\n")
 
 	c := mustParse(t, []string{ini})
-	if got := c.Int("threads"); got != 8 {
+	if got := c.intOf("threads"); got != 8 {
 		t.Errorf("positional app.ini: threads = %d, want 8", got)
 	}
 	if got := c.Settings[0].Origin; got != ini+":2" {
@@ -118,7 +118,7 @@ func TestPositionalIni(t *testing.T) {
 	c = mustParse(t, []string{ini, "--threads", "2", "--http-socket", ":9000"})
 	wantStrings(t, "order", values(c), []string{"threads=2", "http-socket=:9000", "threads=8", "http-socket=:8000"})
 	c = mustParse(t, []string{"--ini", ini, "--threads", "2"})
-	if got := c.Int("threads"); got != 2 {
+	if got := c.intOf("threads"); got != 2 {
 		t.Errorf("--ini app.ini --threads 2: threads = %d, want 2", got)
 	}
 
@@ -170,7 +170,7 @@ func TestCommandLineErrors(t *testing.T) {
 
 func TestNumbersAtTheBoundsAreAccepted(t *testing.T) {
 	c := mustParse(t, []string{"--threads", "1024", "--buffer-size", "1024", "--limit-post", "0", "--http-keepalive", "0"})
-	if c.Int("threads") != 1024 || c.Int("buffer-size") != 1024 || c.Int("limit-post") != 0 || c.Int("http-keepalive") != 0 {
+	if c.intOf("threads") != 1024 || c.intOf("buffer-size") != 1024 || c.intOf("limit-post") != 0 || c.intOf("http-keepalive") != 0 {
 		t.Errorf("bounds: %q", values(c))
 	}
 }
@@ -189,7 +189,7 @@ func TestImplicitValue(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", c.args, err)
 		}
-		if got := cfg.Get("chmod-socket"); got != c.want {
+		if got := cfg.get("chmod-socket"); got != c.want {
 			t.Errorf("%v: chmod-socket %q, want %q", c.args, got, c.want)
 		}
 	}
@@ -199,7 +199,7 @@ func TestImplicitValue(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, err := Parse([]string{"--ini", ini}, nil)
-	if err != nil || cfg.Get("chmod-socket") != "666" {
-		t.Fatalf("a bare chmod-socket line in an ini file: %v %q", err, cfg.Get("chmod-socket"))
+	if err != nil || cfg.get("chmod-socket") != "666" {
+		t.Fatalf("a bare chmod-socket line in an ini file: %v %q", err, cfg.get("chmod-socket"))
 	}
 }

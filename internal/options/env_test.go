@@ -26,11 +26,11 @@ func TestEnvironmentSetsOptions(t *testing.T) {
 func TestEnvironmentComesBeforeCommandLine(t *testing.T) {
 	env := []string{"UWSGI_PYPY_HOME=/env", "UWSGI_HTTP_SOCKET=:1", "UWSGI_THREADS=2"}
 	c := mustParse(t, []string{"--http-socket", ":2", "--pypy-home", "/cli"}, env...)
-	if got := c.Get("pypy-home"); got != "/cli" {
+	if got := c.get("pypy-home"); got != "/cli" {
 		t.Errorf("pypy-home = %q, want the command line's /cli", got)
 	}
-	wantStrings(t, "http-socket", c.All("http-socket"), []string{":1", ":2"})
-	if got := c.Int("threads"); got != 2 {
+	wantStrings(t, "http-socket", c.all("http-socket"), []string{":1", ":2"})
+	if got := c.intOf("threads"); got != 2 {
 		t.Errorf("threads = %d, want 2 from the environment", got)
 	}
 }
@@ -90,7 +90,7 @@ func TestEnvironmentPlaceholders(t *testing.T) {
 	// uWSGI lets UWSGI_FOO feed %(foo) in ini files.
 	ini := writeFile(t, dir, "app.ini", "[uwsgi]\nhttp-socket = %(app-port)\n")
 	c := mustParse(t, []string{ini}, "UWSGI_APP_PORT=:5000")
-	wantStrings(t, "http-socket", c.All("http-socket"), []string{":5000"})
+	wantStrings(t, "http-socket", c.all("http-socket"), []string{":5000"})
 	if len(c.Notices) != 0 {
 		t.Errorf("a used placeholder got notices: %q", notices(c))
 	}

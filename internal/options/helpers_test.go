@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -88,6 +89,53 @@ func origins(c *Config) []string {
 	var out []string
 	for _, s := range c.Settings {
 		out = append(out, s.Origin)
+	}
+	return out
+}
+
+// The ordered list read by option name, as the parse tests check it: what was recorded,
+// before the typed settings (settings_test.go) are made of it.
+
+// has reports whether the option was given at all (name or alias).
+func (c *Config) has(name string) bool { return c.lastSetting(name) != nil }
+
+// get returns the last value given, else the option's Default.
+func (c *Config) get(name string) string {
+	if s := c.lastSetting(name); s != nil {
+		return s.Value
+	}
+	return mustLookup(name).Default
+}
+
+// all returns every value given, in order.
+func (c *Config) all(name string) []string {
+	var out []string
+	for _, s := range c.seq(name) {
+		out = append(out, s.Value)
+	}
+	return out
+}
+
+// intOf returns get as a number, 0 if it is none.
+func (c *Config) intOf(name string) int64 {
+	n, _ := strconv.ParseInt(c.get(name), 10, 64)
+	return n
+}
+
+// boolOf returns a Flag's last value (set writes them as true or false), else its Default.
+func (c *Config) boolOf(name string) bool { return c.get(name) == "true" }
+
+// seq returns the settings of any of the named options, in the order given.
+func (c *Config) seq(names ...string) []Setting {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[mustLookup(n).Name] = true
+	}
+	var out []Setting
+	for _, s := range c.Settings {
+		if want[s.Opt.Name] {
+			out = append(out, s)
+		}
 	}
 	return out
 }

@@ -40,10 +40,10 @@ func TestIniSectionsCommentsAndOrigins(t *testing.T) {
 		"command line", ini + ":8", ini + ":9", ini + ":10",
 		ini + ":14", ini + ":15", ini + ":16", "command line",
 	})
-	if got := c.Get("pypy-home"); got != "/two" {
+	if got := c.get("pypy-home"); got != "/two" {
 		t.Errorf("pypy-home = %q, want the last value /two", got)
 	}
-	if c.Has("threads") {
+	if c.has("threads") {
 		t.Error("threads from [other] was read")
 	}
 }
@@ -53,7 +53,7 @@ func TestIniNamedSection(t *testing.T) {
 	ini := writeFile(t, dir, "multi.ini", "[uwsgi]\nthreads = 1\n[prod]\nthreads = 16\n[dev]\nthreads = 2\n")
 
 	c := mustParse(t, []string{"--ini", ini + ":prod"})
-	if got := c.Int("threads"); got != 16 {
+	if got := c.intOf("threads"); got != 16 {
 		t.Errorf("%s:prod: threads = %d, want 16", ini, got)
 	}
 	// ":SECTION" alone reads the last ini file loaded, as in uWSGI.
@@ -76,18 +76,18 @@ func TestIniPathsWithColons(t *testing.T) {
 	// The whole string names an existing file: no section is split off.
 	whole := writeFile(t, dir, "conf:prod", "[uwsgi]\nthreads = 3\n")
 	c := mustParse(t, []string{"--ini", whole})
-	if got := c.Int("threads"); got != 3 {
+	if got := c.intOf("threads"); got != 3 {
 		t.Errorf("file named conf:prod: threads = %d, want 3", got)
 	}
 	// What follows the last colon is not a section name (it has a slash).
 	nested := writeFile(t, filepath.Join(dir, "a:b"), "app.ini", "[uwsgi]\nthreads = 4\n")
 	c = mustParse(t, []string{"--ini", nested})
-	if got := c.Int("threads"); got != 4 {
+	if got := c.intOf("threads"); got != 4 {
 		t.Errorf("directory with a colon: threads = %d, want 4", got)
 	}
 	// Only the last colon splits.
 	c = mustParse(t, []string{"--ini", filepath.Join(dir, "a:b", "app.ini") + ":uwsgi"})
-	if got := c.Int("threads"); got != 4 {
+	if got := c.intOf("threads"); got != 4 {
 		t.Errorf("a:b/app.ini:uwsgi: threads = %d, want 4", got)
 	}
 }
@@ -122,7 +122,7 @@ func TestIniMagicVariables(t *testing.T) {
 	}, "\n"))
 	siteDir := filepath.Dir(ini)
 	c := mustParse(t, []string{"--ini", ini})
-	wantStrings(t, "magic", c.All("pypy-pp"), []string{
+	wantStrings(t, "magic", c.all("pypy-pp"), []string{
 		siteDir + "/",
 		siteDir + "/lib",
 		"myapp.prod",
@@ -142,7 +142,7 @@ func TestIniMagicVariables(t *testing.T) {
 	}
 	hini := writeFile(t, dir, "h.ini", "[uwsgi]\nhttp-socket = /run/%h.sock\n")
 	c = mustParse(t, []string{hini})
-	if got, want := c.Get("http-socket"), "/run/"+host+".sock"; got != want {
+	if got, want := c.get("http-socket"), "/run/"+host+".sock"; got != want {
 		t.Errorf("%%h: got %q, want %q", got, want)
 	}
 }
@@ -153,7 +153,7 @@ func TestIniMagicFollowsRelativePaths(t *testing.T) {
 	t.Chdir(dir)
 	c := mustParse(t, []string{"--ini", "conf/app.ini"})
 	abs := filepath.Join(dir, "conf")
-	if got := c.Get("pypy-wsgi-file"); got != abs+"/app.py" {
+	if got := c.get("pypy-wsgi-file"); got != abs+"/app.py" {
 		t.Errorf("%%d from a relative --ini: got %q, want %q", got, abs+"/app.py")
 	}
 	if got := c.Settings[0].Origin; got != filepath.Join(abs, "app.ini")+":2" {
@@ -214,7 +214,7 @@ func TestIniPlaceholderErrors(t *testing.T) {
 
 	// Placeholders belong to ini files; on the command line they are text.
 	c := mustParse(t, []string{"--pypy-eval", "print('%(x) %d')"})
-	wantStrings(t, "pypy-eval", c.All("pypy-eval"), []string{"print('%(x) %d')"})
+	wantStrings(t, "pypy-eval", c.all("pypy-eval"), []string{"print('%(x) %d')"})
 }
 
 func TestIniUnknownKeys(t *testing.T) {
@@ -231,7 +231,7 @@ func TestIniUnknownKeys(t *testing.T) {
 	def := writeFile(t, dir, "def.ini", "[uwsgi]\nhttp-sockt = :80\n")
 	use := writeFile(t, dir, "use.ini", "[uwsgi]\nhttp-socket = %(http-sockt)\n")
 	c := mustParse(t, []string{"--ini", def, "--ini", use})
-	wantStrings(t, "http-socket", c.All("http-socket"), []string{":80"})
+	wantStrings(t, "http-socket", c.all("http-socket"), []string{":80"})
 }
 
 func TestIniValueErrors(t *testing.T) {
@@ -257,7 +257,7 @@ func TestIniFlags(t *testing.T) {
 	// uWSGI reads a bare flag, and an empty value, as "true".
 	ini := writeFile(t, dir, "flags.ini", "[uwsgi]\nneed-app\nhonour-stdin =\ndisable-logging = off\n")
 	c := mustParse(t, []string{ini})
-	if !c.Bool("need-app") || !c.Bool("honour-stdin") || c.Bool("disable-logging") {
+	if !c.boolOf("need-app") || !c.boolOf("honour-stdin") || c.boolOf("disable-logging") {
 		t.Errorf("flags: %q", values(c))
 	}
 	wantStrings(t, "settings", values(c), []string{"need-app=true", "honour-stdin=true", "disable-logging=false"})
@@ -275,8 +275,8 @@ func TestIniIncludes(t *testing.T) {
 	writeFile(t, dir, "base.ini", "[uwsgi]\nthreads = 4\npypy-pp = base\n")
 	main := writeFile(t, dir, "main.ini", "[uwsgi]\npypy-pp = before\nini = %dbase.ini\npypy-pp = after\n")
 	c := mustParse(t, []string{"--ini", main})
-	wantStrings(t, "pypy-pp", c.All("pypy-pp"), []string{"before", "base", "after"})
-	if got := c.Int("threads"); got != 4 {
+	wantStrings(t, "pypy-pp", c.all("pypy-pp"), []string{"before", "base", "after"})
+	if got := c.intOf("threads"); got != 4 {
 		t.Errorf("threads from the included file = %d, want 4", got)
 	}
 	if got, want := c.Settings[1].Origin, filepath.Join(dir, "base.ini")+":2"; got != want {
@@ -286,7 +286,7 @@ func TestIniIncludes(t *testing.T) {
 	// A section of the same file, then a loop.
 	self := writeFile(t, dir, "self.ini", "[uwsgi]\nini = :extra\n[extra]\nthreads = 6\n")
 	c = mustParse(t, []string{self})
-	if got := c.Int("threads"); got != 6 {
+	if got := c.intOf("threads"); got != 6 {
 		t.Errorf("ini = :extra: threads = %d, want 6", got)
 	}
 	a := writeFile(t, dir, "a.ini", "[uwsgi]\nini = %db.ini\n")

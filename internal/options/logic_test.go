@@ -55,32 +55,32 @@ pypy-eval = threads_eight = 1
 endif
 `)
 	c := mustParse(t, []string{ini}, "PORT=8080", "DEBUG=yes")
-	wantStrings(t, "http-socket", c.All("http-socket"), []string{":8080"})
-	if !c.Bool("master") || c.Int("processes") != 4 || c.Int("threads") != 8 || !c.Bool("need-app") {
-		t.Errorf("master %v processes %d threads %d need-app %v", c.Bool("master"), c.Int("processes"), c.Int("threads"), c.Bool("need-app"))
+	wantStrings(t, "http-socket", c.all("http-socket"), []string{":8080"})
+	if !c.boolOf("master") || c.intOf("processes") != 4 || c.intOf("threads") != 8 || !c.boolOf("need-app") {
+		t.Errorf("master %v processes %d threads %d need-app %v", c.boolOf("master"), c.intOf("processes"), c.intOf("threads"), c.boolOf("need-app"))
 	}
-	if c.Int("listen") != int64(100*runtime.NumCPU()) {
-		t.Errorf("listen = %d, want 100 per CPU", c.Int("listen"))
+	if c.intOf("listen") != int64(100*runtime.NumCPU()) {
+		t.Errorf("listen = %d, want 100 per CPU", c.intOf("listen"))
 	}
-	if c.Int("post-buffering") != 1048576 || c.Int("http-keepalive") != 60 || c.Int("buffer-size") != 65536 {
-		t.Errorf("post-buffering %d http-keepalive %d buffer-size %d", c.Int("post-buffering"), c.Int("http-keepalive"), c.Int("buffer-size"))
+	if c.intOf("post-buffering") != 1048576 || c.intOf("http-keepalive") != 60 || c.intOf("buffer-size") != 65536 {
+		t.Errorf("post-buffering %d http-keepalive %d buffer-size %d", c.intOf("post-buffering"), c.intOf("http-keepalive"), c.intOf("buffer-size"))
 	}
-	if got := c.Get("log-format"); got != `%(addr) - %(user) [%(ltime)] "%(method) %(uri)" %(status) %(size)` {
+	if got := c.get("log-format"); got != `%(addr) - %(user) [%(ltime)] "%(method) %(uri)" %(status) %(size)` {
 		t.Errorf("log-format = %q", got)
 	}
-	wantStrings(t, "pypy-eval", c.All("pypy-eval"), []string{
+	wantStrings(t, "pypy-eval", c.all("pypy-eval"), []string{
 		"SECRET = 's3cret'", "debug = 'yes'", "not_set = True",
 		"item_true = 1", "loop_a = 1", "item_true = 1", "loop_b = 1", "threads_eight = 1",
 	})
-	wantStrings(t, "pypy-pp", c.All("pypy-pp"), []string{filepath.Join(dir, "secret.txt")})
+	wantStrings(t, "pypy-pp", c.all("pypy-pp"), []string{filepath.Join(dir, "secret.txt")})
 	if len(c.Notices) != 2 || !strings.Contains(c.Notices[0].Text, "workers-add") {
 		t.Errorf("the globbed files' keys were not read: %q", notices(c))
 	}
 
 	// Without DEBUG and PORT: the block is skipped; $(PORT) is empty, with a warning.
 	c = mustParse(t, []string{ini})
-	if strings.Contains(strings.Join(c.All("pypy-eval"), " "), "debug") {
-		t.Errorf("the if-env block was read without DEBUG: %q", c.All("pypy-eval"))
+	if strings.Contains(strings.Join(c.all("pypy-eval"), " "), "debug") {
+		t.Errorf("the if-env block was read without DEBUG: %q", c.all("pypy-eval"))
 	}
 	if n := notices(c); !strings.Contains(n[0], "$(PORT) is not set in the environment: it reads as empty") {
 		t.Errorf("notices: %q", n)
@@ -121,7 +121,7 @@ func TestUWSGINumbers(t *testing.T) {
 		ini := writeFile(t, dir, "n.ini", "[uwsgi]\n"+body+"\n")
 		c := mustParse(t, []string{ini})
 		for name, n := range want {
-			if got := c.Int(name); got != n {
+			if got := c.intOf(name); got != n {
 				t.Errorf("%q: %s = %d, want %d", body, name, got, n)
 			}
 		}

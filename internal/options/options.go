@@ -1,26 +1,31 @@
 // Package options reads uwsgo's configuration from the three places uWSGI
 // reads it from — UWSGI_* environment variables, the command line and ini
-// files — and describes it for --help.
+// files — into typed settings, and describes it for --help.
 //
 // Design:
 //
-//   - One table (Table, in table.go) is the only description of an option.
-//     The command-line parser, the ini reader, the environment reader, value
-//     validation and the help text are all driven by it, so adding an option
-//     is adding one row: there is no per-option parsing code anywhere.
+//   - One table (Table, in table.go) is the only description of an option: its
+//     name, its type (Kind), default, help and its effect (To, the typed field it
+//     sets). The command-line parser, the ini reader, the environment reader, value
+//     validation, the help text and the typed settings are all driven by it, so
+//     adding an option is adding one row.
 //
-//   - Parsing does not fill a struct of typed fields. It produces Config, the
-//     ordered list of every setting with where it came from. uWSGI's semantics
-//     depend on order (the last value of a single-value option wins, list
-//     options accumulate, --pypy-eval and --pypy-exec run interleaved in the
-//     order given), and error messages and logs want to say which file and
-//     line a value came from, so order and origin are kept and the typed
-//     accessors (Get, Int, Bool, All, Seq) are computed from them.
+//   - An option flows in four steps. Parse reads every value, in order, into
+//     Config.Settings, validating each against its row (Kind, Min/Max, Check) and
+//     noting its Policy. Then resolve (settings.go) fills the typed fields of Config
+//     (Processes.Threads, HTTP.SocketTimeout as a time.Duration, Static.Maps ...):
+//     each row's Default first, then every value given, in order, through the row's
+//     To, so "the last one wins" and "lists add up" are decided once. Then the rules
+//     between options (rules.go) decide what no row decides alone: which app option
+//     wins, what implies --master, whether --farm's ids are mules; --log-format and
+//     --trusted-proxy are compiled there too. The rest of uwsgo reads fields only,
+//     and any error names the option, the value and where it came from.
 //
-//   - Values are validated while parsing (numbers, ranges, booleans), so a
-//     bad configuration fails at startup with the option, the offending value
-//     and its origin, and later packages can use the accessors without error
-//     handling.
+//   - The ordered list is kept beside the fields. uWSGI's semantics depend on
+//     order (--pypy-eval and --pypy-exec run interleaved as given), messages name
+//     the file and line a value came from, and the list is what travels: the master
+//     hands it to each worker (Encode, Decode), where resolve runs again, and to the
+//     setup module, which reads uwsgi.opt and the routing rules from it.
 //
 //   - Order follows uWSGI: the environment first, then the command line, with
 //     each ini file's settings spliced in where its --ini appeared ("expand as
@@ -107,6 +112,10 @@ type Option struct {
 	// Check, when set, validates a value beyond its Kind (a NAME=VALUE, a routing
 	// rule); its error says what is wrong with it.
 	Check func(value string) error
+	// To is the option's effect in Go: it stores a value in its Config field (settings.go).
+	// nil for options only the parse (ini, set), the setup module (route, callable) or
+	// nobody (NoOp, Unimplemented) reads.
+	To field
 }
 
 // Setting is one value given for one option.
@@ -116,14 +125,29 @@ type Setting struct {
 	Origin string // where it came from: "command line", "/abs/app.ini:12", "$UWSGI_HTTP_SOCKET"
 }
 
-// Config is every setting in the order given: environment first, then the command
-// line with each ini file's settings spliced in at the place of its --ini.
+// Config is the configuration: the typed settings the rest of uwsgo reads (settings.go),
+// and the ordered list of values they were made from.
 type Config struct {
+	// Settings is every value in the order given: environment first, then the command
+	// line with each ini file's settings spliced in at the place of its --ini. It is what
+	// travels to the workers (Encode), what --print-config shows and what the setup module
+	// reads (uwsgi.opt, the routing rules).
 	Settings []Setting
 	// Notices are what the user should read at start-up: options accepted but not
 	// acted on, names that look like typos. Under --strict the warnings among them
 	// stop Parse instead.
 	Notices []Notice
+
+	General    General
+	Sockets    Sockets
+	PyPy       PyPy
+	Processes  Processes
+	HTTP       HTTP
+	Static     Static
+	Shared     Shared
+	Operations Operations
+	Logging    Logging
+	Hooks      map[string][]Hook // by phase (HookPhases), in the order given
 }
 
 // Notice is one remark about the configuration.
@@ -171,95 +195,12 @@ func lookupShort(c byte) *Option {
 	return nil
 }
 
-// mustLookup panics on an unknown name: the accessors are called with
-// constant names from Go code, and a typo there is a programming error that
-// should fail the first test that reaches it, not read as "not set".
+// mustLookup panics on an unknown name: it is called with constant names from Go code,
+// and a typo there is a programming error that should fail the first test reaching it.
 func mustLookup(name string) *Option {
 	o := Lookup(name)
 	if o == nil {
 		panic(fmt.Sprintf("options: no option named %q in Table", name))
 	}
 	return o
-}
-
-func (c *Config) settings() []Setting {
-	if c == nil {
-		return nil
-	}
-	return c.Settings
-}
-
-// last returns the last value given for the option, if any. Options are
-// matched by canonical name rather than pointer so that a Config built by
-// hand (in tests of other packages) behaves like a parsed one.
-func (c *Config) last(o *Option) (string, bool) {
-	s := c.settings()
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i].Opt != nil && s[i].Opt.Name == o.Name {
-			return s[i].Value, true
-		}
-	}
-	return "", false
-}
-
-// Has reports whether the option was given at all (name or alias).
-func (c *Config) Has(name string) bool {
-	_, ok := c.last(mustLookup(name))
-	return ok
-}
-
-// Get returns the last value given, else the option's Default.
-func (c *Config) Get(name string) string {
-	o := mustLookup(name)
-	if v, ok := c.last(o); ok {
-		return v
-	}
-	return o.Default
-}
-
-// All returns every value given, in order; meant for List options.
-func (c *Config) All(name string) []string {
-	o := mustLookup(name)
-	var out []string
-	for _, s := range c.settings() {
-		if s.Opt != nil && s.Opt.Name == o.Name {
-			out = append(out, s.Value)
-		}
-	}
-	return out
-}
-
-// Int returns the last value given, else Default, else 0.
-func (c *Config) Int(name string) int64 {
-	n, err := strconv.ParseInt(c.Get(name), 10, 64)
-	if err != nil {
-		return 0
-	}
-	return n
-}
-
-// Bool returns the last value of a Flag, else Default == "true".
-func (c *Config) Bool(name string) bool {
-	o := mustLookup(name)
-	if v, ok := c.last(o); ok {
-		b, _ := parseBool(v)
-		return b
-	}
-	return o.Default == "true"
-}
-
-// Seq returns the settings of any of the named options, interleaved in the
-// order they were given; --pypy-eval and --pypy-exec must run in that order.
-func (c *Config) Seq(names ...string) []Setting {
-	want := make(map[string]bool, len(names))
-	for _, n := range names {
-		want[mustLookup(n).Name] = true
-	}
-	var out []Setting
-	for _, s := range c.settings() {
-		if s.Opt != nil && want[s.Opt.Name] {
-			out = append(out, s)
-		}
-	}
-	return out
 }

@@ -52,13 +52,13 @@ func TestIniPaste(t *testing.T) {
 		t.Fatal(err)
 	}
 	c = mustParse(t, []string{"--pypy-ini-paste", rel})
-	if got := c.Get("pypy-paste"); got != "config:"+ini {
+	if got := c.get("pypy-paste"); got != "config:"+ini {
 		t.Errorf("pypy-paste from a relative --pypy-ini-paste = %q, want config:%s", got, ini)
 	}
 	// From an ini file, as from the environment, it works the same.
 	c = mustParse(t, nil, "UWSGI_PYPY_INI_PASTE="+ini)
-	if got := c.Get("pypy-paste"); got != "config:"+ini || c.Int("processes") != 2 {
-		t.Errorf("UWSGI_PYPY_INI_PASTE: pypy-paste = %q, processes = %d", got, c.Int("processes"))
+	if got := c.get("pypy-paste"); got != "config:"+ini || c.intOf("processes") != 2 {
+		t.Errorf("UWSGI_PYPY_INI_PASTE: pypy-paste = %q, processes = %d", got, c.intOf("processes"))
 	}
 }
 
@@ -67,10 +67,10 @@ func TestIniPasteNamesOnlyInPasteFiles(t *testing.T) {
 	dir := t.TempDir()
 	ini := writeFile(t, dir, "plain.ini", "[uwsgi]\nthreads = 2\npypy-eval = x = '%(threads)s'\n")
 	c := mustParse(t, []string{"--ini", ini})
-	wantStrings(t, "pypy-eval", c.All("pypy-eval"), []string{"x = '2s'"})
+	wantStrings(t, "pypy-eval", c.all("pypy-eval"), []string{"x = '2s'"})
 
 	ini = writeFile(t, dir, "here.ini", "[uwsgi]\npypy-pp = %(here)s\n")
-	wantStrings(t, "pypy-pp", mustParse(t, []string{"--ini", ini}).All("pypy-pp"), []string{"%(here)s"})
+	wantStrings(t, "pypy-pp", mustParse(t, []string{"--ini", ini}).all("pypy-pp"), []string{"%(here)s"})
 }
 
 func TestIniPasteFileWithoutUwsgiSection(t *testing.T) {
@@ -89,7 +89,7 @@ func TestIniPasteErrors(t *testing.T) {
 	wantErrorContains(t, parseError(t, []string{"--pypy-ini-paste", ini}), "processes", "many", ini+":2")
 
 	ini = writeFile(t, dir, "undefined.ini", "[uwsgi]\n\npypy-pp = %(nowhere)s/lib\n")
-	wantStrings(t, "pypy-pp", mustParse(t, []string{"--pypy-ini-paste", ini}).All("pypy-pp"), []string{"%(nowhere)s/lib"})
+	wantStrings(t, "pypy-pp", mustParse(t, []string{"--pypy-ini-paste", ini}).all("pypy-pp"), []string{"%(nowhere)s/lib"})
 }
 
 func mustGetwd(t *testing.T) string {

@@ -169,7 +169,7 @@ func (p *parser) policyNotice(o *Option, spelled, value string, w where) {
 }
 
 func (p *parser) warn(w where, format string, args ...any) {
-	p.cfg.Notices = append(p.cfg.Notices, Notice{Origin: w.origin, Text: fmt.Sprintf(format, args...), Warning: true})
+	p.cfg.warn(w.origin, format, args...)
 }
 
 func (p *parser) info(w where, format string, args ...any) {
@@ -235,11 +235,8 @@ func (p *parser) logger(value string, w where) error {
 	return nil
 }
 
-// minAddressSpaceMB is where a --reload-on-as limit stops being below what every uwsgo
-// worker maps from its start.
-const minAddressSpaceMB = 4096
-
-// finish checks what only the whole configuration shows, and applies --strict.
+// finish checks what only the whole configuration shows, fills the typed settings and
+// applies --strict.
 func (p *parser) finish() error {
 	if err := p.checkGotos(); err != nil {
 		return err
@@ -254,32 +251,14 @@ func (p *parser) finish() error {
 		}
 		p.warn(c.w, "%s", msg)
 	}
-	c := p.cfg
-	if c.Has("pypy-wsgi") && c.Has("pypy-wsgi-file") {
-		mod, file := c.Seq("pypy-wsgi"), c.Seq("pypy-wsgi-file")
-		m, f := mod[len(mod)-1], file[len(file)-1]
-		p.warn(where{origin: f.Origin}, "both a module (%s, %s) and a file (%s) are given: the module is loaded, as uWSGI does", m.Value, m.Origin, f.Value)
+	if err := p.cfg.resolve(); err != nil {
+		return err
 	}
-	if n := c.Int("cheaper"); n > 0 && n >= c.Int("processes") {
-		s := c.Seq("cheaper")
-		return fmt.Errorf("cheaper %d (%s): --cheaper is the fewest workers and must be below --processes (%d)", n, s[len(s)-1].Origin, c.Int("processes"))
-	}
-	if s := c.Seq("cheaper-algo"); len(s) > 0 && s[len(s)-1].Value != "spare" {
-		last := s[len(s)-1]
-		p.warn(where{origin: last.Origin}, "cheaper-algo %s: uwsgo has uWSGI's default algorithm, spare, and uses it", last.Value)
-	}
-	// Limits sized for uWSGI's CPython workers would replace every uwsgo worker at once.
-	for _, name := range []string{"reload-on-as", "evil-reload-on-as"} {
-		if s := c.Seq(name); len(s) > 0 && c.Int(name) < minAddressSpaceMB {
-			last := s[len(s)-1]
-			p.warn(where{origin: last.Origin}, "%s %s: a uwsgo worker maps about 2 GB of address space (Go's and PyPy's reservations, mostly never used), so every worker is replaced as soon as it is ready; --reload-on-rss limits the memory really used", name, last.Value)
-		}
-	}
-	if !c.Bool("strict") {
+	if !p.cfg.General.Strict {
 		return nil
 	}
 	var offences []string
-	for _, n := range c.Notices {
+	for _, n := range p.cfg.Notices {
 		if n.Warning {
 			offences = append(offences, "  "+n.Origin+": "+n.Text)
 		}

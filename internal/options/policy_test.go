@@ -123,7 +123,7 @@ route-remote-addr = ^10\. last:
 route = .* break:403 Forbidden
 `)
 	c := mustParse(t, []string{ini})
-	if len(c.All("route-label")) != 1 || len(c.All("route")) != 1 || len(c.Notices) != 0 {
+	if len(c.all("route-label")) != 1 || len(c.all("route")) != 1 || len(c.Notices) != 0 {
 		t.Errorf("settings %q notices %q", values(c), notices(c))
 	}
 	for _, tc := range []struct {

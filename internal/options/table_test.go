@@ -2,6 +2,7 @@ package options
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -91,31 +92,17 @@ func TestLookup(t *testing.T) {
 	}
 }
 
-func TestAccessorsAndDefaults(t *testing.T) {
+func TestUnsetAndUnknownNames(t *testing.T) {
 	c := mustParse(t, nil)
-	if got := c.Get("buffer-size"); got != "65535" {
-		t.Errorf("Get default = %q", got)
-	}
-	if got := c.Int("post-buffering"); got != 1048576 {
-		t.Errorf("Int default = %d", got)
-	}
-	if got := c.Int("pypy-home"); got != 0 {
-		t.Errorf("Int of an unset option without default = %d, want 0", got)
-	}
-	if c.Bool("need-app") || c.Has("threads") || c.All("http-socket") != nil || c.Seq("pypy-eval") != nil {
+	if c.lastSetting("threads") != nil || c.lastOrigin("threads") != "default" {
 		t.Error("an empty config reads as set")
 	}
-	var nilConfig *Config
-	if nilConfig.Int("threads") != 1 || nilConfig.Has("threads") {
-		t.Error("a nil *Config does not read as empty")
-	}
-
 	defer func() {
 		if recover() == nil {
-			t.Error("Get of a name not in Table did not panic")
+			t.Error("a name not in Table did not panic")
 		}
 	}()
-	c.Get("no-such-option")
+	c.lastSetting("no-such-option")
 }
 
 func TestSeqInterleavesInGivenOrder(t *testing.T) {
@@ -126,7 +113,7 @@ func TestSeqInterleavesInGivenOrder(t *testing.T) {
 		"--pypy-eval-post-fork", "x()", "--pypy-eval", "e()",
 	}, "UWSGI_PYPY_EXEC=0.py")
 	var got []string
-	for _, s := range c.Seq("pypy-eval", "pypy-exec") {
+	for _, s := range c.seq("pypy-eval", "pypy-exec") {
 		got = append(got, s.Opt.Name+"="+s.Value+"@"+s.Origin)
 	}
 	wantStrings(t, "Seq", got, []string{
@@ -137,6 +124,11 @@ func TestSeqInterleavesInGivenOrder(t *testing.T) {
 		"pypy-exec=d.py@command line",
 		"pypy-eval=e()@command line",
 	})
+	var steps []string
+	for _, st := range c.PyPy.Startup {
+		steps = append(steps, fmt.Sprint(st.Exec, " ", st.Value))
+	}
+	wantStrings(t, "PyPy.Startup", steps, []string{"true 0.py", "false a()", "true b.py", "false c()", "true d.py", "false e()"})
 }
 
 func TestWriteHelp(t *testing.T) {
@@ -203,7 +195,7 @@ func TestHelpListsNewGroups(t *testing.T) {
 		t.Errorf("an option in a group missing from groupOrder is not in help:\n%s", b.String())
 	}
 	c := mustParse(t, []string{"--brand-new"})
-	if !c.Bool("brand-new") {
+	if !c.boolOf("brand-new") {
 		t.Error("a row added to Table is not parsed")
 	}
 }

@@ -14,7 +14,7 @@ func TestEncodeDecodeKeepsEverySettingInOrder(t *testing.T) {
 	if !reflect.DeepEqual(values(d), values(c)) {
 		t.Fatalf("decoded %v, want %v", values(d), values(c))
 	}
-	if d.Int("threads") != 3 || !d.Bool("master") || len(d.Seq("pypy-eval", "pypy-exec")) != 3 {
+	if d.intOf("threads") != 3 || !d.boolOf("master") || len(d.seq("pypy-eval", "pypy-exec")) != 3 {
 		t.Fatalf("accessors on the decoded config disagree: %+v", d.Settings)
 	}
 	if _, err := Decode(`[["no-such-option","1"]]`); err == nil {

@@ -544,9 +544,6 @@ def _compile_routes(pairs):
     import re
 
     for name, value in pairs:
-        if name == "add-header":
-            # uWSGI's add-header is a header on every response: a rule that always runs.
-            name, value = "route-run", "addheader:" + value
         if name == "route-label":
             _labels[value] = len(_routes)
             continue
@@ -853,8 +850,7 @@ def _configure(text):
     if "callable" in given:
         _callable = given["callable"][-1].decode()
     _manage_script_name = given.get("manage-script-name", [b"false"])[-1] == b"true"
-    _compile_routes((n, v) for n, v in conf["options"]
-                    if n == "route" or n.startswith("route-") or n == "add-header")
+    _compile_routes((n, v) for n, v in conf["options"] if n == "route" or n.startswith("route-"))
     uwsgi.buffer_size = conf.get("buffer_size", 65535)
     uwsgi.cores = conf["threads"]
     major, minor, rev = (int(x) for x in conf["version"].split(".")[:3])

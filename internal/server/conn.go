@@ -55,7 +55,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.s, c.nc, c.ci = s, nc, connInfo(nc)
 	c.rd = connReader{nc: nc, timeout: s.cfg.SocketTimeout}
 	c.br.Reset(&c.rd)
-	c.proxied = s.cfg.Trusted.trustsPeer(nc)
+	c.proxied = s.cfg.Trusted.TrustsPeer(nc)
 	return c
 }
 
@@ -222,7 +222,7 @@ func (c *conn) handle() bool {
 		return c.answerHealth(x)
 	}
 	if c.proxied {
-		ci := c.s.cfg.Trusted.forwarded(&x.req, c.ci)
+		ci := c.s.cfg.Trusted.Forwarded(&x.req, c.ci)
 		x.vars = x.req.AppendVars(x.vars[:0], &ci, x.bodyLen)
 	} else {
 		x.vars = x.req.AppendVars(x.vars[:0], &c.ci, x.bodyLen)

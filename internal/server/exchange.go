@@ -125,7 +125,7 @@ func (x *exchange) acceptHead(head []byte) int {
 		}
 		return pypy.SendBadHeader
 	}
-	c.out = out
+	c.out = append(out, c.s.addedHead...)
 	x.started, x.status = true, h.Code
 	x.close = x.close || h.Close
 	x.bodiless = h.Code < 200 || h.Code == 204 || h.Code == 304

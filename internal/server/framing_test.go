@@ -259,6 +259,21 @@ func TestFramingConnection(t *testing.T) {
 	}
 }
 
+// --add-header's headers follow the app's own, on whole and streamed responses alike.
+func TestFramingAddHeaders(t *testing.T) {
+	sv := serveGo(t, goApp{
+		"/list":   pieces(textHead, true, "hello"),
+		"/stream": pieces(textHead, false, "a", "b"),
+	}, Config{AddHeaders: [][2]string{{"X-Frame-Options", "DENY"}, {"X-Served-By", "uwsgo"}}})
+	for _, path := range []string{"/list", "/stream"} {
+		raw := sv.exchangeRaw(t, "GET "+path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		r := responses(t, raw, "GET")[0]
+		if r.Header.Get("X-Frame-Options") != "DENY" || r.Header.Get("X-Served-By") != "uwsgo" || r.Header.Get("Content-Type") == "" {
+			t.Errorf("GET %s: headers %v, want the app's and both added ones", path, r.Header)
+		}
+	}
+}
+
 // An app that fails before its headers gets a 500 and the connection goes on; one that
 // fails after streaming part of its body gets the connection cut, its body incomplete;
 // one that returns without answering gets the connection closed without a response.

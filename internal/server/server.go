@@ -39,6 +39,7 @@ import (
 	"uwsgo/internal/pypy"
 	"uwsgo/internal/shm/scoreboard"
 	"uwsgo/internal/static"
+	"uwsgo/internal/trustedproxy"
 )
 
 // Config is what the server needs from the options.
@@ -62,10 +63,12 @@ type Config struct {
 	Record       int               // this process's record on Board
 
 	// --log-format (nil: uwsgo's own line) and --log-x-forwarded-for; WorkerID is %(wid).
-	HealthPath string   // answered without Python (health.go); "" for none
-	Trusted    *Trusted // --trusted-proxy (proxy.go); nil: none
+	HealthPath string            // answered without Python (health.go); "" for none
+	Trusted    *trustedproxy.Set // --trusted-proxy; nil: none
 
 	Static *static.Handler // --static-map and its family (static.go); nil: none
+
+	AddHeaders [][2]string // --add-header: on every app response (static files add their own)
 
 	LogFormat        *accesslog.Format
 	LogXForwardedFor bool
@@ -103,11 +106,12 @@ type Server struct {
 	refusals  refusals      // logging.go
 
 	healthPath []byte      // nil: no health check
+	addedHead  []byte      // Config.AddHeaders as header lines, rendered once
 	unhealthy  atomic.Bool // the instance is stopping: the health check answers 503
 }
 
 // New makes a server. The app's answers must reach its Send, SendFile and RPCReply
-// (pypy.SetSink) before it serves.
+// before it serves (in uwsgo, the worker's pypy.Host.Sink forwards them).
 func New(cfg Config) *Server {
 	s := &Server{
 		cfg:      cfg,
@@ -119,6 +123,9 @@ func New(cfg Config) *Server {
 		pid:      os.Getpid(),
 
 		holdDelay: holdDelay,
+	}
+	for _, nv := range cfg.AddHeaders {
+		s.addedHead = append(s.addedHead, nv[0]+": "+nv[1]+"\r\n"...)
 	}
 	// Most requests end within kickDelay: only a gate closed longer takes the accept loops
 	// out of accept(2), which costs them a wake-up each.

@@ -7,11 +7,8 @@ import (
 	"mime"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
-	"time"
 
 	"uwsgo/internal/options"
 )
@@ -19,15 +16,18 @@ import (
 // New compiles the static-file options; nil when none maps a path. Every option is
 // read here and nowhere else.
 func New(cfg *options.Config, logger *log.Logger) (*Handler, error) {
+	opts := &cfg.Static
 	h := &Handler{
-		index:     cfg.All("static-index"),
-		dotfiles:  cfg.Bool("static-dotfiles"),
-		gzipAll:   cfg.Bool("static-gzip-all"),
-		immutable: cfg.Bool("static-immutable"),
+		index:     opts.Index,
+		dotfiles:  opts.Dotfiles,
+		gzipAll:   opts.GzipAll,
+		immutable: opts.Immutable,
+		expires:   opts.Expires,
+		added:     cfg.HTTP.AddHeaders,
 		log:       logger,
 	}
-	for _, s := range cfg.Seq("static-map", "static-map2") {
-		m, err := parseMap(s.Opt.Name, s.Value, s.Opt.Name == "static-map2")
+	for _, sm := range opts.Maps {
+		m, err := newMount(sm)
 		if err != nil {
 			return nil, err
 		}
@@ -35,7 +35,7 @@ func New(cfg *options.Config, logger *log.Logger) (*Handler, error) {
 	}
 	// Longest prefix first; the check-static directories, which match every path, last.
 	sort.SliceStable(h.mounts, func(i, j int) bool { return len(h.mounts[i].prefix) > len(h.mounts[j].prefix) })
-	for _, d := range cfg.All("check-static") {
+	for _, d := range opts.Check {
 		dir, err := absDir("check-static", d)
 		if err != nil {
 			return nil, err
@@ -45,22 +45,18 @@ func New(cfg *options.Config, logger *log.Logger) (*Handler, error) {
 	if len(h.mounts) == 0 {
 		return nil, nil
 	}
-	for _, v := range cfg.All("add-header") {
-		name, value, _ := strings.Cut(v, ":") // the option's Check saw the colon
-		h.added = append(h.added, [2]string{strings.TrimSpace(name), strings.TrimSpace(value)})
-	}
 	for _, idx := range h.index {
 		if idx == "" || strings.ContainsAny(idx, "/\\\x00") || idx == "." || idx == ".." {
 			return nil, fmt.Errorf("static-index %q: a file name is needed, without \"/\"", idx)
 		}
 	}
-	for _, ext := range cfg.All("static-skip-ext") {
+	for _, ext := range opts.SkipExt {
 		if ext == "" {
 			return nil, fmt.Errorf("static-skip-ext: an extension is needed, e.g. .php")
 		}
 		h.skipExt = append(h.skipExt, ext)
 	}
-	for _, d := range cfg.All("static-safe") {
+	for _, d := range opts.Safe {
 		dir, err := absDir("static-safe", d)
 		if err != nil {
 			return nil, err
@@ -70,21 +66,14 @@ func New(cfg *options.Config, logger *log.Logger) (*Handler, error) {
 		}
 		h.safe = append(h.safe, dir)
 	}
-	for _, d := range cfg.All("static-gzip-dir") {
+	for _, d := range opts.GzipDirs {
 		dir, err := absDir("static-gzip-dir", d)
 		if err != nil {
 			return nil, err
 		}
 		h.gzipDirs = append(h.gzipDirs, dir)
 	}
-	for _, s := range cfg.Seq("static-expires-type", "static-expires", "static-expires-uri") {
-		e, err := parseExpiry(s.Opt.Name, s.Value)
-		if err != nil {
-			return nil, err
-		}
-		h.expires = append(h.expires, e)
-	}
-	for _, f := range cfg.All("mimefile") {
+	for _, f := range opts.MimeFiles {
 		if err := h.readMimeFile(f); err != nil {
 			return nil, err
 		}
@@ -92,20 +81,17 @@ func New(cfg *options.Config, logger *log.Logger) (*Handler, error) {
 	return h, nil
 }
 
-// parseMap reads MOUNTPOINT=PATH.
-func parseMap(opt, v string, whole bool) (*mount, error) {
-	prefix, dir, ok := strings.Cut(v, "=")
-	if !ok || !strings.HasPrefix(prefix, "/") || dir == "" {
-		return nil, fmt.Errorf("%s %q: expected /MOUNTPOINT=DIR (or =FILE), e.g. /static=/srv/app/static", opt, v)
+// newMount checks a --static-map's mountpoint and finds its path.
+func newMount(sm options.StaticMap) (*mount, error) {
+	opt := sm.Option()
+	if _, ok := cleanPath(sm.Prefix, false, true); !ok {
+		return nil, fmt.Errorf("%s: the mountpoint %q has a \".\" or \"..\" segment or a control character", opt, sm.Prefix)
 	}
-	if _, ok := cleanPath(prefix, false, true); !ok {
-		return nil, fmt.Errorf("%s %q: the mountpoint %q has a \".\" or \"..\" segment or a control character", opt, v, prefix)
-	}
-	abs, err := absDir(opt, dir)
+	abs, err := absDir(opt, sm.Path)
 	if err != nil {
 		return nil, err
 	}
-	m := &mount{option: opt + " " + v, prefix: strings.TrimRight(prefix, "/"), dir: abs, whole: whole}
+	m := &mount{option: opt, prefix: strings.TrimRight(sm.Prefix, "/"), dir: abs, whole: sm.Whole}
 	// A file is served for its mountpoint alone; anything else (a directory, or nothing
 	// yet) is a directory, opened when first needed.
 	if st, err := os.Stat(abs); err == nil && !st.IsDir() {
@@ -125,51 +111,16 @@ func absDir(opt, d string) (string, error) {
 	return abs, nil
 }
 
-// expiry is one static-expires* rule: what it matches and how long the response may be
-// cached.
-type expiry struct {
-	kind  string // the option
-	re    *regexp.Regexp
-	ctype string
-	after time.Duration
-}
-
-func (e *expiry) matches(fsName, uri, ctype string) bool {
-	switch e.kind {
-	case "static-expires-type":
+// expires says whether a --static-expires* rule applies to a file.
+func expires(e *options.Expiry, fsName, uri, ctype string) bool {
+	switch e.Match {
+	case options.ByContentType:
 		base, _, _ := strings.Cut(ctype, ";")
-		return strings.EqualFold(strings.TrimSpace(base), e.ctype)
-	case "static-expires":
-		return e.re.MatchString(fsName)
+		return strings.EqualFold(strings.TrimSpace(base), e.ContentType)
+	case options.ByPath:
+		return e.Pattern.MatchString(fsName)
 	}
-	return e.re.MatchString(uri)
-}
-
-// parseExpiry reads MIME=SECONDS (static-expires-type) or REGEXP SECONDS.
-func parseExpiry(opt, v string) (expiry, error) {
-	e := expiry{kind: opt}
-	sep, want := " ", "REGEXP SECONDS"
-	if opt == "static-expires-type" {
-		sep, want = "=", "MIME=SECONDS"
-	}
-	i := strings.LastIndex(v, sep)
-	if i <= 0 {
-		return e, fmt.Errorf("%s %q: expected %s", opt, v, want)
-	}
-	pattern, secs := strings.TrimSpace(v[:i]), strings.TrimSpace(v[i+1:])
-	n, err := strconv.ParseInt(secs, 10, 64)
-	if err != nil || n < 0 {
-		return e, fmt.Errorf("%s %q: %q is not a number of seconds (expected %s)", opt, v, secs, want)
-	}
-	e.after = time.Duration(n) * time.Second
-	if opt == "static-expires-type" {
-		e.ctype = pattern
-		return e, nil
-	}
-	if e.re, err = regexp.Compile(pattern); err != nil {
-		return e, fmt.Errorf("%s %q: %v", opt, v, err)
-	}
-	return e, nil
+	return e.Pattern.MatchString(uri)
 }
 
 // readMimeFile reads a mime.types file: "type ext ext..." lines, # comments.

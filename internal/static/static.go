@@ -30,6 +30,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"uwsgo/internal/options"
 )
 
 // Handler answers the requests that map to a file.
@@ -41,7 +43,7 @@ type Handler struct {
 	dotfiles  bool
 	gzipAll   bool
 	gzipDirs  []string // absolute
-	expires   []expiry
+	expires   []options.Expiry
 	immutable bool
 	types     map[string]string // from mimefile, by extension with its dot
 	added     [][2]string       // --add-header's, on every file as on every app response
@@ -228,10 +230,10 @@ func (h *Handler) caching(hdr http.Header, name, fsName, uri, ctype string) {
 		hdr["Cache-Control"] = []string{"public, max-age=31536000, immutable"}
 		return
 	}
-	for _, e := range h.expires {
-		if e.matches(fsName, uri, ctype) {
-			hdr["Expires"] = []string{time.Now().Add(e.after).UTC().Format(http.TimeFormat)}
-			hdr["Cache-Control"] = []string{"max-age=" + strconv.FormatInt(int64(e.after/time.Second), 10)}
+	for i := range h.expires {
+		if e := &h.expires[i]; expires(e, fsName, uri, ctype) {
+			hdr["Expires"] = []string{time.Now().Add(e.After).UTC().Format(http.TimeFormat)}
+			hdr["Cache-Control"] = []string{"max-age=" + strconv.FormatInt(int64(e.After/time.Second), 10)}
 			return
 		}
 	}

@@ -14,15 +14,15 @@ import (
 
 func compile(t *testing.T, kv ...string) *Handler {
 	t.Helper()
-	var cfg options.Config
+	var args []string
 	for i := 0; i < len(kv); i += 2 {
-		o := options.Lookup(kv[i])
-		if o == nil {
-			t.Fatalf("no option %s", kv[i])
-		}
-		cfg.Settings = append(cfg.Settings, options.Setting{Opt: o, Value: kv[i+1], Origin: "test"})
+		args = append(args, "--"+kv[i], kv[i+1])
 	}
-	h, err := New(&cfg, log.New(io.Discard, "", 0))
+	cfg, err := options.Parse(args, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(cfg, log.New(io.Discard, "", 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,11 +94,12 @@ func TestBadOptions(t *testing.T) {
 		{"static-expires-type", "text/css"},
 		{"mimefile", "/nonexistent/mime.types"},
 	} {
-		var cfg options.Config
-		for _, s := range [][2]string{{"static-map", "/ok=/srv"}, kv} {
-			cfg.Settings = append(cfg.Settings, options.Setting{Opt: options.Lookup(s[0]), Value: s[1]})
+		// Some values the options refuse, the others New.
+		cfg, err := options.Parse([]string{"--static-map", "/ok=/srv", "--" + kv[0], kv[1]}, nil)
+		if err == nil {
+			_, err = New(cfg, log.New(io.Discard, "", 0))
 		}
-		if _, err := New(&cfg, log.New(io.Discard, "", 0)); err == nil {
+		if err == nil {
 			t.Errorf("%s %q: accepted", kv[0], kv[1])
 		} else {
 			t.Logf("%s %q: %v", kv[0], kv[1], err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -88,15 +87,9 @@ func (a *uwsgiAPI) inFarm(name string) bool {
 	if a.role != child.Mule {
 		return false
 	}
-	for _, f := range a.cfg.All("farm") {
-		n, ids, _ := strings.Cut(f, ":")
-		if name != "" && n != name {
-			continue
-		}
-		for _, s := range strings.Split(ids, ",") {
-			if s == strconv.Itoa(a.env.ID) {
-				return true
-			}
+	for _, f := range a.cfg.Shared.Farms {
+		if (name == "" || f.Name == name) && f.Has(a.env.ID) {
+			return true
 		}
 	}
 	return false
@@ -105,7 +98,7 @@ func (a *uwsgiAPI) inFarm(name string) bool {
 // spool writes a job: args are the spooler's directory ("" for the first) and then
 // keys and values.
 func (a *uwsgiAPI) spool(args [][]byte) (int, []byte, error) {
-	dirs := a.cfg.All("spooler")
+	dirs := a.cfg.Shared.Spoolers
 	if len(dirs) == 0 {
 		return 0, nil, errors.New("no spooler runs: start one with --spooler DIR")
 	}
@@ -141,7 +134,7 @@ func (a *uwsgiAPI) spoolNext() (int, []byte, error) {
 	if a.role != child.Spooler {
 		return 0, nil, errors.New("only a spooler runs spooler jobs")
 	}
-	freq := time.Duration(a.cfg.Int("spooler-frequency")) * time.Second
+	freq := a.cfg.Shared.SpoolerFreq
 	for {
 		for len(a.pass) > 0 {
 			path := a.pass[0]

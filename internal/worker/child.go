@@ -37,7 +37,7 @@ func Child(logger *log.Logger) error {
 	logger.SetPrefix(spec.Role.String() + " " + strconv.Itoa(spec.ID) + ": ")
 	logger.SetFlags(logger.Flags() | log.Lmsgprefix)
 
-	board, err := scoreboard.Open(os.NewFile(child.FDBoard, "scoreboard"), spec.Records, int(cfg.Int("threads")))
+	board, err := scoreboard.Open(os.NewFile(child.FDBoard, "scoreboard"), spec.Records, cfg.Processes.Threads)
 	if err != nil {
 		return fail(1, "%v", err)
 	}
@@ -47,7 +47,7 @@ func Child(logger *log.Logger) error {
 	}
 	ctl := child.NewConn(os.NewFile(child.FDControl, "master"))
 	drain := make(chan struct{}, 1)
-	env := Env{Board: board, Record: spec.Record, ID: spec.ID, Processes: int(cfg.Int("processes")), MasterPID: os.Getppid(),
+	env := Env{Board: board, Record: spec.Record, ID: spec.ID, Processes: cfg.Processes.Workers, MasterPID: os.Getppid(),
 		State: state, Control: ctl, Role: spec.Role, Drain: drain, drain: drain}
 	if spec.Role != child.Worker {
 		return serveAux(cfg, logger, env, spec.Arg)

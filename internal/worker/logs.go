@@ -22,8 +22,8 @@ func reopenLogOnSignal(cfg *options.Config, logger *log.Logger, single bool, rl 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGUSR2)
 	var tick <-chan time.Time
-	touched := instance.NewTouched(cfg.All("touch-logreopen"))
-	if single && (len(cfg.All("touch-logreopen")) > 0 || cfg.Int("log-maxsize") > 0) {
+	touched := instance.NewTouched(cfg.Logging.TouchReopen)
+	if single && (len(cfg.Logging.TouchReopen) > 0 || cfg.Logging.MaxSize > 0) {
 		tick = time.Tick(time.Second)
 	}
 	go func() {
@@ -90,7 +90,7 @@ type reqLog struct {
 
 func openReqLog(cfg *options.Config, logger *log.Logger) (*reqLog, error) {
 	var path string
-	for _, v := range cfg.All("req-logger") {
+	for _, v := range cfg.Logging.ReqLogger {
 		spec := v
 		if name, rest, ok := strings.Cut(v, " "); ok && !strings.Contains(name, ":") {
 			spec = strings.TrimSpace(rest) // uWSGI's "NAME file:PATH"

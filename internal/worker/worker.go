@@ -19,11 +19,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
-	"strings"
 	"syscall"
 	"time"
 
-	"uwsgo/internal/accesslog"
 	"uwsgo/internal/child"
 	"uwsgo/internal/hooks"
 	"uwsgo/internal/instance"
@@ -113,7 +111,7 @@ func stopSignals() chan os.Signal {
 }
 
 func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uwsgiAPI, *unixSignals, error) {
-	if !cfg.Bool("honour-stdin") {
+	if !cfg.Processes.HonourStdin {
 		if err := stdinFromDevNull(); err != nil {
 			return nil, nil, nil, fail(1, "replacing stdin with /dev/null: %v", err)
 		}
@@ -173,48 +171,39 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	default:
 	}
 
-	var logFormat *accesslog.Format
-	if f := cfg.Get("log-format"); f != "" {
-		if logFormat, err = accesslog.Compile(f, cfg.Bool("log-x-forwarded-for")); err != nil {
-			return fail(1, "%v", err)
-		}
-	}
-	trusted, err := server.ParseTrusted(cfg.All("trusted-proxy"))
-	if err != nil {
-		return fail(1, "%v", err)
-	}
 	files, err := static.New(cfg, logger)
 	if err != nil {
 		return fail(1, "%v", err)
 	}
 	s := server.New(server.Config{
-		Threads:       int(cfg.Int("threads")),
-		SharesSockets: env.MasterPID != 0 && cfg.Int("processes") > 1,
-		MaxHeadBytes:  int(cfg.Int("buffer-size")),
-		LimitPost:     cfg.Int("limit-post"),
-		PostBuffering: cfg.Int("post-buffering"),
+		Threads:       cfg.Processes.Threads,
+		SharesSockets: env.MasterPID != 0 && cfg.Processes.Workers > 1,
+		MaxHeadBytes:  cfg.HTTP.BufferSize,
+		LimitPost:     cfg.HTTP.LimitPost,
+		PostBuffering: cfg.HTTP.PostBuffering,
 		Budgets: server.Budgets{
-			BodyMemory: cfg.Int("body-memory-budget"), BodyDisk: cfg.Int("body-disk-budget"),
-			ResponseMemory: cfg.Int("response-memory-budget"), ResponseDisk: cfg.Int("response-disk-budget"),
+			BodyMemory: cfg.HTTP.BodyMemoryBudget, BodyDisk: cfg.HTTP.BodyDiskBudget,
+			ResponseMemory: cfg.HTTP.ResponseMemoryBudget, ResponseDisk: cfg.HTTP.ResponseDiskBudget,
 		},
-		SocketTimeout: time.Duration(cfg.Int("socket-timeout")) * time.Second,
-		KeepAlive:     time.Duration(cfg.Int("http-keepalive")) * time.Second,
-		AccessLog:     !cfg.Bool("disable-logging"),
-		MemoryReport:  memoryReport(cfg.Bool("memory-report")),
+		SocketTimeout: cfg.HTTP.SocketTimeout,
+		KeepAlive:     cfg.HTTP.KeepAlive,
+		AccessLog:     !cfg.Logging.Disabled,
+		MemoryReport:  memoryReport(cfg.Logging.MemoryReport),
 		ReqLog:        env.reqLog.logger(logger),
 		LogAlso: server.LogFilter{
-			Status4xx: cfg.Bool("log-4xx"), Status5xx: cfg.Bool("log-5xx"),
-			Slower: time.Duration(cfg.Int("log-slow")) * time.Millisecond, Bigger: cfg.Int("log-big"),
+			Status4xx: cfg.Logging.Log4xx, Status5xx: cfg.Logging.Log5xx,
+			Slower: cfg.Logging.Slower, Bigger: cfg.Logging.Bigger,
 		},
-		HealthPath: cfg.Get("health-path"),
-		Trusted:    trusted,
+		HealthPath: cfg.HTTP.HealthPath,
+		Trusted:    cfg.HTTP.Trusted,
 		Static:     files,
+		AddHeaders: cfg.HTTP.AddHeaders,
 		Log:        logger,
 		Board:      env.Board,
 		Record:     env.Record,
 
-		LogFormat:        logFormat,
-		LogXForwardedFor: cfg.Bool("log-x-forwarded-for"),
+		LogFormat:        cfg.Logging.Format,
+		LogXForwardedFor: cfg.Logging.XForwardedFor,
 		WorkerID:         env.ID,
 
 		App: server.App{Handle: pypy.Handle, RPC: pypy.RPC},
@@ -241,7 +230,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	}
 	if env.MasterPID == 0 {
 		threads := "1 thread"
-		if t := cfg.Int("threads"); t > 1 {
+		if t := cfg.Processes.Threads; t > 1 {
 			threads = fmt.Sprintf("%d threads", t)
 		}
 		logger.Printf("uwsgo %s ready (pid %d, single process, %s, %s)", Version, os.Getpid(), threads, rt.Version)
@@ -280,7 +269,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	notify(env.Notify, logger, "STOPPING=1", "STATUS=stopping ("+why+")")
 	if instanceStops {
 		s.Drain()
-		if d := time.Duration(cfg.Int("shutdown-delay")) * time.Second; d > 0 {
+		if d := cfg.Processes.ShutdownDelay; d > 0 {
 			logger.Printf("%s: serving %v more with the health check answering 503 (--shutdown-delay), then stopping", why, d)
 			select {
 			case <-time.After(d):
@@ -296,7 +285,7 @@ func Serve(cfg *options.Config, logger *log.Logger, env Env) error {
 	}
 	rec.State.Store(scoreboard.Stopping)
 	logger.Printf("%s: finishing requests in flight, then stopping", why)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Int("worker-reload-mercy"))*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.Processes.ReloadMercy)
 	defer cancel()
 	go func() {
 		if again := <-stop; again != nil {
@@ -348,7 +337,7 @@ func startPyPy(cfg *options.Config, logger *log.Logger, host pypy.Host) (*pypy.R
 	in := &pypy.Install{HomeSource: "the running PyPy"}
 	if !pypy.InProcess() {
 		var err error
-		in, err = pypy.Locate(cfg.Get("pypy-home"), cfg.Get("pypy-lib"), os.Getenv, pypy.LookPath)
+		in, err = pypy.Locate(cfg.PyPy.Home, cfg.PyPy.Lib, os.Getenv, pypy.LookPath)
 		if err != nil {
 			return nil, fail(1, "%v", err)
 		}
@@ -366,7 +355,7 @@ func startPyPy(cfg *options.Config, logger *log.Logger, host pypy.Host) (*pypy.R
 	}
 	if rt.Lib == "" {
 		ignored := ""
-		if cfg.Has("pypy-home") || cfg.Has("pypy-lib") {
+		if cfg.PyPy.Home != "" || cfg.PyPy.Lib != "" {
 			ignored = " (--pypy-home and --pypy-lib do not apply)"
 		}
 		logger.Printf("%s; library mode: PyPy was already running this process%s", rt.Version, ignored)
@@ -379,7 +368,7 @@ func startPyPy(cfg *options.Config, logger *log.Logger, host pypy.Host) (*pypy.R
 // SetupModule is the setup module's source and its name for errors: the embedded one, or
 // --pypy-setup's file.
 func SetupModule(cfg *options.Config) (source, name string, err error) {
-	f := cfg.Get("pypy-setup")
+	f := cfg.PyPy.Setup
 	if f == "" {
 		return pypy.SetupSource, "<embedded uwsgi_pypy_setup>", nil
 	}
@@ -410,25 +399,25 @@ func LoadApp(cfg *options.Config, logger *log.Logger, env Env, py Python) error 
 	if err := configure(cfg, env, py); err != nil {
 		return err
 	}
-	if venv := cfg.Get("virtualenv"); venv != "" {
+	if venv := cfg.PyPy.Virtualenv; venv != "" {
 		if err := py.Do(pypy.StepVirtualenv, venv); err != nil {
 			return fail(1, "%v", err)
 		}
 	}
-	for _, dir := range cfg.All("pypy-pp") {
+	for _, dir := range cfg.PyPy.Path {
 		if err := py.Do(pypy.StepPath, dir); err != nil {
 			return fail(1, "%v", err)
 		}
 	}
-	if err := run(py, cfg.Seq("pypy-eval", "pypy-exec")); err != nil {
+	if err := run(py, cfg.PyPy.Startup); err != nil {
 		return err
 	}
 
 	if err := hooks.Run(cfg, "pre-app", logger); err != nil {
 		return fail(1, "%v", err)
 	}
-	appErr := loadApp(cfg, py)
-	for _, m := range cfg.All("mount") {
+	appErr := loadApp(py, cfg.PyPy.App)
+	for _, m := range cfg.PyPy.Mounts {
 		if appErr != nil {
 			break
 		}
@@ -442,7 +431,7 @@ func LoadApp(cfg *options.Config, logger *log.Logger, env Env, py Python) error 
 	}
 	if appErr == nil {
 		logger.Printf("app loaded: %s", py.App())
-	} else if cfg.Bool("need-app") {
+	} else if cfg.Processes.NeedApp {
 		return &Failure{Status: ExitNoApp, Err: fmt.Errorf("%v\n--need-app: exiting with status %d", appErr, ExitNoApp)}
 	} else {
 		logger.Printf("%v", appErr)
@@ -458,7 +447,7 @@ func LoadApp(cfg *options.Config, logger *log.Logger, env Env, py Python) error 
 
 // postFork runs what uWSGI runs in each worker after the fork.
 func postFork(cfg *options.Config, py Python) error {
-	if err := run(py, cfg.Seq("pypy-eval-post-fork", "pypy-exec-post-fork")); err != nil {
+	if err := run(py, cfg.PyPy.PostFork); err != nil {
 		return err
 	}
 	if err := py.Do(pypy.StepPostFork, ""); err != nil {
@@ -477,14 +466,14 @@ func configure(cfg *options.Config, env Env, py Python) error {
 	conf, _ := json.Marshal(map[string]any{
 		"version":     Version,
 		"binary":      binary, // sys.argv[0]
-		"threads":     cfg.Int("threads"),
+		"threads":     cfg.Processes.Threads,
 		"processes":   env.Processes,
 		"worker_id":   env.ID,
 		"master_pid":  env.MasterPID,
-		"buffer_size": cfg.Int("buffer-size"),
+		"buffer_size": cfg.HTTP.BufferSize,
 		"role":        env.Role,
 		// An interactive interpreter (--honour-stdin) keeps the terminal's own streams.
-		"capture_output": !cfg.Bool("honour-stdin"),
+		"capture_output": !cfg.Processes.HonourStdin,
 		"options":        json.RawMessage(cfg.Encode()), // every setting, in order
 	})
 	if err := py.Do(pypy.StepConfig, string(conf)); err != nil {
@@ -493,28 +482,25 @@ func configure(cfg *options.Config, env Env, py Python) error {
 	return nil
 }
 
-func loadApp(cfg *options.Config, py Python) error {
-	file, module, paste := cfg.Get("pypy-wsgi-file"), cfg.Get("pypy-wsgi"), cfg.Get("pypy-paste")
-	// A module given with a file wins, as in uWSGI (the options warned about it).
-	switch {
-	case paste != "" && (file != "" || module != ""):
-		return errors.New("give --pypy-paste (or --pypy-ini-paste) or --pypy-wsgi/--pypy-wsgi-file, not both")
-	case module != "":
-		return py.Do(pypy.StepWSGIModule, module)
-	case file != "":
-		return py.Do(pypy.StepWSGIFile, file)
-	case paste != "":
-		return py.Do(pypy.StepPaste, paste)
-	case cfg.Has("mount"):
+// loadApp loads the app the options chose (options.Loader).
+func loadApp(py Python, app options.Loader) error {
+	switch app.Kind {
+	case options.AppModule:
+		return py.Do(pypy.StepWSGIModule, app.Target)
+	case options.AppFile:
+		return py.Do(pypy.StepWSGIFile, app.Target)
+	case options.AppPaste:
+		return py.Do(pypy.StepPaste, app.Target)
+	case options.MountsOnly:
 		return nil // every app is mounted
 	}
-	return errors.New("no app given (--pypy-wsgi MODULE, --pypy-wsgi-file FILE or --pypy-paste FILE.ini)")
+	return app.Err
 }
 
-func run(py Python, steps []options.Setting) error {
+func run(py Python, steps []options.PyStep) error {
 	for _, st := range steps {
 		s := pypy.StepEval
-		if strings.HasPrefix(st.Opt.Name, "pypy-exec") {
+		if st.Exec {
 			s = pypy.StepExec
 		}
 		if err := py.Do(s, st.Value); err != nil {

@@ -40,16 +40,16 @@ type plan struct {
 
 func planOf(cfg *options.Config) (plan, error) {
 	// uWSGI's --locks N makes user locks 0 to N (its check is lock > N): N+1 of them.
-	p := plan{locks: int(cfg.Int("locks")) + 1}
-	for _, spec := range cfg.All("cache2") {
+	p := plan{locks: cfg.Shared.Locks + 1, areas: cfg.Shared.Sharedareas}
+	for _, spec := range cfg.Shared.Caches {
 		c, err := cache.ParseSpec(spec)
 		if err != nil {
 			return p, err
 		}
 		p.caches = append(p.caches, c)
 	}
-	if n := cfg.Int("cache"); n > 0 {
-		p.caches = append(p.caches, cache.Config{Name: "default", Items: int(n), BlockSize: int(cfg.Int("cache-blocksize")), KeySize: cache.DefaultKeySize})
+	if n := cfg.Shared.Cache; n > 0 {
+		p.caches = append(p.caches, cache.Config{Name: "default", Items: n, BlockSize: cfg.Shared.CacheBlockSize, KeySize: cache.DefaultKeySize})
 	}
 	seen := map[string]bool{}
 	for _, c := range p.caches {
@@ -58,14 +58,7 @@ func planOf(cfg *options.Config) (plan, error) {
 		}
 		seen[c.Name] = true
 	}
-	for _, pages := range cfg.All("sharedarea") {
-		var n int
-		if _, err := fmt.Sscan(pages, &n); err != nil || n <= 0 {
-			return p, fmt.Errorf("--sharedarea %s: a number of %d-byte pages, please", pages, sharedarea.PageSize)
-		}
-		p.areas = append(p.areas, n)
-	}
-	for _, spec := range cfg.All("metric") {
+	for _, spec := range cfg.Shared.Metrics {
 		m, err := metrics.Parse(spec)
 		if err != nil {
 			return p, err

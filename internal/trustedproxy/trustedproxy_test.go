@@ -1,4 +1,4 @@
-package server
+package trustedproxy
 
 import (
 	"testing"
@@ -7,7 +7,7 @@ import (
 )
 
 func TestForwarded(t *testing.T) {
-	trusted, err := ParseTrusted([]string{"127.0.0.1", "10.0.0.0/8,::1"})
+	trusted, err := Parse([]string{"127.0.0.1", "10.0.0.0/8,::1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,20 +34,20 @@ func TestForwarded(t *testing.T) {
 		for _, h := range c.headers {
 			req.Headers = append(req.Headers, proto.Header{Name: []byte(h[0]), Value: []byte(h[1])})
 		}
-		ci := trusted.forwarded(req, peer)
+		ci := trusted.Forwarded(req, peer)
 		if ci.RemoteAddr != c.addr || ci.Scheme != c.scheme {
 			t.Errorf("%v: got %s %s, want %s %s", c.headers, ci.RemoteAddr, ci.Scheme, c.addr, c.scheme)
 		}
 	}
 }
 
-func TestParseTrusted(t *testing.T) {
+func TestParse(t *testing.T) {
 	for _, bad := range []string{"localhost", "10.0.0.0/33", ""} {
-		if _, err := ParseTrusted([]string{bad}); err == nil {
+		if _, err := Parse([]string{bad}); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
-	tr, err := ParseTrusted([]string{"unix", "::ffff:127.0.0.1"})
+	tr, err := Parse([]string{"unix", "::ffff:127.0.0.1"})
 	if err != nil || !tr.unix || len(tr.prefixes) != 1 || tr.prefixes[0].String() != "127.0.0.1/32" {
 		t.Fatalf("%+v %v", tr, err)
 	}

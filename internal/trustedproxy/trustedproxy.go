@@ -1,4 +1,8 @@
-package server
+// Package trustedproxy is --trusted-proxy: which peers are proxies whose X-Forwarded-For
+// and X-Forwarded-Proto headers are believed, and what those headers make of a request.
+// The options compile the set once (internal/options); the server asks it per connection
+// and per request.
+package trustedproxy
 
 import (
 	"bytes"
@@ -20,18 +24,19 @@ import (
 // of trusted proxies; the first address not trusted is the client. Addresses before it
 // are whatever the client claimed and are never used.
 
-// Trusted is the set of --trusted-proxy addresses.
-type Trusted struct {
+// Set is the --trusted-proxy addresses.
+type Set struct {
 	prefixes []netip.Prefix
 	unix     bool // "unix": peers on UNIX sockets (a proxy on this machine)
 }
 
-// ParseTrusted reads --trusted-proxy values: IP addresses, CIDR prefixes, or "unix".
-func ParseTrusted(values []string) (*Trusted, error) {
+// Parse reads --trusted-proxy values: IP addresses, CIDR prefixes, or "unix"; nil when
+// there are none.
+func Parse(values []string) (*Set, error) {
 	if len(values) == 0 {
 		return nil, nil
 	}
-	t := &Trusted{}
+	t := &Set{}
 	for _, v := range values {
 		for _, item := range strings.Split(v, ",") {
 			item = strings.TrimSpace(item)
@@ -53,7 +58,7 @@ func ParseTrusted(values []string) (*Trusted, error) {
 	return t, nil
 }
 
-func (t *Trusted) contains(a netip.Addr) bool {
+func (t *Set) contains(a netip.Addr) bool {
 	a = a.Unmap()
 	for _, p := range t.prefixes {
 		if p.Contains(a) {
@@ -63,8 +68,8 @@ func (t *Trusted) contains(a netip.Addr) bool {
 	return false
 }
 
-// trustsPeer says whether a connection's peer is a trusted proxy.
-func (t *Trusted) trustsPeer(nc net.Conn) bool {
+// TrustsPeer says whether a connection's peer is a trusted proxy.
+func (t *Set) TrustsPeer(nc net.Conn) bool {
 	if t == nil {
 		return false
 	}
@@ -83,9 +88,9 @@ var (
 	xForwardedProto = []byte("X-Forwarded-Proto")
 )
 
-// forwarded is the connection as the trusted proxy describes it: ci with REMOTE_ADDR and
+// Forwarded is the connection as the trusted proxy describes it: ci with REMOTE_ADDR and
 // the scheme taken from the request's X-Forwarded-* headers where they are valid.
-func (t *Trusted) forwarded(req *proto.Request, ci proto.ConnInfo) proto.ConnInfo {
+func (t *Set) Forwarded(req *proto.Request, ci proto.ConnInfo) proto.ConnInfo {
 	// Fields from the last (added by the nearest proxy) to the first, each from its end.
 walk:
 	for i := len(req.Headers) - 1; i >= 0; i-- {
