@@ -57,7 +57,8 @@ enum { REFUSE, EVERY_WORKER, ONCE, REGISTER_SIGNAL, ASK_REGISTERED };
 static unsigned char op_class[256];
 static char *op_refusal[256]; /* the error a refused operation raises */
 
-static int is_report(int what) { return what > 0 && what < 4; }
+/* REPORT_VERSION and REPORT_APP (contract.go). */
+static int is_report(int what) { return what == 2 || what == 3; }
 
 static void stub_report(int what, const char *text, long len) {
 	if (!is_report(what)) return;
@@ -98,9 +99,18 @@ static char *copy_out(const char *text, long *len) {
 	return strcpy(malloc(*len + 1), text);
 }
 
+/* The first argument (a u32-LE length, then decimal digits), or -1. */
 static long signal_number(const char *args, long len) {
-	long num = len > 4 ? strtol(args + 4, NULL, 10) : -1; /* the first argument, in decimal */
-	return num >= 0 && num < 256 ? num : -1;
+	uint32_t n;
+	char digits[16];
+	if (len < 4) return -1;
+	memcpy(&n, args, 4);
+	if (n == 0 || n >= sizeof digits || n > len - 4) return -1;
+	memcpy(digits, args + 4, n);
+	digits[n] = 0;
+	char *end;
+	long num = strtol(digits, &end, 10);
+	return *end == 0 && num >= 0 && num < 256 ? num : -1;
 }
 
 static long stub_call(int op, const char *args, long len, char **result, long *resultlen) {
