@@ -54,7 +54,7 @@ const (
 )
 
 // loaderEvent is a loader's outcome: loaded (err nil), failed, or exited; or, with l nil,
-// the time to try again after retry failures.
+// the time to start a new one after retry loaders that failed or died in a row.
 type loaderEvent struct {
 	l      *loader
 	err    error
@@ -190,8 +190,10 @@ func (m *Master) onLoader(e *loaderEvent) {
 		case !l.ready:
 			m.loaderFailed(l, errors.New(describeExit(e.exited)))
 		default:
-			m.log.Printf("master: loader (pid %d) %s: starting a new one; the workers go on serving", l.pid, describeExit(e.exited))
-			m.startLoader(keepWorkers, 0)
+			// After a growing delay if it keeps dying: each one loads the app again.
+			delay := backoff(l.fails + 1)
+			m.log.Printf("master: loader (pid %d) %s: starting a new one in %v; the workers go on serving", l.pid, describeExit(e.exited), delay)
+			time.AfterFunc(delay, func() { m.events <- event{loader: &loaderEvent{retry: l.fails + 1}} })
 		}
 	case l.gone:
 	case errors.Is(e.err, pypy.ErrLoaderGone):
@@ -246,11 +248,17 @@ func (m *Master) loaderFailed(l *loader, err error) {
 	}
 	if m.loader != nil {
 		m.log.Printf("master: the reload failed, the workers there are go on serving: %v", err)
-		m.reloading = false
+		if m.reloading {
+			m.notifyReady() // systemd: the reload is over
+		}
 		return
 	}
 	delay := backoff(l.fails + 1)
-	m.log.Printf("master: loader (pid %d) %v during start-up (%d time(s) in a row): respawning in %v", l.pid, err, l.fails+1, delay)
+	who := "loader"
+	if l.pid != 0 {
+		who = fmt.Sprintf("loader (pid %d)", l.pid)
+	}
+	m.log.Printf("master: %s %v during start-up (%d time(s) in a row): respawning in %v", who, err, l.fails+1, delay)
 	time.AfterFunc(delay, func() { m.events <- event{loader: &loaderEvent{retry: l.fails + 1}} })
 }
 
