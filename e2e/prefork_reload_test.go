@@ -154,3 +154,44 @@ func TestPreforkChainReload(t *testing.T) {
 	preforkChainOrder(t, s.Log()[from:], 3)
 	preforkNoFailures(t, s, load)
 }
+
+// A loader killed once the workers run: they go on serving (no request fails), a new
+// loader loads the app, and a worker that dies afterwards is forked from the new one.
+func TestPreforkLoaderDies(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := Start(t, preforkArgs(dir, testdata("prefork_app.py"), 2)...)
+	workers := masterWorkers(t, s, 2)
+	first := preforkLoader(t, s)
+	load := masterStartNewConnLoad(t, s.URL("/pid"))
+	if !load.waitOK(20, 10*time.Second) {
+		t.Fatalf("the load got no answers; output:\n%s", s.Log())
+	}
+	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !s.poll(20*time.Second, func() bool { return preforkLoader(t, s) != first }) {
+		t.Fatalf("no new loader loaded the app after the first one was killed; output:\n%s", s.Log())
+	}
+	second := preforkLoader(t, s)
+	if !load.waitOK(20, 10*time.Second) {
+		t.Fatalf("the load got no answers after the new loader; output:\n%s", s.Log())
+	}
+	if ok, fails, _ := load.counts(); len(fails) != 0 {
+		t.Errorf("%d of %d requests failed while the loader was replaced, want none:\n%s", len(fails), ok+len(fails), strings.Join(fails, "\n"))
+	}
+	// Its in-flight request may fail: what counts now is what serves next.
+	if err := syscall.Kill(workers[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	fresh, ok := load.waitPid(workers, 20*time.Second)
+	if !ok {
+		t.Fatalf("no new worker answered after the kill; output:\n%s", s.Log())
+	}
+	if got := preforkNotes(dir, "imports"); strings.Join(got, " ") != fmt.Sprintf("%d %d", first, second) {
+		t.Errorf("imports: want one in each loader (%d, %d), got %v", first, second, got)
+	}
+	if pp, _ := masterProcStat(fresh); pp != s.Cmd.Process.Pid {
+		t.Errorf("the new worker %d's parent is %d, want the master", fresh, pp)
+	}
+}
