@@ -195,3 +195,34 @@ func TestPreforkLoaderDies(t *testing.T) {
 		t.Errorf("the new worker %d's parent is %d, want the master", fresh, pp)
 	}
 }
+
+// A reload whose new code cannot load keeps the workers there are: they go on serving the
+// old code with no request failing, and the next reload with code that loads replaces them.
+func TestPreforkReloadBrokenCode(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	app := preforkCopyApp(t, dir, "v1")
+	s := Start(t, preforkArgs(dir, app, 2)...)
+	workers := masterWorkers(t, s, 2)
+	load := masterStartNewConnLoad(t, s.URL("/pid"))
+	if !load.waitOK(20, 10*time.Second) {
+		t.Fatalf("the load got no answers; output:\n%s", s.Log())
+	}
+	if err := os.WriteFile(app, []byte("def application(environ, start_response):\n    return [b'broken'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	masterSignal(t, s, syscall.SIGHUP)
+	if !s.WaitLog("master: the reload failed, the workers there are go on serving", 20*time.Second) {
+		t.Fatalf("the reload of broken code was not given up; output:\n%s", s.Log())
+	}
+	if !load.waitOK(20, 10*time.Second) {
+		t.Fatalf("the load got no answers after the failed reload; output:\n%s", s.Log())
+	}
+	if now := masterWorkers(t, s, 2); now[0] != workers[0] || now[1] != workers[1] {
+		t.Errorf("the workers changed from %v to %v", workers, now)
+	}
+	preforkSetVersion(t, app, "v2-fixed")
+	masterSignal(t, s, syscall.SIGHUP)
+	preforkWaitVersion(t, s, 2, workers, "v2-fixed")
+	preforkNoFailures(t, s, load)
+}

@@ -206,6 +206,11 @@ func (m *Master) onLoader(e *loaderEvent) {
 }
 
 func (m *Master) loaderReady(l *loader) {
+	if l.reload != keepWorkers && l.client.App() == "" && m.loader != nil && m.loader.client.App() != "" {
+		// Workers that answer 500 would replace workers that serve: keep these.
+		m.loaderFailed(l, errors.New("the new code loaded no app (why is above)"))
+		return
+	}
 	l.ready = true
 	m.log.Printf("master: loader (pid %d) has loaded app %s", l.pid, l.client.App())
 	if m.next == l {
