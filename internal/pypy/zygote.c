@@ -276,12 +276,16 @@ static void step(const char *p, uint32_t len) {
 }
 
 static void warmup(const char *p, uint32_t len) {
+	/* What handle's outcomes (pypy.Handled ...) mean for a request that failed. */
+	static const char *failures[] = {"", "the app raised before answering", "the app raised while answering", "no app is loaded"};
 	int32_t count;
 	memcpy(&count, p, 4);
 	warm_bad = 0, warm_status[0] = 0;
 	int failed = 0;
-	for (int i = 0; i < count; i++)
-		if (uwsgo_handle(0, p + 4, len - 4, NULL, 0, -1) != 0 && !failed++ && !warm_bad) strcpy(warm_status, "the app raised");
+	for (int i = 0; i < count; i++) {
+		long rc = uwsgo_handle(0, p + 4, len - 4, NULL, 0, -1);
+		if (rc != 0 && !failed++ && !warm_bad) snprintf(warm_status, sizeof warm_status, "%s", rc > 0 && rc < 4 ? failures[rc] : "the app failed");
+	}
 	reply_text(warm_bad + failed, warm_status);
 }
 
