@@ -60,6 +60,7 @@ clean:
 bench:
 	./bench/install-deps --trixie-root
 	cd bench && $(GO) run . $(BENCHFLAGS)
+	$(MAKE) bench-prefork
 
 bench-smoke:
 	./bench/install-deps
@@ -71,6 +72,13 @@ bench-smoke:
 bench-static: build
 	./bench/install-deps
 	cd bench && $(GO) run ./static -uwsgo ../$(BIN) $(BENCHSTATICFLAGS)
+
+# Pre-fork against --lazy-apps: respawn time, a fresh worker's first requests with and
+# without --warmup, private memory per worker, and its curve under 10 minutes of load with
+# PyPy's GC settings (bench/prefork; about 40 minutes). BENCHPREFORKFLAGS="-smoke" checks it works.
+.PHONY: bench-prefork
+bench-prefork:
+	cd bench && $(GO) run ./prefork $(BENCHPREFORKFLAGS)
 
 # Soak: 30 minutes of steady mixed load; bench/results/soak.md says whether memory and
 # descriptors level off (SOAKFLAGS="-duration 1m" to check that it works). Not a test.

@@ -322,7 +322,8 @@ func TestMasterAppFailsToLoad(t *testing.T) {
 	})
 }
 
-var masterRespawnRE = regexp.MustCompile(`master: worker 1 \(pid \d+\) exited with status 3 during start-up \((\d+) time\(s\) in a row\): respawning in (\S+)`)
+// The process that loads the app: worker 1, or with pre-fork the loader.
+var masterRespawnRE = regexp.MustCompile(`master: (?:worker 1|loader) \(pid \d+\) exited with status 3 during start-up \((\d+) time\(s\) in a row\): respawning in (\S+)`)
 
 // A worker that dies at every start is respawned with growing delays: the log says
 // "respawning in" with increasing durations, and there are never more than 6 starts in
@@ -457,7 +458,8 @@ func TestMasterStopAfterSlowRespawn(t *testing.T) {
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s := Start(t, "--master", "--processes", "2", "--threads", "2", "--binary-path", wrapper, "--pypy-wsgi-file", masterApp())
+	// --lazy-apps: a forked worker would not go through the wrapper again.
+	s := Start(t, "--master", "--lazy-apps", "--processes", "2", "--threads", "2", "--binary-path", wrapper, "--pypy-wsgi-file", masterApp())
 	workers := masterWorkers(t, s, 2)
 	if err := syscall.Kill(workers[0], syscall.SIGKILL); err != nil {
 		t.Fatal(err)

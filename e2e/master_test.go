@@ -5,6 +5,7 @@ package e2e
 // the other master_*_test.go files share.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -147,12 +148,18 @@ func masterChildren(pid int) []int {
 		if err != nil {
 			continue
 		}
-		if pp, st := masterProcStat(p); pp == pid && st != "Z" && st != "X" && st != "" {
+		if pp, st := masterProcStat(p); pp == pid && st != "Z" && st != "X" && st != "" && !isLoader(p) {
 			out = append(out, p)
 		}
 	}
 	sort.Ints(out)
 	return out
+}
+
+// isLoader says whether pid is a pre-fork loader, the master's child that is no worker.
+func isLoader(pid int) bool {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return bytes.HasPrefix(b, []byte("uwsgo loader"))
 }
 
 // masterWaitChildren waits up to d until the children of pid satisfy ok, and returns them.

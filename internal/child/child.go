@@ -14,7 +14,12 @@
 //	environment      what
 //	UWSGO_WORKER     "ID,RECORD,RECORDS,PROTOCOLS" (see Spec)
 //	UWSGO_CONFIG     the master's parsed options (options.Config.Encode)
-//	UWSGO_ROLE       "ROLE:ARG": ":" for a worker, "mule:SCRIPT", "spooler:DIR"
+//	UWSGO_ROLE       "ROLE:ARG": ":" for a worker, "mule:SCRIPT", "spooler:DIR", "loader:"
+//
+// A loader (pre-fork: internal/pypy's zygote.go, internal/master's loader.go) is given a
+// worker's descriptors and names, and pypy.LoaderEnv besides, which makes it one before its
+// Go runtime starts. It speaks pypy.Loader's protocol on its control socket, not Message
+// lines, and the workers it forks find their id and record in pypy.Forked, not here.
 //
 // A child removes these names from its environment before the app runs, so that the
 // app's own subprocesses do not take themselves for children of a master.
@@ -55,6 +60,7 @@ const (
 	Worker  Role = ""
 	Mule    Role = "mule"    // runs uwsgi.mule_msg_hook or a script; receives mule messages
 	Spooler Role = "spooler" // runs the spooler jobs of its directory
+	Loader  Role = "loader"  // loads PyPy and the app once and forks the workers (pre-fork)
 )
 
 // String is the role as logs and process names say it.
@@ -119,9 +125,9 @@ func FromEnv() (Spec, string, error) {
 		s.Protocols = strings.Split(fields[3], "+")
 	}
 	switch s.Role, s.Arg = Role(role), arg; s.Role {
-	case Worker, Mule, Spooler:
+	case Worker, Mule, Spooler, Loader:
 	default:
-		return s, "", fmt.Errorf("%s=%q: no such role (roles: \"\" for a worker, %q, %q)", EnvRole, role, string(Mule), string(Spooler))
+		return s, "", fmt.Errorf("%s=%q: no such role (roles: \"\" for a worker, %q, %q, %q)", EnvRole, role, string(Mule), string(Spooler), string(Loader))
 	}
 	return s, config, nil
 }

@@ -13,6 +13,7 @@ func TestSpecThroughTheEnvironment(t *testing.T) {
 		{Role: Worker, ID: 2, Record: 5, Records: 8, Protocols: []string{"http", "uwsgi"}},
 		{Role: Mule, ID: 1, Record: -1, Records: 8, Arg: "tasks.py"},
 		{Role: Spooler, ID: 1, Record: -1, Records: 8, Arg: "/var/spool/a:b"},
+		{Role: Loader, Record: -1, Records: 8, Protocols: []string{"http", "uwsgi"}},
 	} {
 		env := want.Environ([]string{"PATH=/bin", EnvSpec + "=stale", EnvRole + "=mule:old"}, "CONFIG")
 		setEnv(t, env)
@@ -34,7 +35,7 @@ func TestSpecBadEnvironment(t *testing.T) {
 	for env, want := range map[string]string{
 		EnvSpec + "=1,2":        "want ID,RECORD,RECORDS,PROTOCOLS",
 		EnvSpec + "=a,b,c,http": EnvSpec,
-		EnvSpec + "=1,0,2,http\x00" + EnvRole + "=loader:": `no such role (roles: "" for a worker, "mule", "spooler")`,
+		EnvSpec + "=1,0,2,http\x00" + EnvRole + "=zygote:": `no such role (roles: "" for a worker, "mule", "spooler", "loader")`,
 	} {
 		setEnv(t, strings.Split(env, "\x00"))
 		if _, _, err := FromEnv(); err == nil || !strings.Contains(err.Error(), want) {

@@ -7,8 +7,10 @@
 // same PyPy: see instance.Relaunch) that inherits the scoreboard, the shared state, a
 // control socket and, for a worker, the sockets, and gets the master's parsed
 // configuration: package child is that contract. A child has a role: a worker, a mule or
-// a spooler; all are one type here (proc) started one way (start). Every worker loads
-// PyPy and the app itself, which is uWSGI's --lazy-apps model.
+// a spooler; all are one type here (proc) started one way (start). By default (pre-fork,
+// loader.go) a worker is not executed but forked from a process of the loader role that
+// loaded PyPy and the app once; with --lazy-apps, and in library mode, every worker loads
+// PyPy and the app itself.
 //
 // All decisions are taken on one goroutine (run), from events: a worker ready or exited,
 // a signal, a FIFO command, the one-second tick. Nothing else touches the process table,
@@ -77,7 +79,8 @@ type event struct {
 	command byte
 	respawn int   // a worker id whose delayed respawn is due
 	replace *proc // with respawn: the process the new one was to replace, if any
-	aux     *aux  // a mule or spooler whose delayed respawn is due
+	loader  *loaderEvent
+	aux     *aux // a mule or spooler whose delayed respawn is due
 }
 
 // Master is a running master process.
@@ -116,6 +119,12 @@ type Master struct {
 
 	logTouch *instance.Touched // --touch-logreopen
 	sigs     chan os.Signal
+
+	// Pre-fork (loader.go): the loader workers are forked from, and the one a reload
+	// starts, until it is ready.
+	loader, next *loader
+	chain        []int        // a chain reload's worker ids still to replace, in order
+	zombies      map[int]bool // children seen as zombies at the last tick (reap.go)
 }
 
 // Run is the master's life; it returns the exit status.
@@ -169,6 +178,11 @@ func (m *Master) setup() error {
 	if m.shared, err = shared.Create(m.cfg); err != nil {
 		return err
 	}
+	if m.preforks() {
+		if err := becomeSubreaper(); err != nil {
+			return fmt.Errorf("becoming the parent of the forked workers (PR_SET_CHILD_SUBREAPER): %w", err)
+		}
+	}
 	m.uwsgiSignals = uwsgisignal.New(m.shared.UwsgiSignals, m.sendSignal, m.log)
 	m.planDaemons()
 	if err := m.planCron(); err != nil {
@@ -200,8 +214,12 @@ func (m *Master) run() int {
 	}()
 	m.log.Printf("uwsgo %s master (pid %d): %s, %d processes of %d threads, workers run %s",
 		worker.Version, os.Getpid(), mode(m.n, m.cfg.Processes.Threads), m.n, m.cfg.Processes.Threads, strings.Join(m.binary, " "))
-	for id := 1; id <= m.active; id++ {
-		m.spawn(id, nil)
+	if m.preforks() {
+		m.startLoader(keepWorkers, 0) // the workers are forked once it is ready
+	} else {
+		for id := 1; id <= m.active; id++ {
+			m.spawn(id, nil)
+		}
 	}
 	for _, a := range m.aux {
 		m.spawnAux(a)
@@ -258,6 +276,8 @@ func (m *Master) handle(e event) {
 		}
 	case e.command != 0:
 		m.onCommand(e.command)
+	case e.loader != nil:
+		m.onLoader(e.loader)
 	case e.aux != nil:
 		if m.exiting == "" {
 			m.spawnAux(e.aux)
@@ -275,6 +295,9 @@ func (m *Master) handle(e event) {
 
 // spawn starts a worker for id; with old, the new one takes over from old once ready.
 func (m *Master) spawn(id int, old *proc) {
+	if m.preforks() && (m.loader == nil || !m.loader.ready) {
+		return // the next loader starts it once ready
+	}
 	record := -1
 	for r := 0; r < m.board.Records(); r++ {
 		if m.board.Worker(r).State.Load() == scoreboard.Free {
@@ -324,7 +347,12 @@ func (m *Master) start(p *proc) error {
 		}
 		files = append(files, m.fds...)
 	}
-	process, err := m.forkExec("uwsgo "+p.String(), spec.Environ(os.Environ(), m.cfg.Encode()), files)
+	var process *os.Process
+	if p.role == child.Worker && m.preforks() {
+		process, err = m.fork(p.id, p.record, theirs)
+	} else {
+		process, err = m.forkExec("uwsgo "+p.String(), spec.Environ(os.Environ(), m.cfg.Encode()), files)
+	}
 	if err != nil {
 		ctl.Close()
 		return err
@@ -432,6 +460,10 @@ func (m *Master) onReady(p *proc, msg child.Message) {
 	m.log.Printf("master: worker %d (pid %d) is ready: %s", p.id, p.pid, what)
 	if old := p.replaces; old != nil && m.procs[old] {
 		m.stop(old, "replaced by pid "+fmt.Sprint(p.pid))
+		if len(m.chain) > 0 && m.chain[0] == p.id {
+			m.chain = m.chain[1:]
+			m.chainNext()
+		}
 	}
 	p.replaces = nil
 	if !m.started && m.allReady() {
@@ -518,6 +550,12 @@ func (m *Master) onExit(p *proc, st *os.ProcessState) {
 // and Fd() puts a socket into blocking mode: a mode shared by every process holding the
 // socket, which would leave a worker's accept(2) stuck in the kernel, deaf to Close.
 func (m *Master) forkExec(argv0 string, env []string, files []uintptr) (*os.Process, error) {
+	return m.forkExecIn(argv0, env, files, true)
+}
+
+// forkExecIn is forkExec with the child in a process group of its own (ownGroup), or in
+// the master's, where it may read from the terminal the master runs on.
+func (m *Master) forkExecIn(argv0 string, env []string, files []uintptr, ownGroup bool) (*os.Process, error) {
 	if instance.LibraryMode {
 		argv0 = m.binary[0] // PyPy finds itself from its argv[0]: the name stays
 	}
@@ -527,7 +565,7 @@ func (m *Master) forkExec(argv0 string, env []string, files []uintptr) (*os.Proc
 		Files: append([]uintptr{0, 1, 2}, files...),
 		// Its own process group: a terminal's ^C goes to the master, which stops the
 		// children in order. Pdeathsig: a child never outlives a master killed outright.
-		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+		Sys: &syscall.SysProcAttr{Setpgid: ownGroup, Pdeathsig: syscall.SIGKILL},
 	})
 	if err != nil {
 		return nil, err
@@ -574,8 +612,12 @@ func (m *Master) reload(why string) {
 	if m.cfg.Logging.Reopen {
 		m.reopenLog(why)
 	}
-	for id := 1; id <= m.n; id++ {
-		m.replace(id)
+	if m.preforks() {
+		m.startLoader(replaceAll, 0) // it replaces them once it has loaded the new code
+	} else {
+		for id := 1; id <= m.n; id++ {
+			m.replace(id)
+		}
 	}
 	m.stopAux(syscall.SIGTERM, why) // they come back with the new code
 }
@@ -592,6 +634,14 @@ func (m *Master) replace(id int) {
 func (m *Master) reloadNow(why string) {
 	m.log.Printf("master: %s: reloading the workers now", why)
 	m.reloadStarts()
+	if m.preforks() {
+		// The workers stopped now come back from a loader with the new code.
+		if m.loader != nil {
+			m.letGo(m.loader)
+			m.loader = nil
+		}
+		m.startLoader(keepWorkers, 0)
+	}
 	for p := range m.procs {
 		if p.role != child.Worker {
 			continue // uWSGI's brutal reload leaves the mules and spoolers alone
@@ -617,6 +667,14 @@ func (m *Master) shutdown(why string, now bool) {
 		// keep new clients waiting in the backlog until every worker is gone, then reset.
 		// No worker is started from here on, so the sockets are not needed any more.
 		m.in.StopListening()
+		for _, l := range []*loader{m.loader, m.next} {
+			if l != nil && !l.gone {
+				if !l.ready && !m.started {
+					m.log.Printf("master: %s during start-up: stopping the loader without serving", why)
+				}
+				m.letGo(l)
+			}
+		}
 	}
 	mercy := m.cfg.Processes.ReloadMercy
 	sig := syscall.SIGTERM
@@ -643,6 +701,9 @@ func (m *Master) shutdown(why string, now bool) {
 // tick runs once a second: harakiri, the recycling limits, mercy deadlines, touch-reload.
 func (m *Master) tick() {
 	now := time.Now()
+	if m.preforks() {
+		m.reapOrphans()
+	}
 	m.killLateDaemons(now)
 	m.cheaper(now)
 	m.checkSmartDaemons(now)
@@ -755,16 +816,27 @@ func memoryOver(pid int, prefix string, rssMax, asMax int64) string {
 
 func (m *Master) checkTouch() {
 	for _, f := range m.cfg.Processes.TouchReload {
-		st, err := os.Stat(f)
-		if err != nil {
-			continue
-		}
-		prev, seen := m.mtimes[f]
-		m.mtimes[f] = st.ModTime()
-		if seen && !st.ModTime().Equal(prev) {
+		if m.touched(f) {
 			m.reload("--touch-reload " + f)
 		}
 	}
+	for _, f := range m.cfg.Processes.TouchChainReload {
+		if m.touched(f) {
+			m.chainReload("--touch-chain-reload " + f)
+		}
+	}
+}
+
+// touched says whether f's modification time changed since the last look; the first
+// look, or a file that is not there, is no change.
+func (m *Master) touched(f string) bool {
+	st, err := os.Stat(f)
+	if err != nil {
+		return false
+	}
+	prev, seen := m.mtimes[f]
+	m.mtimes[f] = st.ModTime()
+	return seen && !st.ModTime().Equal(prev)
 }
 
 // listenFIFO reads one-letter commands from a FIFO, as uWSGI's master FIFO does.
@@ -800,8 +872,10 @@ func (m *Master) listenFIFO(path string) error {
 
 func (m *Master) onCommand(c byte) {
 	switch c {
-	case 'r', 'w', 'c':
+	case 'r', 'w':
 		m.reload("master FIFO '" + string(c) + "'")
+	case 'c':
+		m.chainReload("master FIFO 'c'")
 	case 'R', 'W':
 		m.reloadNow("master FIFO '" + string(c) + "'")
 	case 'q':

@@ -71,12 +71,12 @@ func TestPolicy(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	ini := writeFile(t, dir, "app.ini", "[uwsgi]\nenable-threads = true\nthunder-lock\ntouch-chain-reload = /tmp/x\nmaster\nmaxrequests = 10\n")
+	ini := writeFile(t, dir, "app.ini", "[uwsgi]\nenable-threads = true\nthunder-lock\ntouch-mules-reload = /tmp/x\nmaster\nmaxrequests = 10\n")
 	c := mustParse(t, []string{"--offload-threads", "4", "--limit-as", "512", "--lazy-apps", "--emperor", ini})
 	wantStrings(t, "notices", notices(c), []string{
 		"warning: --limit-as 512: uWSGI's option is not implemented by uwsgo: " + insteadOf("limit-as") + " (command line)",
 		"warning: --emperor: uWSGI's option is not implemented by uwsgo: uwsgo is one instance, not an Emperor: run one uwsgo per app (systemd templates do this) (command line)",
-		"warning: touch-chain-reload /tmp/x: uWSGI's option is not implemented by uwsgo: nothing watches the file (" + ini + ":4)",
+		"warning: touch-mules-reload /tmp/x: uWSGI's option is not implemented by uwsgo: nothing watches the file (" + ini + ":4)",
 		"warning: maxrequests is not an option of uwsgo or uWSGI; ignored; did you mean max-requests? (" + ini + ":6)",
 	})
 	// An opaque option takes the next argument unless it is an option or an ini file.
@@ -84,7 +84,7 @@ func TestPolicy(t *testing.T) {
 
 	err := parseError(t, []string{"--strict", ini})
 	wantError(t, err, "strict mode refuses this configuration (2 problems):\n"+
-		"  "+ini+":4: touch-chain-reload /tmp/x: uWSGI's option is not implemented by uwsgo: nothing watches the file\n"+
+		"  "+ini+":4: touch-mules-reload /tmp/x: uWSGI's option is not implemented by uwsgo: nothing watches the file\n"+
 		"  "+ini+":6: maxrequests is not an option of uwsgo or uWSGI; ignored; did you mean max-requests?")
 	// A socket that would silently not be there stops the start instead.
 	wantError(t, parseError(t, []string{"--https-socket", ":443,a.crt,a.key"}),

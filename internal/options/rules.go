@@ -3,6 +3,7 @@ package options
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"uwsgo/internal/accesslog"
 	"uwsgo/internal/trustedproxy"
@@ -42,6 +43,22 @@ func (c *Config) applyRules() error {
 		return err
 	}
 	c.PyPy.App = c.loader()
+	// An ASGI app's event loop is made before the app is imported (what a module creates
+	// then binds to it), and holds an epoll descriptor and a self-pipe that workers forked
+	// from one image would share: each worker loads an ASGI app itself.
+	if k := c.PyPy.App.Kind; (k == ASGIModule || k == ASGIFile) && p.Master && !p.LazyApps {
+		p.LazyApps = true
+	}
+
+	// --warmup runs in the loaded app before the workers are forked: pre-fork only.
+	for _, uri := range p.Warmup {
+		if !strings.HasPrefix(uri, "/") {
+			return fmt.Errorf("--warmup %s (%s): a path from the root please (/...)", uri, c.lastOrigin("warmup"))
+		}
+	}
+	if s := c.lastSetting("warmup"); s != nil && (!p.Master || p.LazyApps) {
+		c.warn(s.Origin, "warmup %s: warm-up requests run in the loaded app before the workers are forked, which needs --master without --lazy-apps: ignored", s.Value)
+	}
 
 	for _, f := range c.Shared.Farms {
 		for _, id := range f.Mules {

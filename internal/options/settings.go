@@ -108,7 +108,11 @@ type Processes struct {
 	ReloadMercy       time.Duration // --worker-reload-mercy
 	ShutdownDelay     time.Duration
 	TouchReload       []string
+	TouchChainReload  []string
 	MasterFIFO        []string
+	LazyApps          bool     // every worker loads the app; otherwise they are forked from a loader
+	Warmup            []string // paths the loader requests before forking (pre-fork only)
+	WarmupRequests    int
 	MaxFD             uint64 // 0: leave the limit
 	HonourStdin       bool
 	NeedApp           bool

@@ -158,3 +158,24 @@ func TestEveryOptionHasItsEffectInTheTable(t *testing.T) {
 		}
 	}
 }
+
+// Pre-fork's options: --lazy-apps, --warmup (paths only, and only where there is a fork to
+// warm up for), --touch-chain-reload.
+func TestPreforkSettings(t *testing.T) {
+	c := mustParse(t, []string{"--master", "--warmup", "/a?b=1", "--warmup", "/c", "--warmup-requests", "50", "--touch-chain-reload", "/tmp/x"})
+	p := c.Processes
+	if p.LazyApps || strings.Join(p.Warmup, " ") != "/a?b=1 /c" || p.WarmupRequests != 50 || strings.Join(p.TouchChainReload, " ") != "/tmp/x" {
+		t.Errorf("got %+v", p)
+	}
+	if c := mustParse(t, nil); c.Processes.WarmupRequests != 1000 {
+		t.Errorf("--warmup-requests defaults to %d, want 1000", c.Processes.WarmupRequests)
+	}
+	if c := mustParse(t, []string{"--lazy"}); !c.Processes.LazyApps {
+		t.Error("--lazy (uWSGI's alias) did not set --lazy-apps")
+	}
+	wantError(t, parseError(t, []string{"--master", "--warmup", "index.html"}), "--warmup index.html (command line): a path from the root please (/...)")
+	for _, args := range [][]string{{"--warmup", "/"}, {"--master", "--lazy-apps", "--warmup", "/"}} {
+		wantStrings(t, "notices", notices(mustParse(t, args)), []string{
+			"warning: warmup /: warm-up requests run in the loaded app before the workers are forked, which needs --master without --lazy-apps: ignored (command line)"})
+	}
+}

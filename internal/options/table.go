@@ -288,8 +288,27 @@ var Table = append([]Option{
 		UWSGI: "uWSGI's reload also re-executes the master; uwsgo's replaces the workers, as touch-workers-reload does",
 	},
 	{
+		Name: "touch-chain-reload", Kind: List, To: toList(func(c *Config) *[]string { return &c.Processes.TouchChainReload }), Group: "Processes", Meta: "FILE",
+		Help: "replace the workers one at a time, each once its replacement serves, when FILE's modification time changes",
+	},
+	{
 		Name: "master-fifo", Kind: List, To: toList(func(c *Config) *[]string { return &c.Processes.MasterFIFO }), Group: "Processes", Meta: "PATH",
-		Help: "a FIFO taking one-letter commands: r/w reload, R/W reload now, q stop, Q stop now, s stats",
+		Help: "a FIFO taking one-letter commands: r/w reload, c chain reload, R/W reload now, q stop, Q stop now, s stats",
+	},
+	{
+		Name: "lazy-apps", Aliases: []string{"lazy"}, Kind: Flag, To: toBool(func(c *Config) *bool { return &c.Processes.LazyApps }), Group: "Processes",
+		Help: "every worker loads PyPy and the app itself, instead of being forked from one process that loaded them (the default with a master)",
+	},
+	{
+		Name: "warmup", Kind: List, To: toList(func(c *Config) *[]string { return &c.Processes.Warmup }), Group: "Processes", Meta: "URI",
+		Help:  "before forking the workers, send --warmup-requests GET requests for URI (a path) through the loaded app, to warm PyPy's JIT; responses are dropped",
+		UWSGI: "uWSGI has no equivalent",
+	},
+	{
+		Name: "warmup-requests", Kind: Int, To: toInt(func(c *Config) *int { return &c.Processes.WarmupRequests }), Group: "Processes", Meta: "N",
+		Default: "1000", Min: 1,
+		Help:  "how many requests each --warmup URI gets",
+		UWSGI: "uWSGI has no equivalent",
 	},
 	{
 		Name: "max-fd", Kind: Int, To: toUint64(func(c *Config) *uint64 { return &c.Processes.MaxFD }), Group: "Processes", Meta: "N",
@@ -639,10 +658,6 @@ var Table = append([]Option{
 	{
 		Name: "ignore-write-errors", Kind: Flag, Group: noOpGroup, Policy: NoOp,
 		Help: "a write to a client that went away is not logged as an error",
-	},
-	{
-		Name: "lazy-apps", Aliases: []string{"lazy"}, Kind: Flag, Group: noOpGroup, Policy: NoOp,
-		Help: "every uwsgo worker always loads the app itself (workers are started, not forked from a loaded master)",
 	},
 	{
 		Name: "reaper", Short: 'r', Kind: Flag, Group: noOpGroup, Policy: NoOp,

@@ -10,6 +10,8 @@
 
 static struct uwsgo_api api;
 
+struct uwsgo_api *uwsgo_api_table(void) { return &api; }
+
 static void (*pypy_startup)(void);
 static int (*pypy_home)(char *, int);
 static int (*pypy_execute)(char *, void *);

@@ -36,6 +36,9 @@ struct uwsgo_api {
 	long (*asgi)(int op, long handle, const char *a, long alen, const char *b, long blen, int flags, int64_t *next);
 };
 
+/* The one table; the pre-fork loader (zygote.c) swaps the Go side for stand-ins. */
+struct uwsgo_api *uwsgo_api_table(void);
+
 /* Loading. Each returns 0 on success, else a negative code and a message in errbuf. */
 int uwsgo_cpython_present(void);
 int uwsgo_pypy_present(void);

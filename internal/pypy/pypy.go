@@ -28,6 +28,10 @@
 // by handles (integers the dispatcher makes of a slot and its generation), never by Go
 // pointers.
 //
+// Pre-fork (zygote.go, zygote.c): a master's loader loads PyPy and the app in a C
+// constructor, before its Go runtime starts, and forks the workers from that image; a
+// forked worker takes its PyPy over with Adopt instead of Load and Start.
+//
 // Signals belong to Go. Python's signal.signal() would install libpypy's handler and take
 // the signal away from Go silently, so the setup module replaces it with a shim that asks
 // Go (Host.Signal) to watch the signal and to call the handler back (DeliverSignal);
@@ -230,6 +234,20 @@ func Load(in *Install) (*Runtime, error) {
 		}
 		return rt, nil
 	}
+	return loadFirst(in, rt, func(lib string) (int, string) {
+		cs := C.CString(lib)
+		rc := C.uwsgo_load(cs, &errbuf[0], C.int(len(errbuf)))
+		C.free(unsafe.Pointer(cs))
+		if rc == 0 {
+			return 0, C.GoString(C.uwsgo_loaded_path())
+		}
+		return int(rc), C.GoString(&errbuf[0])
+	})
+}
+
+// loadFirst loads the first candidate of in that load takes (0 and the path it opened, or a
+// negative code and why not: -2 for a library without PyPy's embedding API).
+func loadFirst(in *Install, rt *Runtime, load func(lib string) (int, string)) (*Runtime, error) {
 	var tried []string
 	for _, lib := range in.Libs {
 		if strings.Contains(lib, "/") {
@@ -238,12 +256,10 @@ func Load(in *Install) (*Runtime, error) {
 				continue
 			}
 		}
-		cs := C.CString(lib)
-		rc := C.uwsgo_load(cs, &errbuf[0], C.int(len(errbuf)))
-		C.free(unsafe.Pointer(cs))
+		rc, msg := load(lib)
 		switch rc {
 		case 0:
-			rt.Lib = C.GoString(C.uwsgo_loaded_path())
+			rt.Lib = msg
 			if rt.Home == "" {
 				rt.Home, rt.HomeSource = HomeOfLibrary(resolvedPath(lib)), "the library's name"
 				if rt.Home == "" {
@@ -255,9 +271,9 @@ func Load(in *Install) (*Runtime, error) {
 			}
 			return rt, nil
 		case -2:
-			return nil, fmt.Errorf("%s is not a usable libpypy-c: %s (a PyPy built with --shared exports rpython_startup_code, pypy_setup_home, pypy_execute_source_ptr, pypy_init_threads and pypy_thread_attach)", lib, C.GoString(&errbuf[0]))
+			return nil, fmt.Errorf("%s is not a usable libpypy-c: %s (a PyPy built with --shared exports rpython_startup_code, pypy_setup_home, pypy_execute_source_ptr, pypy_init_threads and pypy_thread_attach)", lib, msg)
 		}
-		tried = append(tried, lib+": "+C.GoString(&errbuf[0]))
+		tried = append(tried, lib+": "+msg)
 	}
 	return nil, &LoadError{Tried: tried}
 }

@@ -10,6 +10,7 @@ import (
 
 	"uwsgo/internal/child"
 	"uwsgo/internal/options"
+	"uwsgo/internal/pypy"
 	"uwsgo/internal/shm/scoreboard"
 	"uwsgo/internal/shm/shared"
 )
@@ -25,6 +26,11 @@ func Child(logger *log.Logger) error {
 	if err != nil {
 		return fail(1, "%v", err)
 	}
+	if id, record, forked := pypy.Forked(); forked {
+		// Forked from the master's loader: a worker, which the loader was not.
+		spec.Role, spec.ID, spec.Record = child.Worker, id, record
+	}
+	os.Unsetenv(pypy.LoaderEnv)
 	// SIGHUP is the master's (reload); a stray one sent to every uwsgo process by name must
 	// not kill the workers. An app can still take it with signal.signal().
 	signal.Ignore(syscall.SIGHUP)

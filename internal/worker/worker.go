@@ -3,14 +3,16 @@
 // whole of a single-process instance, and what the master starts for each worker.
 //
 // The order, as in uWSGI's PyPy plugin: --pypy-pp paths, then --pypy-eval and
-// --pypy-exec in the order given (uWSGI's "before fork"), then the app, then
-// --pypy-eval-post-fork and --pypy-exec-post-fork and uwsgi.post_fork_hook. Each
-// worker of a master does all of it itself, which is uWSGI's --lazy-apps.
+// --pypy-exec in the order given (uWSGI's "before fork"), then the app (LoadApp), then
+// --pypy-eval-post-fork and --pypy-exec-post-fork and uwsgi.post_fork_hook (postFork).
+// A single process, and each worker under --lazy-apps, does all of it itself; a worker
+// forked from a master's loader (pypy.Forked) finds the app loaded and does the rest.
 package worker
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"net"
@@ -122,16 +124,30 @@ func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uw
 	reopenLogOnSignal(cfg, logger, env.MasterPID == 0, rl)
 	appSigs := newUnixSignals(logger)
 	api := newUwsgiAPI(cfg, env, logger)
-	rt, err := startPyPy(cfg, logger, pypy.Host{
-		Sink: api, Log: pythonLog(logger), Signal: appSigs.route, RPC: rpc.Call, Call: api.call, ASGI: api,
-	})
+	host := pypy.Host{Sink: api, Log: pythonLog(logger), Signal: appSigs.route, RPC: rpc.Call, Call: api.call, ASGI: api}
+	if _, _, forked := pypy.Forked(); forked {
+		// The loader's log descriptors may name a file rotated since it started.
+		if _, err := instance.ReopenLog(cfg); err != nil {
+			logger.Printf("%v", err)
+		}
+		rt, err := pypy.Adopt(host)
+		if err != nil {
+			return nil, nil, nil, fail(1, "%v", err)
+		}
+		logger.Printf("forked from the loaded app (%s)", rt.Version)
+		if err := configure(cfg, *env, here{}); err != nil {
+			return nil, nil, nil, err
+		}
+		return rt, api, appSigs, postFork(cfg, here{})
+	}
+	rt, err := startPyPy(cfg, logger, host)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := load(cfg, logger, *env); err != nil {
+	if err := LoadApp(cfg, logger, *env, here{}); err != nil {
 		return nil, nil, nil, err
 	}
-	return rt, api, appSigs, nil
+	return rt, api, appSigs, postFork(cfg, here{})
 }
 
 // Serve runs a worker: it starts PyPy, loads the app and serves on env.Listeners until
@@ -331,13 +347,9 @@ func startPyPy(cfg *options.Config, logger *log.Logger, host pypy.Host) (*pypy.R
 	if err != nil {
 		return nil, fail(1, "%v", err)
 	}
-	setup, name := pypy.SetupSource, "<embedded uwsgi_pypy_setup>"
-	if f := cfg.PyPy.Setup; f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fail(1, "--pypy-setup: %v", err)
-		}
-		setup, name = string(b), f
+	setup, name, err := SetupModule(cfg)
+	if err != nil {
+		return nil, fail(1, "%v", err)
 	}
 	if err := rt.Start(setup, name, host); err != nil {
 		return nil, fail(1, "%v", err)
@@ -354,9 +366,100 @@ func startPyPy(cfg *options.Config, logger *log.Logger, host pypy.Host) (*pypy.R
 	return rt, nil
 }
 
-// load runs the start-up steps. An app that fails to load stops the process only with
-// --need-app; otherwise the process serves 500s and says so (uWSGI's "dynamic mode").
-func load(cfg *options.Config, logger *log.Logger, env Env) error {
+// SetupModule is the setup module's source and its name for errors: the embedded one, or
+// --pypy-setup's file.
+func SetupModule(cfg *options.Config) (source, name string, err error) {
+	f := cfg.PyPy.Setup
+	if f == "" {
+		return pypy.SetupSource, "<embedded uwsgi_pypy_setup>", nil
+	}
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return "", "", fmt.Errorf("--pypy-setup: %w", err)
+	}
+	return string(b), f, nil
+}
+
+// Python is where the start-up steps run: this process's PyPy (here), or a pre-fork
+// loader's (pypy.Loader).
+type Python interface {
+	Do(s pypy.Step, arg string) error
+	App() string // the app as loaded so far
+}
+
+type here struct{}
+
+func (here) Do(s pypy.Step, arg string) error { return pypy.Do(s, arg) }
+func (here) App() string                      { return pypy.App() }
+
+// LoadApp runs the start-up steps up to the fork, as uWSGI orders them: the settings,
+// paths, --pypy-eval and --pypy-exec, the app. An app that fails to load stops the process
+// only with --need-app; otherwise the process serves 500s and says so (uWSGI's "dynamic
+// mode").
+func LoadApp(cfg *options.Config, logger *log.Logger, env Env, py Python) error {
+	if err := configure(cfg, env, py); err != nil {
+		return err
+	}
+	if venv := cfg.PyPy.Virtualenv; venv != "" {
+		if err := py.Do(pypy.StepVirtualenv, venv); err != nil {
+			return fail(1, "%v", err)
+		}
+	}
+	for _, dir := range cfg.PyPy.Path {
+		if err := py.Do(pypy.StepPath, dir); err != nil {
+			return fail(1, "%v", err)
+		}
+	}
+	if err := run(py, cfg.PyPy.Startup); err != nil {
+		return err
+	}
+
+	if err := hooks.Run(cfg, "pre-app", logger); err != nil {
+		return fail(1, "%v", err)
+	}
+	appErr := loadApp(py, cfg.PyPy.App)
+	for _, m := range cfg.PyPy.Mounts {
+		if appErr != nil {
+			break
+		}
+		appErr = py.Do(pypy.StepMount, m)
+	}
+	if err := hooks.Run(cfg, "post-app", logger); err != nil {
+		return fail(1, "%v", err)
+	}
+	if errors.Is(appErr, pypy.ErrLoaderGone) {
+		return appErr // nothing more can load
+	}
+	if appErr == nil {
+		logger.Printf("app loaded: %s", py.App())
+	} else if cfg.Processes.NeedApp {
+		return &Failure{Status: ExitNoApp, Err: fmt.Errorf("%v\n--need-app: exiting with status %d", appErr, ExitNoApp)}
+	} else {
+		logger.Printf("%v", appErr)
+		if app := py.App(); app != "" {
+			// A --mount failed after the others loaded: they serve, the prefix does not exist.
+			logger.Printf("serving %s only; --need-app makes this fatal", app)
+		} else {
+			logger.Printf("no app loaded: every request will be answered with 500 (dynamic mode); --need-app makes this fatal")
+		}
+	}
+	return nil
+}
+
+// postFork runs what uWSGI runs in each worker after the fork.
+func postFork(cfg *options.Config, py Python) error {
+	if err := run(py, cfg.PyPy.PostFork); err != nil {
+		return err
+	}
+	if err := py.Do(pypy.StepPostFork, ""); err != nil {
+		return fail(1, "%v", err)
+	}
+	return nil
+}
+
+// configure gives the setup module the settings and who this process is (again in a
+// forked worker: the loader was no worker).
+func configure(cfg *options.Config, env Env, py Python) error {
 	binary, err := os.Executable()
 	if err != nil {
 		binary = os.Args[0]
@@ -374,54 +477,7 @@ func load(cfg *options.Config, logger *log.Logger, env Env) error {
 		"capture_output": !cfg.Processes.HonourStdin,
 		"options":        json.RawMessage(cfg.Encode()), // every setting, in order
 	})
-	if err := pypy.Do(pypy.StepConfig, string(conf)); err != nil {
-		return fail(1, "%v", err)
-	}
-	if venv := cfg.PyPy.Virtualenv; venv != "" {
-		if err := pypy.Do(pypy.StepVirtualenv, venv); err != nil {
-			return fail(1, "%v", err)
-		}
-	}
-	for _, dir := range cfg.PyPy.Path {
-		if err := pypy.Do(pypy.StepPath, dir); err != nil {
-			return fail(1, "%v", err)
-		}
-	}
-	if err := run(cfg.PyPy.Startup); err != nil {
-		return err
-	}
-
-	if err := hooks.Run(cfg, "pre-app", logger); err != nil {
-		return fail(1, "%v", err)
-	}
-	appErr := loadApp(cfg.PyPy.App)
-	for _, m := range cfg.PyPy.Mounts {
-		if appErr != nil {
-			break
-		}
-		appErr = pypy.Do(pypy.StepMount, m)
-	}
-	if err := hooks.Run(cfg, "post-app", logger); err != nil {
-		return fail(1, "%v", err)
-	}
-	if appErr == nil {
-		logger.Printf("app loaded: %s", pypy.App())
-	} else if cfg.Processes.NeedApp {
-		return &Failure{Status: ExitNoApp, Err: fmt.Errorf("%v\n--need-app: exiting with status %d", appErr, ExitNoApp)}
-	} else {
-		logger.Printf("%v", appErr)
-		if app := pypy.App(); app != "" {
-			// A --mount failed after the others loaded: they serve, the prefix does not exist.
-			logger.Printf("serving %s only; --need-app makes this fatal", app)
-		} else {
-			logger.Printf("no app loaded: every request will be answered with 500 (dynamic mode); --need-app makes this fatal")
-		}
-	}
-
-	if err := run(cfg.PyPy.PostFork); err != nil {
-		return err
-	}
-	if err := pypy.Do(pypy.StepPostFork, ""); err != nil {
+	if err := py.Do(pypy.StepConfig, string(conf)); err != nil {
 		return fail(1, "%v", err)
 	}
 	if env.Role != child.Worker {
@@ -431,14 +487,14 @@ func load(cfg *options.Config, logger *log.Logger, env Env) error {
 }
 
 // loadApp loads the app the options chose (options.Loader).
-func loadApp(app options.Loader) error {
+func loadApp(py Python, app options.Loader) error {
 	switch app.Kind {
 	case options.AppModule:
-		return pypy.Do(pypy.StepWSGIModule, app.Target)
+		return py.Do(pypy.StepWSGIModule, app.Target)
 	case options.AppFile:
-		return pypy.Do(pypy.StepWSGIFile, app.Target)
+		return py.Do(pypy.StepWSGIFile, app.Target)
 	case options.AppPaste:
-		return pypy.Do(pypy.StepPaste, app.Target)
+		return py.Do(pypy.StepPaste, app.Target)
 	case options.ASGIModule, options.ASGIFile:
 		return pypy.LoadASGI(app.Target, app.Kind == options.ASGIFile, app.Threads)
 	case options.MountsOnly:
@@ -447,13 +503,13 @@ func loadApp(app options.Loader) error {
 	return app.Err
 }
 
-func run(steps []options.PyStep) error {
+func run(py Python, steps []options.PyStep) error {
 	for _, st := range steps {
 		s := pypy.StepEval
 		if st.Exec {
 			s = pypy.StepExec
 		}
-		if err := pypy.Do(s, st.Value); err != nil {
+		if err := py.Do(s, st.Value); err != nil {
 			return fail(1, "%v", err)
 		}
 	}
