@@ -138,7 +138,7 @@ func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uw
 		if err := configure(cfg, *env, here{}); err != nil {
 			return nil, nil, nil, err
 		}
-		return rt, api, appSigs, postFork(cfg, here{})
+		return rt, api, appSigs, postFork(cfg, *env, here{})
 	}
 	rt, err := startPyPy(cfg, logger, host)
 	if err != nil {
@@ -147,7 +147,7 @@ func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uw
 	if err := LoadApp(cfg, logger, *env, here{}); err != nil {
 		return nil, nil, nil, err
 	}
-	return rt, api, appSigs, postFork(cfg, here{})
+	return rt, api, appSigs, postFork(cfg, *env, here{})
 }
 
 // Serve runs a worker: it starts PyPy, loads the app and serves on env.Listeners until
@@ -446,15 +446,19 @@ func LoadApp(cfg *options.Config, logger *log.Logger, env Env, py Python) error 
 	return nil
 }
 
-// postFork runs what uWSGI runs in each worker after the fork.
-func postFork(cfg *options.Config, py Python) error {
+// postFork runs what uWSGI runs in each worker after the fork, then a worker's ASGI
+// lifespan startup.
+func postFork(cfg *options.Config, env Env, py Python) error {
 	if err := run(py, cfg.PyPy.PostFork); err != nil {
 		return err
 	}
 	if err := py.Do(pypy.StepPostFork, ""); err != nil {
 		return fail(1, "%v", err)
 	}
-	return nil
+	if env.Role != child.Worker {
+		return nil // mules and spoolers serve no requests: no lifespan
+	}
+	return startASGI()
 }
 
 // configure gives the setup module the settings and who this process is (again in a
@@ -480,10 +484,7 @@ func configure(cfg *options.Config, env Env, py Python) error {
 	if err := py.Do(pypy.StepConfig, string(conf)); err != nil {
 		return fail(1, "%v", err)
 	}
-	if env.Role != child.Worker {
-		return nil // mules and spoolers serve no requests: no lifespan
-	}
-	return startASGI()
+	return nil
 }
 
 // loadApp loads the app the options chose (options.Loader).
