@@ -138,7 +138,7 @@ func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uw
 		if err := configure(cfg, *env, here{}); err != nil {
 			return nil, nil, nil, err
 		}
-		return rt, api, appSigs, postFork(cfg, here{})
+		return rt, api, appSigs, started(cfg, *env)
 	}
 	rt, err := startPyPy(cfg, logger, host)
 	if err != nil {
@@ -147,7 +147,20 @@ func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uw
 	if err := LoadApp(cfg, logger, *env, here{}); err != nil {
 		return nil, nil, nil, err
 	}
-	return rt, api, appSigs, postFork(cfg, here{})
+	return rt, api, appSigs, started(cfg, *env)
+}
+
+// started runs what follows the fork, the app loaded here or forked from the loader: the
+// post-fork steps, then an ASGI app's lifespan startup in a worker (never in the loader,
+// which serves nothing; nor in a mule or spooler, which would never have its shutdown).
+func started(cfg *options.Config, env Env) error {
+	if err := postFork(cfg, here{}); err != nil {
+		return err
+	}
+	if env.Role != child.Worker {
+		return nil
+	}
+	return startASGI()
 }
 
 // Serve runs a worker: it starts PyPy, loads the app and serves on env.Listeners until
@@ -480,10 +493,7 @@ func configure(cfg *options.Config, env Env, py Python) error {
 	if err := py.Do(pypy.StepConfig, string(conf)); err != nil {
 		return fail(1, "%v", err)
 	}
-	if env.Role != child.Worker {
-		return nil // mules and spoolers serve no requests: no lifespan
-	}
-	return startASGI()
+	return nil
 }
 
 // loadApp loads the app the options chose (options.Loader).
