@@ -506,7 +506,7 @@ func loadApp(py Python, app options.Loader) error {
 	case options.AppPaste:
 		return py.Do(pypy.StepPaste, app.Target)
 	case options.ASGIModule, options.ASGIFile:
-		return pypy.LoadASGI(app.Target, app.Kind == options.ASGIFile, app.Threads)
+		return pypy.LoadASGI(py.Do, app.Target, app.Kind == options.ASGIFile, app.Threads)
 	case options.MountsOnly:
 		return nil // every app is mounted
 	}
