@@ -43,12 +43,6 @@ func (c *Config) applyRules() error {
 		return err
 	}
 	c.PyPy.App = c.loader()
-	// An ASGI app's event loop is made before the app is imported (what a module creates
-	// then binds to it), and holds an epoll descriptor and a self-pipe that workers forked
-	// from one image would share: each worker loads an ASGI app itself.
-	if k := c.PyPy.App.Kind; (k == ASGIModule || k == ASGIFile) && p.Master && !p.LazyApps {
-		p.LazyApps = true
-	}
 
 	// --warmup runs in the loaded app before the workers are forked: pre-fork only.
 	for _, uri := range p.Warmup {
@@ -56,8 +50,16 @@ func (c *Config) applyRules() error {
 			return fmt.Errorf("--warmup %s (%s): a path from the root please (/...)", uri, c.lastOrigin("warmup"))
 		}
 	}
-	if s := c.lastSetting("warmup"); s != nil && (!p.Master || p.LazyApps) {
-		c.warn(s.Origin, "warmup %s: warm-up requests run in the loaded app before the workers are forked, which needs --master without --lazy-apps: ignored", s.Value)
+	if s := c.lastSetting("warmup"); s != nil {
+		switch k := c.PyPy.App.Kind; {
+		case !p.Master || p.LazyApps:
+			c.warn(s.Origin, "warmup %s: warm-up requests run in the loaded app before the workers are forked, which needs --master without --lazy-apps: ignored", s.Value)
+		case k == ASGIModule || k == ASGIFile:
+			// The loader would need the loop running, and its executor's threads, before
+			// the fork: PyPy cannot fork once other threads attached to it.
+			c.warn(s.Origin, "warmup %s: warm-up requests go through a WSGI app's request path; an ASGI app's event loop runs in the workers only: ignored", s.Value)
+			p.Warmup = nil
+		}
 	}
 
 	for _, f := range c.Shared.Farms {

@@ -178,4 +178,11 @@ func TestPreforkSettings(t *testing.T) {
 		wantStrings(t, "notices", notices(mustParse(t, args)), []string{
 			"warning: warmup /: warm-up requests run in the loaded app before the workers are forked, which needs --master without --lazy-apps: ignored (command line)"})
 	}
+	// An ASGI app is forked like a WSGI app, but its loop runs in the workers only: no warm-up.
+	c = mustParse(t, []string{"--master", "--pypy-asgi", "app", "--warmup", "/"})
+	if c.Processes.LazyApps || c.Processes.Warmup != nil {
+		t.Errorf("an ASGI app under a master: lazy-apps %v, warm-up %q; want pre-fork without warm-up", c.Processes.LazyApps, c.Processes.Warmup)
+	}
+	wantStrings(t, "notices", notices(c), []string{
+		"warning: warmup /: warm-up requests go through a WSGI app's request path; an ASGI app's event loop runs in the workers only: ignored (command line)"})
 }

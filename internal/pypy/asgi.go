@@ -2,6 +2,7 @@ package pypy
 
 /*
 #include "boundary.h"
+#include "zygote.h"
 */
 import "C"
 
@@ -33,6 +34,7 @@ const (
 	StepASGIFile     Step = 13 // arg: executor threads, a newline, FILE
 	StepASGIStartup  Step = 14 // lifespan startup: returns once the app says it is ready
 	StepASGIShutdown Step = 15 // lifespan shutdown
+	StepASGIForked   Step = 16 // in a worker forked from the loader: the loop's own descriptors and threads
 )
 
 func init() {
@@ -41,6 +43,7 @@ func init() {
 	stepNames[StepASGIFile] = "--pypy-asgi-file"
 	stepNames[StepASGIStartup] = "the ASGI lifespan startup"
 	stepNames[StepASGIShutdown] = "the ASGI lifespan shutdown"
+	stepNames[StepASGIForked] = "the ASGI loop's renewal after the fork"
 }
 
 // ASGIOp is what Go asks of the loop (ASGI_HTTP ... in contract.go's table).
@@ -102,17 +105,28 @@ func ASGILoopFD() int {
 	return -1
 }
 
-// LoadASGI runs asgi.py, then loads the app: from a module (file false) or a file.
-// threads is the size of the loop's default executor (0: asyncio's default).
-func LoadASGI(spec string, file bool, threads int) error {
-	if err := Do(StepPart, "uwsgo_asgi\n"+ASGISource); err != nil {
+// LoadASGI runs asgi.py, then loads the app: from a module (file false) or a file, with do
+// running each step (Do, or a pre-fork loader's Loader.Do). threads is the size of the
+// loop's default executor (0: asyncio's default).
+func LoadASGI(do func(Step, string) error, spec string, file bool, threads int) error {
+	if err := do(StepPart, "uwsgo_asgi\n"+ASGISource); err != nil {
 		return named(err, "(STEP_PART: a replacement setup module must run it to serve ASGI apps)")
 	}
 	step := StepASGIModule
 	if file {
 		step = StepASGIFile
 	}
-	return named(Do(step, strconv.Itoa(threads)+"\n"+spec), spec)
+	return named(do(step, strconv.Itoa(threads)+"\n"+spec), spec)
+}
+
+// renewASGI gives a worker forked from the loader a loop of its own, if the loaded image
+// has one: the loader's epoll instance, self-pipe and executor threads are not the
+// worker's (asgi.py's _forked says why). The loop then tells Go its new descriptor.
+func renewASGI() error {
+	if C.uwsgo_loader_asgi() == 0 {
+		return nil
+	}
+	return Do(StepASGIForked, "")
 }
 
 // named makes a failed step's message show arg, not the text the step was handed.

@@ -48,6 +48,7 @@ _EXTENSIONS = {"http.response.pathsend": {}, "http.response.zerocopysend": {}}
 
 _app = None
 _loop = None
+_threads = 0  # the size of the loop's default executor (0: asyncio's default)
 _state = {}  # lifespan's state, copied into every scope
 _open = {}  # handle -> the request or WebSocket its task serves
 _driving = 0  # the handle of the request the current ASGI_HTTP starts
@@ -59,7 +60,7 @@ if _running is not None and getattr(_events._set_running_loop, "__module__", "")
 
     def _set_running_loop(loop):
         """asyncio's own (pure Python on PyPy), less its getpid(2) per call: two system
-        calls a request. A worker never forks once its app is loaded."""
+        calls a request. A worker forked from the loader takes its own pid (_forked)."""
         _running.loop_pid = (loop, _pid)
 else:
     _set_running_loop = _events._set_running_loop
@@ -222,14 +223,12 @@ def _load(text, how):
     """Makes the loop, then imports the app: what a module creates as it loads
     (asyncio.Lock(), Queue(), Event() bind to asyncio.get_event_loop() on Python 3.9) must
     belong to the loop that will run it, as under uvicorn."""
-    global _app, _loop
+    global _app, _loop, _threads
     threads, _, spec = text.partition("\n")
     if _loop is None:
+        _threads = int(threads)
         _loop = _Loop()
-        if int(threads) > 0:
-            import concurrent.futures
-
-            _loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(int(threads), "asgi"))
+        _loop._default_executor = _executor()
         asyncio.set_event_loop(_loop)
     app, what = how(spec)
     uwsgi = sys.modules["uwsgi"]
@@ -237,6 +236,45 @@ def _load(text, how):
     uwsgi.applist = (what,)
     _app = _asgi2(app) if inspect.isclass(app) else app
     setup["_report"](REPORT_APP, "%s (ASGI)" % what)  # noqa: F821
+    _event(ASGI_EVENT_LOOP, _loop._selector.fileno())
+
+
+def _executor():
+    """The loop's default executor: --threads threads, else asyncio's own, made when first
+    used."""
+    if _threads <= 0:
+        return None
+    import concurrent.futures
+
+    return concurrent.futures.ThreadPoolExecutor(_threads, "asgi")
+
+
+def _forked(_):
+    """In a worker forked from the loader (pre-fork): the loop keeps its Python objects, so
+    what the app bound to it at import stays bound, but gets its own descriptors and
+    threads. The epoll descriptor it inherited names the loader's epoll instance, shared
+    by every worker forked from it (a descriptor one worker added or removed there would
+    be the others' too), the self-pipe is shared the same way, and the executor's threads
+    stayed in the loader (none ran there: the loop never did)."""
+    global _pid
+    _pid = os.getpid()
+    _hooked.clear()
+    old = _loop._selector
+    pipe = _loop._ssock.fileno()
+    kept = [key for key in old.get_map().values() if key.fd != pipe]
+    # Only this process's descriptors are closed: an unregister would be an epoll_ctl on
+    # the shared instance, taken from the loader and from every other worker.
+    old.close()
+    _loop._ssock.close()
+    _loop._csock.close()
+    _loop._internal_fds -= 1
+    _loop._selector = type(old)()
+    for key in kept:
+        _loop._selector.register(key.fileobj, key.events, key.data)
+    _loop._make_self_pipe()
+    _loop._default_executor = _executor()
+    # asyncio's policy keeps the loop per thread; Python 3.12's asyncio forgets it at fork.
+    asyncio.set_event_loop(_loop)
     _event(ASGI_EVENT_LOOP, _loop._selector.fileno())
 
 
@@ -818,5 +856,6 @@ setup["_steps"].update({  # noqa: F821
     STEP_ASGI_FILE: lambda text: _load(text, _file),
     STEP_ASGI_STARTUP: _startup,
     STEP_ASGI_SHUTDOWN: _shutdown,
+    STEP_ASGI_FORKED: _forked,
 })
 api.asgi = _entry

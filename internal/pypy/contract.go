@@ -202,6 +202,7 @@ var Constants = []Constant{
 	// and results, and asgi_event(what, ...) (asgi.go).
 	{"STEP_PART", int(StepPart)}, {"STEP_ASGI_MODULE", int(StepASGIModule)}, {"STEP_ASGI_FILE", int(StepASGIFile)},
 	{"STEP_ASGI_STARTUP", int(StepASGIStartup)}, {"STEP_ASGI_SHUTDOWN", int(StepASGIShutdown)},
+	{"STEP_ASGI_FORKED", int(StepASGIForked)},
 	{"ASGI_HTTP", int(ASGIHTTP)}, {"ASGI_BODY", int(ASGIBody)}, {"ASGI_DISCONNECT", int(ASGIDisconnect)},
 	{"ASGI_RUN", int(ASGIRun)}, {"ASGI_WEBSOCKET", int(ASGIWebSocket)}, {"ASGI_WS_MESSAGE", int(ASGIWSMessage)},
 	{"ASGI_WS_CLOSED", int(ASGIWSClosed)}, {"ASGI_DRAINED", int(ASGIDrained)},

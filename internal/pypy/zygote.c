@@ -167,6 +167,16 @@ static long stub_sendfile(long req, const char *head, long headlen, int fd, int6
 
 static long stub_rpc_reply(long req, const char *result, long len) { return 0; }
 
+/* An ASGI app loaded: its loop's descriptor is no worker's (each renews the loop after the
+ * fork and announces its own, pypy.Adopt); what is kept is that there is a loop. */
+static int asgi_loop;
+
+static long stub_asgi_event(int what, long handle, long arg, const char *data, long len) {
+	if (what != 1 /* ASGI_EVENT_LOOP */) return -1;
+	asgi_loop = 1;
+	return 0;
+}
+
 static void stand_in(struct uwsgo_api *api) {
 	go = *api;
 	api->send = stub_send;
@@ -177,6 +187,7 @@ static void stand_in(struct uwsgo_api *api) {
 	api->rpc_reply = stub_rpc_reply;
 	api->rpc_call = stub_rpc_call;
 	api->call = stub_call;
+	api->asgi_event = stub_asgi_event;
 }
 
 /* In a worker, with Go running: Python calls Go from now on. */
@@ -190,12 +201,15 @@ void uwsgo_loader_adopt(void) {
 	api->rpc_reply = go.rpc_reply;
 	api->rpc_call = go.rpc_call;
 	api->call = go.call;
+	api->asgi_event = go.asgi_event;
 }
 
 const char *uwsgo_loader_report(int what, long *len) {
 	*len = is_report(what) ? report_lens[what] : 0;
 	return is_report(what) ? reports[what] : NULL;
 }
+
+int uwsgo_loader_asgi(void) { return asgi_loop; }
 
 int uwsgo_loader_signal(int sig) { return sig > 0 && sig < NSIG ? signals_asked[sig] - 1 : -1; }
 

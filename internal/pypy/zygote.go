@@ -78,7 +78,8 @@ func Forked() (id, record int, ok bool) {
 // Adopt takes over the PyPy of a forked worker, with h serving Python's calls from now
 // on (as Runtime.Start's host does), and does here what the app asked for in the loader
 // that needs Go: its signal dispositions and its uwsgi operations (beforeFork). The
-// operations that fail are logged: the app's import is over and cannot see them.
+// operations that fail are logged: the app's import is over and cannot see them. An ASGI
+// app's loop gets descriptors and threads of its own (renewASGI).
 func Adopt(h Host) (*Runtime, error) {
 	if err := h.check(); err != nil {
 		return nil, err
@@ -110,6 +111,9 @@ func Adopt(h Host) (*Runtime, error) {
 		}
 	}
 	RestoreSignals()
+	if err := renewASGI(); err != nil {
+		return nil, err
+	}
 	reportMu.Lock()
 	defer reportMu.Unlock()
 	return &Runtime{Version: version}, nil

@@ -12,6 +12,7 @@ extern int uwsgo_forked_once;
 const char *uwsgo_loader_report(int what, long *len);
 int uwsgo_loader_signal(int sig); /* -1: the app did not ask for sig */
 int uwsgo_loader_deferred(int i, int *op, const char **args, long *len); /* 0: no more */
+int uwsgo_loader_asgi(void); /* 1: the image has an ASGI app's loop, to renew */
 void uwsgo_loader_adopt(void);
 
 #endif

@@ -138,7 +138,7 @@ func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uw
 		if err := configure(cfg, *env, here{}); err != nil {
 			return nil, nil, nil, err
 		}
-		return rt, api, appSigs, postFork(cfg, *env, here{})
+		return rt, api, appSigs, started(cfg, *env)
 	}
 	rt, err := startPyPy(cfg, logger, host)
 	if err != nil {
@@ -147,7 +147,20 @@ func boot(cfg *options.Config, logger *log.Logger, env *Env) (*pypy.Runtime, *uw
 	if err := LoadApp(cfg, logger, *env, here{}); err != nil {
 		return nil, nil, nil, err
 	}
-	return rt, api, appSigs, postFork(cfg, *env, here{})
+	return rt, api, appSigs, started(cfg, *env)
+}
+
+// started runs what follows the fork, the app loaded here or forked from the loader: the
+// post-fork steps, then an ASGI app's lifespan startup in a worker (never in the loader,
+// which serves nothing; nor in a mule or spooler, which would never have its shutdown).
+func started(cfg *options.Config, env Env) error {
+	if err := postFork(cfg, here{}); err != nil {
+		return err
+	}
+	if env.Role != child.Worker {
+		return nil
+	}
+	return startASGI()
 }
 
 // Serve runs a worker: it starts PyPy, loads the app and serves on env.Listeners until
@@ -446,19 +459,15 @@ func LoadApp(cfg *options.Config, logger *log.Logger, env Env, py Python) error 
 	return nil
 }
 
-// postFork runs what uWSGI runs in each worker after the fork, then a worker's ASGI
-// lifespan startup.
-func postFork(cfg *options.Config, env Env, py Python) error {
+// postFork runs what uWSGI runs in each worker after the fork.
+func postFork(cfg *options.Config, py Python) error {
 	if err := run(py, cfg.PyPy.PostFork); err != nil {
 		return err
 	}
 	if err := py.Do(pypy.StepPostFork, ""); err != nil {
 		return fail(1, "%v", err)
 	}
-	if env.Role != child.Worker {
-		return nil // mules and spoolers serve no requests: no lifespan
-	}
-	return startASGI()
+	return nil
 }
 
 // configure gives the setup module the settings and who this process is (again in a
@@ -497,7 +506,7 @@ func loadApp(py Python, app options.Loader) error {
 	case options.AppPaste:
 		return py.Do(pypy.StepPaste, app.Target)
 	case options.ASGIModule, options.ASGIFile:
-		return pypy.LoadASGI(app.Target, app.Kind == options.ASGIFile, app.Threads)
+		return pypy.LoadASGI(py.Do, app.Target, app.Kind == options.ASGIFile, app.Threads)
 	case options.MountsOnly:
 		return nil // every app is mounted
 	}
