@@ -3,6 +3,8 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -63,8 +65,11 @@ func TestRelReloadRetriesWithoutFreeRecord(t *testing.T) {
 		return strings.Fields(body)[0]
 	}
 	first := pid()
-	go http.Get(s.URL("/sleep?4")) // keeps the first worker alive through both reloads
-	if !s.WaitLog("rel_app sleeping 4", 20*time.Second) {
+	// A request held until the second reload has found no record keeps the first worker
+	// alive through both reloads, however long they take.
+	gate := filepath.Join(t.TempDir(), "release")
+	go http.Get(s.URL("/hold?" + gate))
+	if !s.WaitLog("rel_app holding", 20*time.Second) {
 		t.Fatalf("the long request did not start; output:\n%s", s.Log())
 	}
 	s.Cmd.Process.Signal(syscall.SIGHUP)
@@ -75,6 +80,9 @@ func TestRelReloadRetriesWithoutFreeRecord(t *testing.T) {
 	s.Cmd.Process.Signal(syscall.SIGHUP)
 	if !s.WaitLog("no free scoreboard record", 10*time.Second) {
 		t.Fatalf("the second reload found a free record: the test proves nothing; output:\n%s", s.Log())
+	}
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	if !eventually(30*time.Second, func() bool { p := pid(); return p != first && p != second }) {
 		t.Fatalf("the second reload never replaced the worker; output:\n%s", s.Log())

@@ -10,6 +10,12 @@ def application(environ, start_response):
     if path == "/sleep":
         print("rel_app sleeping %s" % environ["QUERY_STRING"], flush=True)
         time.sleep(float(environ.get("QUERY_STRING") or "1"))
+    if path == "/hold":
+        # Held until the file the query names exists: a request as long as the test needs.
+        print("rel_app holding", flush=True)
+        deadline = time.time() + 120
+        while not os.path.exists(environ["QUERY_STRING"]) and time.time() < deadline:
+            time.sleep(0.01)
     if path == "/stream":
         n = int(environ.get("QUERY_STRING") or "1048576")
         start_response("200 OK", [("Content-Type", "text/plain")])
