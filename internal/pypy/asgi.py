@@ -184,6 +184,9 @@ class _Task(asyncio.Task):
                 self._context = None
 
 
+_Task.__name__ = _Task.__qualname__ = "Task"  # an app's logs show its tasks as asyncio names them
+
+
 def _task_factory(loop, coro, **kwargs):
     return _Task(coro, loop=loop, **kwargs)
 
