@@ -30,7 +30,7 @@ unit:
 # The end-to-end suite twice: on the host's PyPy (Debian 12: 3.9), then on Debian 13's PyPy
 # 3.11 in a trixie root that scripts/e2e-root makes with debootstrap once and caches.
 e2e: build
-	$(GO) test -count=1 -timeout 15m ./e2e/
+	$(GO) test -count=1 -timeout 30m ./e2e/
 	./scripts/e2e-root
 
 # A short run of each fuzz target keeps them working; a long one is `make fuzz FUZZTIME=10m`.
