@@ -34,6 +34,8 @@ e2e: build
 	./scripts/e2e-root
 
 # A short run of each fuzz target keeps them working; a long one is `make fuzz FUZZTIME=10m`.
+# `make test` counts executions rather than seconds: Go 1.26's fuzz coordinator can report a
+# spurious "context deadline exceeded" as a duration ends (go.dev/issue/75804, fixed in 1.27).
 FUZZPKGS := ./internal/proto/ ./internal/static/
 fuzz:
 	@for p in $(FUZZPKGS); do \
@@ -44,7 +46,7 @@ fuzz:
 
 # The benchmark harness runs once in smoke mode so that it keeps working; no number is asserted.
 test: deps vet unit e2e
-	$(MAKE) fuzz FUZZTIME=5s
+	$(MAKE) fuzz FUZZTIME=200000x
 	$(MAKE) bench-smoke
 
 clean:
